@@ -1,0 +1,146 @@
+/**
+ * The one error tree. Every error Tributary raises is a TributaryError with a stable `code`,
+ * a `retriable` flag and a `kind` that the task machine's guards use to choose a retry window.
+ * Messages name the object, the field and the fix; they never contain secrets.
+ */
+export type ErrorKind =
+  /** The source or destination could not be reached or dropped the connection. */
+  | 'connection'
+  /** Anything else that may pass with time (a lock, a leader election, a full disk). */
+  | 'other'
+  /** Bad input that retrying cannot fix: config, oversized record, unsupported type, lost history. */
+  | 'fatal';
+
+export interface ErrorDetails {
+  /** What the error is about: a table, topic, config path, slot name. */
+  object?: string;
+  /** The field or option at fault. */
+  field?: string;
+  /** What the user should do. */
+  fix?: string;
+  cause?: unknown;
+}
+
+export class TributaryError extends Error {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly object: string | undefined;
+  readonly field: string | undefined;
+  readonly fix: string | undefined;
+
+  constructor(code: string, kind: ErrorKind, message: string, details: ErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.kind = kind;
+    this.object = details.object;
+    this.field = details.field;
+    this.fix = details.fix;
+  }
+
+  get retriable(): boolean {
+    return this.kind !== 'fatal';
+  }
+
+  /** A single human-readable line: message, then the fix. */
+  describe(): string {
+    return this.fix ? `${this.message} Fix: ${this.fix}` : this.message;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { name: this.name, code: this.code, kind: this.kind, message: this.message, object: this.object, field: this.field, fix: this.fix };
+  }
+}
+
+/** The source or destination is unreachable, refused the connection, or dropped it. */
+export class ConnectionError extends TributaryError {
+  constructor(code: string, message: string, details: ErrorDetails = {}) {
+    super(code, 'connection', message, details);
+  }
+}
+
+/** A transient problem that is not about connectivity. */
+export class TransientError extends TributaryError {
+  constructor(code: string, message: string, details: ErrorDetails = {}) {
+    super(code, 'other', message, details);
+  }
+}
+
+/** A problem retrying cannot fix. */
+export class FatalError extends TributaryError {
+  constructor(code: string, message: string, details: ErrorDetails = {}) {
+    super(code, 'fatal', message, details);
+  }
+}
+
+/** One problem in a config file, with its path. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+  fix?: string;
+}
+
+/** A config that failed validation: every issue at once. */
+export class ConfigError extends FatalError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], source = 'task config') {
+    const lines = issues.map((i) => `  - ${i.path || '(root)'}: ${i.message}${i.fix ? ` Fix: ${i.fix}` : ''}`);
+    super('CONFIG_INVALID', `${source} has ${issues.length} problem${issues.length === 1 ? '' : 's'}:\n${lines.join('\n')}`, {
+      object: source,
+    });
+    this.issues = issues;
+  }
+}
+
+/** Replication history the task needs is gone (slot dropped, WAL removed, oplog rolled over, bad resume token). */
+export class LostHistoryError extends FatalError {
+  constructor(message: string, details: ErrorDetails) {
+    super('LOST_HISTORY', message, details);
+  }
+}
+
+/** A single record exceeds a limit of the destination or of the runtime. */
+export class OversizedRecordError extends FatalError {
+  constructor(message: string, details: ErrorDetails) {
+    super('RECORD_TOO_LARGE', message, details);
+  }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '57P01', // admin_shutdown
+  '57P03', // cannot_connect_now
+  '08000',
+  '08003',
+  '08006',
+  '08001',
+  '08004',
+]);
+
+/**
+ * Turns anything thrown by a client library into a TributaryError, keeping the original as `cause`.
+ * Errors already in the tree pass through unchanged.
+ */
+export function classifyError(err: unknown, context = 'task'): TributaryError {
+  if (err instanceof TributaryError) return err;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; retriable?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : undefined;
+  const name = typeof e?.name === 'string' ? e.name : 'Error';
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  if (
+    (code !== undefined && CONNECTION_CODES.has(code)) ||
+    /KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|MongoNetworkError|MongoServerSelectionError|KafkaJSBrokerNotFound/.test(name) ||
+    /Connection terminated|connect ECONNREFUSED|socket hang up/i.test(message)
+  ) {
+    return new ConnectionError(code ?? 'CONNECTION', `${context}: ${message}`, { cause: err });
+  }
+  if (e?.retriable === false) return new FatalError(code ?? 'FATAL', `${context}: ${message}`, { cause: err });
+  return new TransientError(code ?? 'UNKNOWN', `${context}: ${message}`, { cause: err });
+}

@@ -1,0 +1,59 @@
+import type { Position } from './position.js';
+
+export type Op = 'insert' | 'update' | 'delete' | 'truncate' | 'ddl' | 'heartbeat';
+
+/** A table or collection. For PostgreSQL `schema` is set; for MongoDB `table` is the collection. */
+export interface TableRef {
+  database: string;
+  schema?: string;
+  table: string;
+}
+
+/** A column as the source describes it; `type` is the source's own type name. */
+export interface Column {
+  name: string;
+  type: string;
+  /** Source type id (PostgreSQL OID) where there is one. */
+  typeId?: number;
+  nullable?: boolean;
+  /** Numeric precision/scale, character length, where known. */
+  precision?: number;
+  scale?: number;
+}
+
+/** One table version. Shared by all of its events; replaced when the table's definition changes. */
+export interface TableShape {
+  ref: TableRef;
+  columns: readonly Column[];
+  /** Key columns: primary key, else a unique constraint, else empty. */
+  key: readonly string[];
+}
+
+/**
+ * A row image. Values keep full precision: int8 and numeric arrive as strings or bigint,
+ * never as a lossy JS number; binary as Buffer/Uint8Array; MongoDB documents keep BSON values.
+ */
+export type Row = Record<string, unknown>;
+
+export interface ChangeEvent {
+  op: Op;
+  shape: TableShape;
+  /** True when read by full synchronization. */
+  snapshot: boolean;
+  before?: Row | null;
+  after?: Row | null;
+  /** Partial updates (MongoDB oplog / change streams without the full document). */
+  patch?: { set?: Row; unset?: readonly string[] };
+  ddl?: { text?: string; command?: unknown };
+  /** Source commit time, Unix ms. */
+  commitTime: number;
+  position: Position;
+  tx?: { id: string; seq: number; size?: number };
+  /** Size estimate in bytes, for MB/s throttles and limits. */
+  bytes: number;
+}
+
+/** Qualified name `database.schema.table` (schema omitted when absent). */
+export function qualifiedName(ref: TableRef): string {
+  return ref.schema === undefined ? `${ref.database}.${ref.table}` : `${ref.database}.${ref.schema}.${ref.table}`;
+}

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './position.js';
+export * from './events.js';
+export * from './batch.js';
