@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+import { servers } from './servers.js';
+
+/** A name no other test uses: lower case, safe for databases, slots and topics. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export function pgConfig(database: string = servers.postgres.database): pg.ClientConfig {
+  return { host: servers.postgres.host, port: servers.postgres.port, user: servers.postgres.user, database };
+}
+
+export async function withPg<T>(database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(pgConfig(database));
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Creates a fresh database for one test; the returned function drops it (and its slots). */
+export async function createTestDatabase(prefix = 'trib'): Promise<{ database: string; drop: () => Promise<void> }> {
+  const database = uniqueName(prefix);
+  await withPg('postgres', (c) => c.query(`CREATE DATABASE ${database}`));
+  return {
+    database,
+    drop: () =>
+      withPg('postgres', async (c) => {
+        const slots = await c.query<{ slot_name: string }>('SELECT slot_name FROM pg_replication_slots WHERE database = $1', [database]);
+        for (const s of slots.rows) {
+          await c.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [s.slot_name]);
+          await c.query('SELECT pg_drop_replication_slot($1)', [s.slot_name]);
+        }
+        await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      }),
+  };
+}
+
+export function kafkaClient(clientId = 'tributary-test'): Kafka {
+  return new Kafka({ clientId, brokers: [...servers.kafka.brokers], logLevel: logLevel.NOTHING });
+}
+
+export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafkaClient().admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function createTopic(topic: string, numPartitions = 1): Promise<void> {
+  await withAdmin((a) => a.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true }));
+}
+
+export async function deleteTopics(...topics: string[]): Promise<void> {
+  await withAdmin((a) => a.deleteTopics({ topics }));
+}
+
+/**
+ * Reads every message of a topic from the beginning until `count` arrived (or `timeoutMs` passed,
+ * which fails). A real consumer in its own group.
+ */
+export async function readTopic(
+  topic: string,
+  count: number,
+  opts: { timeoutMs?: number; isolation?: 'read_committed' | 'read_uncommitted' } = {},
+): Promise<Array<KafkaMessage & { partition: number }>> {
+  const consumer = kafkaClient().consumer({
+    groupId: uniqueName('g'),
+    readUncommitted: opts.isolation === 'read_uncommitted',
+  });
+  const out: Array<KafkaMessage & { partition: number }> = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`read ${out.length} of ${count} messages from ${topic} within ${opts.timeoutMs ?? 30000} ms`)),
+        opts.timeoutMs ?? 30000,
+      );
+      void consumer.run({
+        eachMessage: async ({ message, partition }) => {
+          out.push({ ...message, partition });
+          if (out.length >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
