@@ -1,0 +1,204 @@
+/**
+ * Canal JSON (`FlatMessage`) encoder. See FORMATS.md and the README for the field choices.
+ *
+ * Hot path: everything that depends only on the table version (database, table, pkNames,
+ * mysqlType, sqlType, each column's escaped `"name":` prefix) is serialized once per TableShape
+ * and kept in a WeakMap; per event only the row values are escaped and concatenated.
+ */
+import type { ChangeEvent, Row, TableShape } from '../core/events.js';
+import { FatalError } from '../core/errors.js';
+import { qualifiedName } from '../core/events.js';
+import type { EncodeContext, EncodedRecord, Format } from './format.js';
+import { sequenceText } from './format.js';
+import { mongoId, recordKey } from './key.js';
+import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
+import { pgTypeInfo, pgValueText, sameValue } from './types/postgres.js';
+
+export interface CanalJsonOptions {
+  /**
+   * `mysqlType` contents for relational sources: `'mysql'` (default) writes MySQL-style names
+   * (`bigint`, `decimal(38,9)`, `datetime(6)`) that Canal tooling understands; `'source'` writes the
+   * source's own type names (`int8`, `numeric(38,9)`, `jsonb`).
+   */
+  typeNames?: 'mysql' | 'source';
+}
+
+type CanalType = 'INSERT' | 'UPDATE' | 'DELETE' | 'DDL';
+
+interface PreparedColumn {
+  name: string;
+  /** `"name":` with the name JSON-escaped. */
+  prefix: string;
+}
+
+interface Prepared {
+  cols: PreparedColumn[];
+  /** `,"database":…,"table":…,"pkNames":…,"isDdl":…,"type":"…","es":` per type. */
+  head: Record<CanalType, string>;
+  /** `,"sql":"","sqlType":{…},"mysqlType":{…},"data":[` for relational DML. */
+  dmlMid: string;
+}
+
+const j = JSON.stringify;
+
+function valueJson(v: unknown): string {
+  if (typeof v === 'string') return j(v);
+  const t = pgValueText(v);
+  return t === null ? 'null' : j(t);
+}
+
+function rowJson(cols: readonly PreparedColumn[], row: Row): string {
+  let s = '{';
+  let first = true;
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i] as PreparedColumn;
+    const v = row[c.name];
+    if (v === undefined) continue; // not known (e.g. absent from a key-only old tuple): omitted, never faked
+    if (first) first = false;
+    else s += ',';
+    s += c.prefix;
+    s += typeof v === 'string' ? j(v) : valueJson(v);
+  }
+  return `${s}}`;
+}
+
+/** Previous values of the columns that changed (only columns present in both images). */
+function oldJson(cols: readonly PreparedColumn[], before: Row, after: Row): string {
+  let s = '{';
+  let first = true;
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i] as PreparedColumn;
+    const b = before[c.name];
+    if (b === undefined) continue;
+    const a = after[c.name];
+    if (a === undefined || sameValue(a, b)) continue;
+    if (first) first = false;
+    else s += ',';
+    s += c.prefix;
+    s += valueJson(b);
+  }
+  return `${s}}`;
+}
+
+export function createCanalJson(options: CanalJsonOptions = {}): Format {
+  const typeNames = options.typeNames ?? 'mysql';
+  const cache = new WeakMap<TableShape, Prepared>();
+
+  function prepare(shape: TableShape, mongo: boolean): Prepared {
+    const ref = shape.ref;
+    const database = mongo ? ref.database : (ref.schema ?? ref.database);
+    const pk = shape.key.length > 0 ? shape.key : mongo ? ['_id'] : null;
+    const common = `,"database":${j(database)},"table":${j(ref.table)},"pkNames":${pk === null ? 'null' : j(pk)}`;
+    const head = {} as Record<CanalType, string>;
+    for (const t of ['INSERT', 'UPDATE', 'DELETE', 'DDL'] as const) {
+      head[t] = `${common},"isDdl":${t === 'DDL'},"type":"${t}","es":`;
+    }
+    const cols: PreparedColumn[] = shape.columns.map((c) => ({ name: c.name, prefix: `${j(c.name)}:` }));
+    let dmlMid: string;
+    if (mongo) {
+      dmlMid = ',"sql":null,"sqlType":null,"mysqlType":null,"data":[';
+    } else {
+      const sqlType: Record<string, number> = {};
+      const mysqlType: Record<string, string> = {};
+      for (const c of shape.columns) {
+        const info = pgTypeInfo(c);
+        sqlType[c.name] = info.sqlType;
+        mysqlType[c.name] = typeNames === 'mysql' ? info.mysqlType : c.type;
+      }
+      dmlMid = `,"sql":"","sqlType":${j(sqlType)},"mysqlType":${j(mysqlType)},"data":[`;
+    }
+    const p: Prepared = { cols, head, dmlMid };
+    cache.set(shape, p);
+    return p;
+  }
+
+  function encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord {
+    const mongo = ctx.sourceKind === 'mongodb';
+    const p = cache.get(e.shape) ?? prepare(e.shape, mongo);
+    const start = `{"id":${sequenceText(ctx.sequence)}`;
+    const times = `${e.commitTime},"ts":${ctx.now}`;
+    const tail = ',"gtid":null,"serverId":null}';
+    let s: string;
+    switch (e.op) {
+      case 'insert': {
+        const row = requireRow(e, e.after, 'after');
+        const data = mongo ? documentToJson(row) : rowJson(p.cols, row);
+        s = `${start}${p.head.INSERT}${times}${p.dmlMid}${data}],"old":null${tail}`;
+        break;
+      }
+      case 'update': {
+        let data: string;
+        let old: string;
+        if (mongo) {
+          if (e.after !== null && e.after !== undefined) data = documentToJson(e.after);
+          else if (e.patch !== undefined) data = patchToJson(e.patch);
+          else throw missing(e, 'after or patch');
+          const id = mongoId(e);
+          old = id === undefined ? 'null' : `[{"_id":${bsonToJson(id)}}]`;
+        } else {
+          const after = requireRow(e, e.after, 'after');
+          data = rowJson(p.cols, after);
+          // Without an old image (REPLICA IDENTITY DEFAULT and an unchanged key) nothing is known
+          // about previous values: `old` is [{}], so Flink's canal-json pairs it with `data`.
+          old = e.before === null || e.before === undefined ? '[{}]' : `[${oldJson(p.cols, e.before, after)}]`;
+        }
+        s = `${start}${p.head.UPDATE}${times}${p.dmlMid}${data}],"old":${old}${tail}`;
+        break;
+      }
+      case 'delete': {
+        const row = requireRow(e, e.before, 'before');
+        const data = mongo ? documentToJson(row) : rowJson(p.cols, row);
+        s = `${start}${p.head.DELETE}${times}${p.dmlMid}${data}],"old":null${tail}`;
+        break;
+      }
+      case 'truncate':
+      case 'ddl': {
+        s = `${start}${p.head.DDL}${times},"sql":${ddlSql(e, mongo)},"sqlType":null,"mysqlType":null,"data":null,"old":null${tail}`;
+        break;
+      }
+      default:
+        throw new FatalError('FORMAT_UNSUPPORTED_OP', `canal-json cannot encode a ${e.op} event of ${qualifiedName(e.shape.ref)}`, {
+          object: qualifiedName(e.shape.ref),
+          fix: 'heartbeats are not written to Kafka by the Canal JSON format',
+        });
+    }
+    return { key: recordKey(e, mongo), value: Buffer.from(s, 'utf8') };
+  }
+
+  return { name: 'canal-json', encode };
+}
+
+function quoteIdent(s: string): string {
+  return /^[a-z_][a-z0-9_$]*$/.test(s) ? s : `"${s.replace(/"/g, '""')}"`;
+}
+
+/** DDL `sql`: MongoDB → the command document (object); relational → the DDL text (string). */
+function ddlSql(e: ChangeEvent, mongo: boolean): string {
+  if (mongo) {
+    const cmd = e.ddl?.command;
+    if (cmd !== undefined && cmd !== null) return bsonToJson(cmd);
+    if (e.op === 'truncate') return `{"truncate":${j(e.shape.ref.table)}}`;
+    return e.ddl?.text === undefined ? 'null' : j(e.ddl.text);
+  }
+  if (e.ddl?.text !== undefined) return j(e.ddl.text);
+  if (e.op === 'truncate') {
+    const r = e.shape.ref;
+    const name = r.schema === undefined ? quoteIdent(r.table) : `${quoteIdent(r.schema)}.${quoteIdent(r.table)}`;
+    return j(`TRUNCATE TABLE ${name}`);
+  }
+  return e.ddl?.command === undefined ? '""' : j(JSON.stringify(e.ddl.command));
+}
+
+function missing(e: ChangeEvent, what: string): FatalError {
+  return new FatalError('FORMAT_IMAGE_MISSING', `${e.op} on ${qualifiedName(e.shape.ref)} has no ${what} image`, {
+    object: qualifiedName(e.shape.ref),
+    fix: 'this is a reader bug: report it with the event',
+  });
+}
+
+function requireRow(e: ChangeEvent, row: Row | null | undefined, what: string): Row {
+  if (row === null || row === undefined) throw missing(e, what);
+  return row;
+}
+
+

@@ -1,0 +1,52 @@
+import type { ChangeEvent } from '../core/events.js';
+import { SequencePosition, bigIntToLsn } from '../core/position.js';
+
+/** What an encoder needs besides the event itself. */
+export interface EncodeContext {
+  /** Message id (Canal `id`, DTS Avro `id`). */
+  sequence: bigint | number;
+  /** Wall-clock time in Unix ms, for Canal `ts`, Shareplex `posttime`, DTS `processTimestamps`. */
+  now: number;
+  sourceKind: 'postgres' | 'mongodb' | 'db2';
+  sourceVersion?: string;
+  /** The task's database (PostgreSQL: the connected database). */
+  database: string;
+}
+
+export interface EncodedRecord {
+  key: Buffer | null;
+  value: Buffer;
+  headers?: Record<string, string>;
+}
+
+export interface Format {
+  name: string;
+  encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord;
+}
+
+/**
+ * Text of the source position: PostgreSQL LSNs as `XXXXXXXX/XXXXXXXX`, everything else as the
+ * position's own `encode()` form (MongoDB oplog timestamp as t<<32|i, resume token, Db2 sequence).
+ */
+export function positionText(e: ChangeEvent, ctx: EncodeContext): string {
+  const p = e.position;
+  if (ctx.sourceKind === 'postgres' && p instanceof SequencePosition) return bigIntToLsn(p.value);
+  return p.encode();
+}
+
+function pad2(n: number): string {
+  return n < 10 ? `0${n}` : String(n);
+}
+
+/** `yyyy-MM-ddTHH:mm:ss` in UTC (Shareplex `time` / `posttime`). */
+export function utcSeconds(ms: number): string {
+  const d = new Date(ms);
+  const y = d.getUTCFullYear();
+  const ys = y >= 0 && y < 10000 ? String(y).padStart(4, '0') : String(y);
+  return `${ys}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
+}
+
+/** Sequence as JSON number text (bigint keeps all its digits). */
+export function sequenceText(seq: bigint | number): string {
+  return typeof seq === 'bigint' ? seq.toString() : String(seq);
+}

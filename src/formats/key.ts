@@ -1,0 +1,57 @@
+import type { ChangeEvent, Row } from '../core/events.js';
+import { FatalError } from '../core/errors.js';
+import { qualifiedName } from '../core/events.js';
+import { pgValueText } from './types/postgres.js';
+import { bsonToJson } from './types/mongodb.js';
+
+/**
+ * The Kafka record key shared by all formats, so that switching format keeps partitioning:
+ * - relational rows: JSON array of the key columns' values in text form (`["42","a"]`), taken
+ *   from the old image when it carries the key (a delete, or an update that changed the key, as
+ *   Canal does) and from the new image otherwise;
+ * - MongoDB documents: `[<_id as Extended JSON>]`;
+ * - DDL, truncate, and tables without a key: null (the producer then partitions by table).
+ */
+export function recordKey(e: ChangeEvent, mongo: boolean): Buffer | null {
+  if (e.op !== 'insert' && e.op !== 'update' && e.op !== 'delete') return null;
+  const text = mongo ? mongoKeyText(e) : relationalKeyText(e);
+  return text === null ? null : Buffer.from(text, 'utf8');
+}
+
+export function mongoId(e: ChangeEvent): unknown {
+  const b = e.before?._id;
+  if (b !== undefined) return b;
+  const a = e.after?._id;
+  if (a !== undefined) return a;
+  return e.patch?.set?._id;
+}
+
+export function mongoKeyText(e: ChangeEvent): string | null {
+  const id = mongoId(e);
+  return id === undefined ? null : `[${bsonToJson(id)}]`;
+}
+
+function hasKey(row: Row | null | undefined, key: readonly string[]): row is Row {
+  if (row === null || row === undefined) return false;
+  for (const k of key) if (row[k] === undefined) return false;
+  return true;
+}
+
+export function relationalKeyText(e: ChangeEvent): string | null {
+  const key = e.shape.key;
+  if (key.length === 0) return null;
+  const row = hasKey(e.before, key) ? e.before : hasKey(e.after, key) ? e.after : null;
+  if (row === null) {
+    throw new FatalError('FORMAT_KEY_MISSING', `${e.op} on ${qualifiedName(e.shape.ref)} carries no value for its key (${key.join(', ')})`, {
+      object: qualifiedName(e.shape.ref),
+      fix: 'check the table\'s replica identity (it must include the key columns)',
+    });
+  }
+  let out = '[';
+  for (let i = 0; i < key.length; i++) {
+    if (i > 0) out += ',';
+    const t = pgValueText(row[key[i] as string]);
+    out += t === null ? 'null' : JSON.stringify(t);
+  }
+  return `${out}]`;
+}

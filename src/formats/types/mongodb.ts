@@ -1,0 +1,142 @@
+/**
+ * BSON values to JSON text, MongoDB Extended JSON v2 where JSON cannot hold the value exactly.
+ *
+ * Choices (documented in the README):
+ * - strings, booleans, null, finite JS numbers (int32 and double as the driver promotes them),
+ *   Int32 and Double wrappers → plain JSON.
+ * - Long (and bigint) → ALWAYS `{"$numberLong":"…"}`: type-stable (a field never flips between
+ *   number and object) and exact beyond 2^53. (Note: the driver's default `promoteLongs` already
+ *   turns Longs that fit in 53 bits into JS numbers before they reach us.)
+ * - non-finite doubles → `{"$numberDouble":"NaN"|"Infinity"|"-Infinity"}`.
+ * - Decimal128 → `{"$numberDecimal":"…"}`, ObjectId → `{"$oid":"…"}`.
+ * - Date → `{"$date":"ISO-8601 with ms"}` for years 1970..9999, else `{"$date":{"$numberLong":"ms"}}`.
+ * - Binary / Buffer / UUID → `{"$binary":{"base64":"…","subType":"hh"}}`.
+ * - RegExp / BSONRegExp → `{"$regularExpression":{"pattern":"…","options":"…"}}`.
+ * - Timestamp → `{"$timestamp":{"t":…,"i":…}}`; MinKey/MaxKey → `{"$minKey":1}`/`{"$maxKey":1}`;
+ *   other BSON types through their own `toExtendedJSON` when they have one.
+ */
+
+interface BsonLike {
+  _bsontype?: string;
+}
+
+function str(s: string): string {
+  return JSON.stringify(s);
+}
+
+function dateJson(d: Date): string {
+  const t = d.getTime();
+  if (Number.isNaN(t)) return '{"$date":{"$numberLong":"0"}}';
+  const y = d.getUTCFullYear();
+  if (y >= 1970 && y <= 9999) return `{"$date":${str(d.toISOString())}}`;
+  return `{"$date":{"$numberLong":"${t}"}}`;
+}
+
+function numberJson(n: number): string {
+  if (Number.isFinite(n)) return Object.is(n, -0) ? '-0.0' : String(n);
+  return `{"$numberDouble":"${Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity'}"}`;
+}
+
+function binaryJson(bytes: Uint8Array, subType: number): string {
+  const b64 = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  return `{"$binary":{"base64":"${b64}","subType":"${subType.toString(16).padStart(2, '0')}"}}`;
+}
+
+/** Serialize one BSON value (document, array or scalar) as JSON / Extended JSON text. */
+export function bsonToJson(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return str(v);
+    case 'number':
+      return numberJson(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return `{"$numberLong":"${v.toString()}"}`;
+    case 'undefined':
+      return 'null';
+    case 'object':
+      break;
+    default:
+      return str(String(v));
+  }
+  if (v === null) return 'null';
+  if (Array.isArray(v)) {
+    let out = '[';
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out += ',';
+      out += bsonToJson(v[i]);
+    }
+    return `${out}]`;
+  }
+  if (v instanceof Date) return dateJson(v);
+  if (v instanceof RegExp) return `{"$regularExpression":{"pattern":${str(v.source)},"options":${str(v.flags)}}}`;
+  const bt = (v as BsonLike)._bsontype;
+  if (bt !== undefined) return bsonTypeJson(bt, v as Record<string, unknown>);
+  if (v instanceof Uint8Array) return binaryJson(v, 0);
+  return documentToJson(v as Record<string, unknown>);
+}
+
+function bsonTypeJson(bt: string, v: Record<string, unknown>): string {
+  switch (bt) {
+    case 'ObjectId':
+    case 'ObjectID':
+      return `{"$oid":"${(v as { toHexString(): string }).toHexString()}"}`;
+    case 'Long':
+      return `{"$numberLong":"${String(v)}"}`;
+    case 'Int32':
+    case 'Double':
+      return numberJson((v as { valueOf(): number }).valueOf());
+    case 'Decimal128':
+      return `{"$numberDecimal":"${String(v)}"}`;
+    case 'Binary': {
+      const b = v as { buffer: Uint8Array; sub_type: number; position?: number };
+      const bytes = b.position !== undefined ? b.buffer.subarray(0, b.position) : b.buffer;
+      return binaryJson(bytes, b.sub_type);
+    }
+    case 'BSONRegExp':
+      return `{"$regularExpression":{"pattern":${str(String(v.pattern))},"options":${str(String(v.options))}}}`;
+    case 'Timestamp': {
+      const t = v as { high?: number; low?: number; t?: number; i?: number };
+      const tt = t.t ?? (t.high ?? 0) >>> 0;
+      const ii = t.i ?? (t.low ?? 0) >>> 0;
+      return `{"$timestamp":{"t":${tt},"i":${ii}}}`;
+    }
+    case 'MinKey':
+      return '{"$minKey":1}';
+    case 'MaxKey':
+      return '{"$maxKey":1}';
+    default: {
+      const ej = (v as { toExtendedJSON?: (o?: unknown) => unknown }).toExtendedJSON;
+      if (typeof ej === 'function') return JSON.stringify(ej.call(v, { relaxed: true }));
+      return documentToJson(v);
+    }
+  }
+}
+
+/** A document (plain object) as JSON text, keys in insertion order. */
+export function documentToJson(doc: Record<string, unknown>): string {
+  let out = '{';
+  let first = true;
+  for (const k in doc) {
+    if (!Object.prototype.hasOwnProperty.call(doc, k)) continue;
+    const val = doc[k];
+    if (val === undefined) continue;
+    if (first) first = false;
+    else out += ',';
+    out += str(k);
+    out += ':';
+    out += bsonToJson(val);
+  }
+  return `${out}}`;
+}
+
+/** Canal/Shareplex partial update body: `{"$set":{…},"$unset":{"f":true}}` (empty operators omitted). */
+export function patchToJson(patch: { set?: Record<string, unknown>; unset?: readonly string[] }): string {
+  const parts: string[] = [];
+  if (patch.set !== undefined && Object.keys(patch.set).length > 0) parts.push(`"$set":${documentToJson(patch.set)}`);
+  if (patch.unset !== undefined && patch.unset.length > 0) {
+    parts.push(`"$unset":{${patch.unset.map((f) => `${str(f)}:true`).join(',')}}`);
+  }
+  return `{${parts.join(',')}}`;
+}
