@@ -1,0 +1,693 @@
+/**
+ * The task config schema: ONE zod schema gives validation, defaults and documentation
+ * (`.describe()` texts feed `docs.ts`). Cross-field rules from the product documents live in
+ * `checkTask` and report every problem with a path and a fix.
+ */
+import { z } from 'zod';
+import type { ChangeEvent } from '../core/events.js';
+import { compileEtl, EtlSyntaxError } from './etl.js';
+
+// ---------------------------------------------------------------------------------------------
+// Constants
+// ---------------------------------------------------------------------------------------------
+
+export const SOURCE_TYPES = ['postgres', 'mongodb', 'db2'] as const;
+export const POSTGRES_FLAVOURS = ['postgres', 'analyticdb', 'polardb'] as const;
+export const KAFKA_FORMATS = ['canal-json', 'dts-avro', 'shareplex-json'] as const;
+export const COMPRESSIONS = ['lz4', 'gzip', 'snappy', 'none'] as const;
+export const PARTITION_POLICIES = ['partition0', 'tableHash', 'keyHash'] as const;
+export const ACKS = ['none', 'leader', 'all'] as const;
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+export const MONGO_ARCHITECTURES = ['replicaSet', 'shardedCluster'] as const;
+export const MONGO_METHODS = ['oplog', 'changeStreams'] as const;
+export const CONFLICT_MODES = ['precheckAndReport', 'ignoreAndProceed', 'clearDestination'] as const;
+export const NAME_CASES = ['default', 'same', 'upper', 'lower'] as const;
+export const OBJECT_OPS = ['insert', 'update', 'delete', 'ddl'] as const;
+
+/** Databases of a MongoDB deployment that are never synchronized. */
+export const MONGO_SYSTEM_DATABASES = ['admin', 'config', 'local'] as const;
+/** Kafka's default port, added to broker addresses given without one. */
+export const KAFKA_DEFAULT_PORT = 9092;
+export const MONGO_DEFAULT_PORT = 27017;
+/** 10 MB: the largest message the seeds let a task write to Kafka. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+
+/**
+ * How many tables (collections) one task may select individually, per source. `whenMapping` means
+ * the limit applies only when names are mapped (rename / columnRename), as the seeds say.
+ */
+export const TABLE_LIMITS = {
+  mongodb: { limit: 1000, whenMapping: true },
+  analyticdb: { limit: 5000, whenMapping: true },
+  db2: { limit: 5000, whenMapping: true },
+  polardb: { limit: 1000, whenMapping: false },
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Primitives
+// ---------------------------------------------------------------------------------------------
+
+/** Values interpolated from the environment arrive as strings; accept `"42"` where a number is expected. */
+function numeric(v: unknown): unknown {
+  return typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+}
+function booleanish(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  return s === 'true' ? true : s === 'false' ? false : v;
+}
+const num = <T extends z.ZodNumber>(s: T) => z.preprocess(numeric, s);
+const bool = () => z.preprocess(booleanish, z.boolean());
+const int = (min: number, max: number) => num(z.number().int().min(min).max(max));
+const positive = () => num(z.number().positive());
+const nonEmpty = () => z.string().trim().min(1);
+const secret = (what: string) => z.string().min(1).describe(`${what} (secret: masked in logs and errors).`);
+const port = () => int(1, 65535);
+
+function withDefaultPort(address: string, defaultPort: number): string {
+  const a = address.trim();
+  if (a.startsWith('[')) return /\]:\d+$/.test(a) ? a : `${a}:${defaultPort}`;
+  return /:\d+$/.test(a) ? a : `${a}:${defaultPort}`;
+}
+function splitList(v: unknown): unknown {
+  return typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '')
+    : v;
+}
+const hostList = (defaultPort: number) =>
+  z.preprocess(splitList, z.array(nonEmpty().transform((h) => withDefaultPort(h, defaultPort))).min(1));
+
+const caCert = () =>
+  z.string().min(1).optional().describe('CA certificate used to verify the server: PEM text, or a path to a PEM file.');
+
+const heartbeatSchema = z
+  .strictObject({
+    enabled: bool().default(true).describe('Write a heartbeat row periodically so latency stays accurate and an idle slot keeps moving.'),
+    intervalMs: int(100, 3_600_000).default(1000).describe('Milliseconds between heartbeat writes.'),
+    table: nonEmpty().default('dts_postgres_heartbeat').describe('Heartbeat table name (created by the task in the source database).'),
+    schema: nonEmpty().default('public').describe('Schema of the heartbeat table (PostgreSQL flavours).'),
+  })
+  .describe('Heartbeat table in the source.');
+const heartbeatDefault = { enabled: true, intervalMs: 1000, table: 'dts_postgres_heartbeat', schema: 'public' };
+
+// ---------------------------------------------------------------------------------------------
+// Sources
+// ---------------------------------------------------------------------------------------------
+
+const postgresSourceSchema = z.strictObject({
+  type: z.literal('postgres').describe('Source kind.'),
+  flavour: z
+    .enum(POSTGRES_FLAVOURS)
+    .default('postgres')
+    .describe('PostgreSQL flavour: plain `postgres`, `analyticdb` (AnalyticDB for PostgreSQL: no DDL capture, 5,000-table limit) or `polardb` (PolarDB for PostgreSQL: DDL captured, 1,000-table limit).'),
+  host: nonEmpty().optional().describe('Server host name or address. Required unless `uri` is given.'),
+  port: port().default(5432).describe('Server port.'),
+  uri: z.string().min(1).optional().describe('Connection URI (`postgres://user:password@host:port/db`); replaces host/port/user/password. Secret: its password is masked.'),
+  user: nonEmpty().optional().describe('Database account with replication permission.'),
+  password: secret('Password of the database account').optional(),
+  database: z
+    .string({ error: (iss) => (Array.isArray(iss.input) ? 'a PostgreSQL task reads exactly one database, not a list' : undefined) })
+    .min(1)
+    .describe('The one database this task reads. Its name cannot contain a hyphen (-).'),
+  encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
+  caCert: caCert(),
+  slotName: nonEmpty().optional().describe('Logical replication slot name. Default: `tributary_<task name>`.'),
+  publication: nonEmpty().optional().describe('Publication name. Default: `tributary_<task name>`.'),
+  heartbeat: heartbeatSchema.default(heartbeatDefault),
+  captureDdl: bool().optional().describe('Capture DDL through the helper event trigger and `dts_ddl_command` table. Default: true for `postgres` and `polardb`; `analyticdb` does not synchronize DDL.'),
+});
+
+const shardSchema = z
+  .strictObject({
+    user: nonEmpty().describe('Account shared by all shard nodes.'),
+    password: secret('Password shared by all shard nodes'),
+    endpoints: hostList(MONGO_DEFAULT_PORT).optional().describe('Shard endpoints (`host:port` each). Default: discovered from `config.shards`.'),
+  })
+  .describe('Shard account, needed to read each shard\'s oplog on a sharded cluster.');
+
+const mongoSourceSchema = z.strictObject({
+  type: z.literal('mongodb').describe('Source kind.'),
+  uri: z.string().min(1).optional().describe('Connection string (`mongodb://user:password@host:port/?replicaSet=rs0`). Either `uri` or `hosts`. Its password is masked in logs.'),
+  hosts: hostList(MONGO_DEFAULT_PORT).optional().describe('Member or mongos addresses (`host:port`; port 27017 when omitted). Either `uri` or `hosts`.'),
+  user: nonEmpty().optional().describe('Account with read access to the selected databases, `admin` and `local`.'),
+  password: secret('Password of the account').optional(),
+  authDatabase: nonEmpty().default('admin').describe('Authentication database.'),
+  architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Deployment architecture.'),
+  shard: shardSchema.optional(),
+  method: z.enum(MONGO_METHODS).default('oplog').describe('How incremental changes are read: `oplog` (recommended; captures CREATE COLLECTION/INDEX too) or `changeStreams` (MongoDB 4.0+).'),
+  fullDocument: z
+    .enum(['default', 'updateLookup'])
+    .default('default')
+    .describe('Change streams only: `updateLookup` delivers the whole document after an update (more source load); `default` delivers changed fields.'),
+  encryption: z.enum(['none', 'ssl', 'atlasSsl']).default('none').describe('Connection encryption. `ssl` is not available for a sharded cluster read by oplog.'),
+  caCert: caCert(),
+  replicaSet: nonEmpty().optional().describe('Replica set name, when connecting by `hosts`.'),
+});
+
+const db2SourceSchema = z.strictObject({
+  type: z.literal('db2').describe('Source kind.'),
+  host: nonEmpty().describe('Db2 for LUW server host.'),
+  port: port().default(50000).describe('Server port.'),
+  user: nonEmpty().describe('Account for SQL Replication CDC.'),
+  password: secret('Password of the account'),
+  database: nonEmpty().describe('Database name.'),
+  encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
+  caCert: caCert(),
+  heartbeat: heartbeatSchema
+    .default({ ...heartbeatDefault, table: 'dts_db2_heartbeat' })
+    .describe('Heartbeat table, updated every second so latency stays accurate when a whole database is selected.'),
+});
+
+export const sourceSchema = z.discriminatedUnion('type', [postgresSourceSchema, mongoSourceSchema, db2SourceSchema]).describe('Where changes are read from.');
+
+// ---------------------------------------------------------------------------------------------
+// Destinations
+// ---------------------------------------------------------------------------------------------
+
+const kafkaSchema = z
+  .strictObject({
+    brokers: hostList(KAFKA_DEFAULT_PORT).describe('Bootstrap brokers, `host:port` (port 9092 when omitted); a list or a comma-separated string.'),
+    topic: nonEmpty().describe('Topic that receives the data (the task topic); objects may override it.'),
+    ddlTopic: nonEmpty().optional().describe('Topic for DDL events. Default: the data topic.'),
+    format: z.enum(KAFKA_FORMATS).optional().describe('Message format. Default `dts-avro` for relational sources; MongoDB sources support `canal-json` only.'),
+    compression: z.enum(COMPRESSIONS).default('lz4').describe('Record-batch compression: `lz4` (fast), `gzip` (smallest, most CPU), `snappy` (balanced), `none`.'),
+    partitionPolicy: z
+      .enum(PARTITION_POLICIES)
+      .default('partition0')
+      .describe('Partition routing: all to partition 0, by hash of database+table name, or by hash of the key (`partitionKey` columns, else the primary key).'),
+    acks: z.enum(ACKS).default('all').describe('Message acknowledgement: `none` (acks=0), `leader` (acks=1) or `all` (acks=-1, all in-sync replicas).'),
+    createTopics: bool().default(false).describe('Create missing topics (self-managed Kafka). When false, topics must exist.'),
+    clientId: nonEmpty().default('tributary').describe('Kafka client id.'),
+    sasl: z
+      .strictObject({
+        mechanism: z.enum(SASL_MECHANISMS).describe('SASL mechanism.'),
+        username: nonEmpty().describe('SASL user name.'),
+        password: secret('SASL password'),
+      })
+      .optional()
+      .describe('SASL authentication.'),
+    tls: z
+      .strictObject({
+        enabled: bool().default(true).describe('Connect with TLS.'),
+        caCert: caCert(),
+      })
+      .optional()
+      .describe('TLS to the brokers.'),
+    maxMessageBytes: int(1024, 1024 * 1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES).describe('Largest message the task writes; a bigger row fails the task naming the table (filter large columns out).'),
+    exactlyOnce: bool().default(false).describe('Transactional producer writing data and checkpoint together (needs `checkpoints.store: kafka`). Use it for tables without a primary key.'),
+    schemaRegistry: z
+      .strictObject({
+        url: z.url().describe('Schema registry URL (Confluent-compatible).'),
+      })
+      .optional()
+      .describe('Register DTS Avro schemas in a schema registry.'),
+  })
+  .describe('Apache Kafka destination.');
+
+const mongoDestinationSchema = z
+  .strictObject({
+    uri: z.string().min(1).optional().describe('Connection string. Either `uri` or `hosts`; its password is masked in logs.'),
+    hosts: hostList(MONGO_DEFAULT_PORT).optional().describe('Member or mongos addresses (`host:port`). Either `uri` or `hosts`.'),
+    user: nonEmpty().optional().describe('Account with dbAdminAnyDatabase and read/write on the destination databases.'),
+    password: secret('Password of the account').optional(),
+    authDatabase: nonEmpty().default('admin').describe('Authentication database.'),
+    architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Destination architecture.'),
+    encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
+    caCert: caCert(),
+    replay: z
+      .enum(['concurrent', 'singleThread'])
+      .default('concurrent')
+      .describe('Incremental replay: concurrent by key, or one thread (collections with unique indexes or capped collections always replay on one thread).'),
+  })
+  .describe('MongoDB destination (replica set or sharded cluster).');
+
+export const destinationSchema = z
+  .strictObject({
+    kafka: kafkaSchema.optional(),
+    mongodb: mongoDestinationSchema.optional(),
+  })
+  .describe('Where changes are written: exactly one of `kafka` or `mongodb`.');
+
+// ---------------------------------------------------------------------------------------------
+// Objects
+// ---------------------------------------------------------------------------------------------
+
+const objectSchema = z.strictObject({
+  database: nonEmpty().optional().describe('Database. PostgreSQL/Db2: the task database (may be omitted).'),
+  schema: nonEmpty().optional().describe('Schema (relational sources). Omit `table` to select a whole schema.'),
+  table: nonEmpty().optional().describe('Table (relational sources). Omit to select the whole schema/database.'),
+  collection: nonEmpty().optional().describe('Collection (MongoDB sources). Omit to select the whole database.'),
+  columns: z.array(nonEmpty()).min(1).optional().describe('Columns to synchronize (table level). Default: all.'),
+  ops: z.array(z.enum(OBJECT_OPS)).min(1).optional().describe('Operations to synchronize for this object. Default: all the source supports.'),
+  filter: z.string().min(1).optional().describe('Row filter: a SQL WHERE condition for relational sources, a JSON query document for MongoDB.'),
+  rename: z
+    .strictObject({
+      database: nonEmpty().optional().describe('Destination database name.'),
+      schema: nonEmpty().optional().describe('Destination schema name.'),
+      table: nonEmpty().optional().describe('Destination table name.'),
+      collection: nonEmpty().optional().describe('Destination collection name.'),
+    })
+    .optional()
+    .describe('Destination names for this object.'),
+  columnRename: z.record(nonEmpty(), nonEmpty()).optional().describe('Column name mapping, `source: destination` (relational sources).'),
+  topic: nonEmpty().optional().describe('Kafka topic for this object. Default: `destination.kafka.topic`.'),
+  partitions: int(1, 10_000).optional().describe('Number of partitions of the topic (used when it is created).'),
+  partitionKey: z.array(nonEmpty()).min(1).optional().describe('Columns hashed for `partitionPolicy: keyHash`. Default: the primary key.'),
+});
+
+const excludeSchema = z.strictObject({
+  database: nonEmpty().optional().describe('Database.'),
+  schema: nonEmpty().optional().describe('Schema.'),
+  table: nonEmpty().optional().describe('Table.'),
+  collection: nonEmpty().optional().describe('Collection.'),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Task
+// ---------------------------------------------------------------------------------------------
+
+const rate = (what: string) => positive().optional().describe(what);
+
+export const taskConfigFileSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters: lowercase letters, digits, "-" and "_", starting with a letter or digit')
+    .describe('Task name (slug: lowercase letters, digits, `-`, `_`). Used for the slot, checkpoints and metrics.'),
+  environment: nonEmpty().optional().describe('Environment tag (for example `prod`), added to metrics and logs.'),
+  labels: z.record(nonEmpty(), z.string()).default({}).describe('Free-form labels added to metrics and logs.'),
+  source: sourceSchema,
+  destination: destinationSchema,
+  syncTypes: z
+    .strictObject({
+      schema: bool().default(false).describe('Schema synchronization (create destination objects / emit their definitions). Not available for MongoDB to Kafka.'),
+      full: bool().default(true).describe('Full synchronization: copy existing data first.'),
+      incremental: bool().default(true).describe('Incremental synchronization: stream later changes. Always on for MongoDB and PolarDB to Kafka.'),
+    })
+    .default({ schema: false, full: true, incremental: true })
+    .describe('What the task synchronizes.'),
+  conflictMode: z
+    .enum(CONFLICT_MODES)
+    .default('precheckAndReport')
+    .describe('Destination objects with the same names: fail the precheck (`precheckAndReport`), proceed keeping existing records (`ignoreAndProceed`), or clear them first (`clearDestination`, Db2 sources only).'),
+  nameCase: z.enum(NAME_CASES).default('default').describe('Capitalization of object names in the destination: `default` policy, `same` as source, `upper`, `lower`.'),
+  objects: z.array(objectSchema).min(1).describe('What to synchronize: databases, schemas, tables or collections, with per-object mapping and filters.'),
+  exclude: z.array(excludeSchema).default([]).describe('Objects left out of the selection.'),
+  throttle: z
+    .strictObject({
+      full: z
+        .strictObject({
+          sourceQps: rate('Queries per second to the source.'),
+          rps: rate('Rows per second.'),
+          mbps: rate('MB per second.'),
+        })
+        .optional()
+        .describe('Full synchronization throttling (unset = unlimited).'),
+      incremental: z
+        .strictObject({
+          rps: rate('Rows per second.'),
+          mbps: rate('MB per second.'),
+        })
+        .optional()
+        .describe('Incremental synchronization throttling (unset = unlimited).'),
+    })
+    .default({})
+    .describe('Rate limits; every value is a positive number, unset means unlimited.'),
+  retry: z
+    .strictObject({
+      connectionMinutes: int(10, 1440).default(720).describe('How long to retry when the source or destination is unreachable (10-1440; over 30 recommended).'),
+      otherMinutes: int(1, 1440).default(10).describe('How long to retry other failures such as DDL or DML errors (1-1440); must be smaller than `connectionMinutes`.'),
+      autoRestartWithinDays: int(0, 365).default(7).describe('A failed task younger than this many days restarts automatically (0 = never).'),
+    })
+    .default({ connectionMinutes: 720, otherMinutes: 10, autoRestartWithinDays: 7 })
+    .describe('Retry windows.'),
+  etl: z
+    .strictObject({
+      expression: z.string().min(1).describe('ETL program: `[on <table>:] set <col> = <expr>`, `drop <col>`, `keep when <expr>` (see docs).'),
+    })
+    .optional()
+    .describe('Row transformation in a small safe language (no JavaScript).'),
+  monitoring: z
+    .strictObject({
+      latencyThresholdSeconds: positive().optional().describe('Alert when incremental latency exceeds this many seconds.'),
+      alertOnFailure: bool().default(true).describe('Alert when the task fails.'),
+      webhookUrl: z.url().optional().describe('POST alerts to this URL (its query string is masked in logs).'),
+    })
+    .default({ alertOnFailure: true })
+    .describe('Monitoring and alerting.'),
+  checkpoints: z
+    .discriminatedUnion('store', [
+      z.strictObject({
+        store: z.literal('file').describe('Store positions in local files.'),
+        dir: nonEmpty().default('.tributary/checkpoints').describe('Directory for checkpoint files.'),
+      }),
+      z.strictObject({
+        store: z.literal('kafka').describe('Store positions in a compacted Kafka topic.'),
+        topic: nonEmpty().default('__tributary_checkpoints').describe('Compacted checkpoint topic.'),
+      }),
+    ])
+    .default({ store: 'file', dir: '.tributary/checkpoints' })
+    .describe('Where confirmed source positions are kept.'),
+  fullSync: z
+    .strictObject({
+      parallelism: int(1, 64).default(4).describe('Chunks copied in parallel.'),
+      chunkRows: int(1, 10_000_000).default(50_000).describe('Rows per chunk (key range).'),
+      onlyOneIdType: bool().default(false).describe('MongoDB: every `_id` in a collection has one data type, so the `_id` type scan is skipped.'),
+    })
+    .default({ parallelism: 4, chunkRows: 50_000, onlyOneIdType: false })
+    .describe('Full synchronization tuning.'),
+});
+
+/** What the file schema parses to, before source-dependent defaults are filled. */
+export type TaskConfigParsed = z.output<typeof taskConfigFileSchema>;
+/** What a task file may contain (all defaults optional). */
+export type TaskConfigInput = z.input<typeof taskConfigFileSchema>;
+
+type KafkaParsed = NonNullable<TaskConfigParsed['destination']['kafka']>;
+export type KafkaFormat = (typeof KAFKA_FORMATS)[number];
+export type KafkaDestinationConfig = Omit<KafkaParsed, 'format'> & { format: KafkaFormat };
+export type MongoDestinationConfig = NonNullable<TaskConfigParsed['destination']['mongodb']>;
+export type PostgresSourceConfig = Omit<Extract<TaskConfigParsed['source'], { type: 'postgres' }>, 'captureDdl'> & { captureDdl: boolean };
+export type MongoSourceConfig = Extract<TaskConfigParsed['source'], { type: 'mongodb' }>;
+export type Db2SourceConfig = Extract<TaskConfigParsed['source'], { type: 'db2' }>;
+export type SourceConfig = PostgresSourceConfig | MongoSourceConfig | Db2SourceConfig;
+export type ObjectSelection = TaskConfigParsed['objects'][number];
+export type ExcludeSelection = TaskConfigParsed['exclude'][number];
+
+/** A validated task config with every default filled. */
+export type TaskConfig = Omit<TaskConfigParsed, 'source' | 'destination'> & {
+  source: SourceConfig;
+  destination: { kafka: KafkaDestinationConfig; mongodb?: undefined } | { kafka?: undefined; mongodb: MongoDestinationConfig };
+};
+
+/** A transformation function the embedded API may pass instead of (or after) `etl.expression`. */
+export type EtlFunction = (event: ChangeEvent) => ChangeEvent | null | undefined;
+
+/** What the embedding API accepts: a task config plus code that cannot live in a file. */
+export type TaskOptions = TaskConfig & { etlFunction?: EtlFunction };
+
+// ---------------------------------------------------------------------------------------------
+// Cross-field rules
+// ---------------------------------------------------------------------------------------------
+
+/** A view of a value that may be partly invalid: every field optional, checked before use. */
+type Loose<T> = T extends readonly (infer U)[] ? readonly Loose<U>[] | undefined : T extends object ? { readonly [K in keyof T]?: Loose<T[K]> } : T | undefined;
+
+type Path = (string | number)[];
+type Report = (path: Path, message: string, fix: string) => void;
+
+function isRelational(type: unknown): boolean {
+  return type === 'postgres' || type === 'db2';
+}
+
+/** Checks between fields. Runs even when other fields failed, so every problem is reported at once. */
+export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void {
+  const src = input.source;
+  const dst = input.destination;
+  const type = src?.type;
+  const flavour = src?.type === 'postgres' ? (src.flavour ?? 'postgres') : undefined;
+  const srcLabel = type === 'postgres' ? (flavour === 'postgres' ? 'PostgreSQL' : flavour === 'analyticdb' ? 'AnalyticDB for PostgreSQL' : 'PolarDB for PostgreSQL') : type === 'mongodb' ? 'MongoDB' : 'Db2';
+
+  // --- source ---
+  if (src?.type === 'postgres') {
+    if (src.host === undefined && src.uri === undefined) {
+      report(['source', 'host'], 'a PostgreSQL source needs `host` or `uri`', 'Set source.host (and port), or source.uri.');
+    }
+    if (src.uri !== undefined && !/^postgres(ql)?:\/\//.test(src.uri)) {
+      report(['source', 'uri'], 'is not a PostgreSQL connection URI', 'Use the form postgres://user:password@host:5432/database.');
+    }
+    if (typeof src.database === 'string' && src.database.includes('-')) {
+      report(['source', 'database'], `database name "${src.database}" contains a hyphen (-), which is not supported`, 'Rename the database to one without "-" (for example with "_"), then point the task at it.');
+    }
+    if (flavour === 'analyticdb' && src.captureDdl === true) {
+      report(['source', 'captureDdl'], 'AnalyticDB for PostgreSQL does not synchronize DDL', 'Remove captureDdl or set it to false; create a new task for tables created later.');
+    }
+    if (src.encryption === 'none' && src.caCert !== undefined) {
+      report(['source', 'caCert'], 'a CA certificate is set but encryption is "none"', 'Set source.encryption to "ssl", or remove source.caCert.');
+    }
+  }
+  if (src?.type === 'mongodb') {
+    if ((src.uri === undefined) === (src.hosts === undefined)) {
+      report(['source', 'uri'], src.uri === undefined ? 'a MongoDB source needs `uri` or `hosts`' : 'set either `uri` or `hosts`, not both', 'Give source.uri (mongodb://...) or source.hosts (a list of host:port).');
+    }
+    if (src.uri !== undefined && !/^mongodb(\+srv)?:\/\//.test(src.uri)) {
+      report(['source', 'uri'], 'is not a MongoDB connection string', 'Use the form mongodb://user:password@host:27017/?replicaSet=rs0.');
+    }
+    const sharded = src.architecture === 'shardedCluster';
+    const method = src.method ?? 'oplog';
+    if (sharded && method === 'oplog' && src.shard === undefined) {
+      report(['source', 'shard'], 'reading a sharded cluster by oplog needs the shard account', 'Add source.shard { user, password } (the account shared by all shard nodes), or use method: changeStreams.');
+    }
+    if (sharded && method === 'oplog' && src.encryption === 'ssl') {
+      report(['source', 'encryption'], 'SSL encryption is not available for a sharded cluster read by oplog', 'Set source.encryption to "none", or read the cluster with method: changeStreams.');
+    }
+    if (src.fullDocument === 'updateLookup' && method !== 'changeStreams') {
+      report(['source', 'fullDocument'], '"updateLookup" applies only to change streams', 'Set source.method to "changeStreams", or remove source.fullDocument.');
+    }
+    if (src.encryption === 'none' && src.caCert !== undefined) {
+      report(['source', 'caCert'], 'a CA certificate is set but encryption is "none"', 'Set source.encryption to "ssl", or remove source.caCert.');
+    }
+    if (!sharded && src.shard !== undefined) {
+      report(['source', 'shard'], 'a shard account applies only to architecture "shardedCluster"', 'Remove source.shard, or set source.architecture to "shardedCluster".');
+    }
+  }
+  if (src?.type === 'db2' && src.encryption === 'none' && src.caCert !== undefined) {
+    report(['source', 'caCert'], 'a CA certificate is set but encryption is "none"', 'Set source.encryption to "ssl", or remove source.caCert.');
+  }
+
+  // --- destination ---
+  const kafka = dst?.kafka;
+  const mongoDst = dst?.mongodb;
+  if (dst !== undefined && (kafka === undefined) === (mongoDst === undefined)) {
+    report(['destination'], kafka === undefined ? 'no destination is configured' : 'both `kafka` and `mongodb` are configured', 'Configure exactly one of destination.kafka or destination.mongodb.');
+  }
+  if (kafka !== undefined) {
+    if (type === 'mongodb' && kafka.format !== undefined && kafka.format !== 'canal-json') {
+      report(['destination', 'kafka', 'format'], `MongoDB sources support only the canal-json format, not "${kafka.format}"`, 'Set destination.kafka.format to "canal-json" or remove it.');
+    }
+    if (kafka.schemaRegistry !== undefined && kafka.format !== undefined && kafka.format !== 'dts-avro') {
+      report(['destination', 'kafka', 'schemaRegistry'], 'a schema registry stores Avro schemas and is used only with the dts-avro format', 'Remove destination.kafka.schemaRegistry, or set format to "dts-avro".');
+    }
+    if (kafka.schemaRegistry !== undefined && type === 'mongodb') {
+      report(['destination', 'kafka', 'schemaRegistry'], 'MongoDB sources write canal-json, which has no schema', 'Remove destination.kafka.schemaRegistry.');
+    }
+    if (kafka.exactlyOnce === true && input.checkpoints?.store !== 'kafka') {
+      report(['destination', 'kafka', 'exactlyOnce'], 'exactly-once writes commit data and checkpoint in one Kafka transaction, so checkpoints must live in Kafka', 'Set checkpoints.store to "kafka", or set exactlyOnce to false.');
+    }
+    if (kafka.exactlyOnce === true && kafka.acks !== undefined && kafka.acks !== 'all') {
+      report(['destination', 'kafka', 'acks'], 'exactly-once writes need acks "all"', 'Set destination.kafka.acks to "all" (the default).');
+    }
+    if (kafka.tls?.enabled === false && kafka.tls.caCert !== undefined) {
+      report(['destination', 'kafka', 'tls', 'caCert'], 'a CA certificate is set but TLS is disabled', 'Set destination.kafka.tls.enabled to true, or remove caCert.');
+    }
+  }
+  if (mongoDst !== undefined) {
+    if (type !== undefined && type !== 'mongodb') {
+      report(['destination', 'mongodb'], `a ${srcLabel} source cannot be written to MongoDB`, 'Use destination.kafka, or a MongoDB source.');
+    }
+    if ((mongoDst.uri === undefined) === (mongoDst.hosts === undefined)) {
+      report(['destination', 'mongodb', 'uri'], mongoDst.uri === undefined ? 'a MongoDB destination needs `uri` or `hosts`' : 'set either `uri` or `hosts`, not both', 'Give destination.mongodb.uri or destination.mongodb.hosts.');
+    }
+    if (mongoDst.uri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongoDst.uri)) {
+      report(['destination', 'mongodb', 'uri'], 'is not a MongoDB connection string', 'Use the form mongodb://user:password@host:27017/.');
+    }
+  }
+
+  // --- sync types ---
+  const st = input.syncTypes;
+  if (st !== undefined) {
+    if (st.schema === false && st.full === false && st.incremental === false) {
+      report(['syncTypes'], 'nothing to synchronize', 'Enable at least one of syncTypes.schema, full or incremental.');
+    }
+    if (kafka !== undefined && st.incremental === false && (type === 'mongodb' || flavour === 'polardb')) {
+      report(['syncTypes', 'incremental'], `incremental synchronization is always on for ${srcLabel} to Kafka`, 'Remove syncTypes.incremental or set it to true.');
+    }
+    if (kafka !== undefined && type === 'mongodb' && st.schema === true) {
+      report(['syncTypes', 'schema'], 'schema synchronization is not available for MongoDB to Kafka', 'Remove syncTypes.schema or set it to false.');
+    }
+    if (st.full === false && input.throttle?.full !== undefined) {
+      report(['throttle', 'full'], 'full-sync throttling is set but full synchronization is off', 'Remove throttle.full, or set syncTypes.full to true.');
+    }
+    if (st.incremental === false && input.throttle?.incremental !== undefined) {
+      report(['throttle', 'incremental'], 'incremental throttling is set but incremental synchronization is off', 'Remove throttle.incremental, or set syncTypes.incremental to true.');
+    }
+  }
+
+  if (input.conflictMode === 'clearDestination' && type !== undefined && type !== 'db2') {
+    report(['conflictMode'], `"clearDestination" is offered only for Db2 sources, not ${srcLabel}`, 'Use "precheckAndReport" or "ignoreAndProceed".');
+  }
+
+  // --- retry ---
+  const r = input.retry;
+  const conn = r?.connectionMinutes;
+  const other = r?.otherMinutes;
+  if (typeof conn === 'number' && typeof other === 'number' && other >= conn) {
+    report(['retry', 'otherMinutes'], `must be smaller than retry.connectionMinutes (${conn}), got ${other}`, `Set retry.otherMinutes below ${conn} (default 10), or raise retry.connectionMinutes.`);
+  }
+
+  if (input.fullSync?.onlyOneIdType === true && type !== undefined && type !== 'mongodb') {
+    report(['fullSync', 'onlyOneIdType'], 'applies only to MongoDB sources', 'Remove fullSync.onlyOneIdType.');
+  }
+
+  // --- etl ---
+  const expr = input.etl?.expression;
+  if (typeof expr === 'string') {
+    try {
+      compileEtl(expr);
+    } catch (e) {
+      if (!(e instanceof EtlSyntaxError)) throw e;
+      report(['etl', 'expression'], `ETL syntax error at ${e.message}`, 'Write rules as `[on <table>:] set <col> = <expr>`, `drop <col>` or `keep when <expr>`; see the configuration reference.');
+    }
+  }
+
+  // --- objects ---
+  checkObjects(input, report, { type, flavour, srcLabel, kafka: kafka !== undefined, keyHash: kafka?.partitionPolicy === 'keyHash' });
+}
+
+interface ObjectContext {
+  type: unknown;
+  flavour: unknown;
+  srcLabel: string;
+  kafka: boolean;
+  keyHash: boolean;
+}
+
+function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: ObjectContext): void {
+  const objects = Array.isArray(input.objects) ? input.objects : [];
+  const src = input.source;
+  const taskDb = src?.type === 'postgres' || src?.type === 'db2' ? src.database : undefined;
+  const isMongo = ctx.type === 'mongodb';
+  const noDdl = ctx.flavour === 'analyticdb' || ctx.type === 'db2';
+  const seen = new Map<string, number>();
+  let tableLevel = 0;
+  let mapping = false;
+
+  objects.forEach((o, i) => {
+    if (o === undefined || o === null || typeof o !== 'object') return;
+    const at = (...rest: Path): Path => ['objects', i, ...rest];
+    const leaf = isMongo ? o.collection : o.table;
+    if (isMongo) {
+      if (o.database === undefined) report(at('database'), 'a MongoDB object needs a database', 'Set database (and optionally collection).');
+      if (o.table !== undefined) report(at('table'), 'MongoDB objects are collections', 'Use `collection` instead of `table`.');
+      if (o.schema !== undefined) report(at('schema'), 'MongoDB has no schemas', 'Remove `schema`.');
+      if (o.columnRename !== undefined) report(at('columnRename'), 'column mapping is available for relational sources only', 'Remove columnRename, or use etl to reshape documents.');
+      if (typeof o.database === 'string' && (MONGO_SYSTEM_DATABASES as readonly string[]).includes(o.database)) {
+        report(at('database'), `the "${o.database}" database is never synchronized`, 'Remove this object; admin, config and local cannot be selected.');
+      }
+      if (typeof o.rename?.database === 'string' && (MONGO_SYSTEM_DATABASES as readonly string[]).includes(o.rename.database)) {
+        report(at('rename', 'database'), `cannot write into the "${o.rename.database}" database`, 'Map to a user database.');
+      }
+      if (typeof o.filter === 'string') {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(o.filter);
+        } catch {
+          parsed = undefined;
+        }
+        if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+          report(at('filter'), 'is not a JSON query document', 'Write the filter as a JSON object, for example {"status": "active"}.');
+        }
+      }
+    } else if (ctx.type !== undefined) {
+      if (o.collection !== undefined) report(at('collection'), `${ctx.srcLabel} objects are tables`, 'Use `table` instead of `collection`.');
+      if (taskDb !== undefined && o.database !== undefined && o.database !== taskDb) {
+        report(at('database'), `the task reads database "${taskDb}" only`, `Remove database, set it to "${taskDb}", or create one task per database.`);
+      }
+      if (typeof o.filter === 'string' && /;|--|\/\*/.test(o.filter)) {
+        report(at('filter'), 'a filter is one SQL WHERE condition: ";", "--" and "/*" are not allowed', 'Write a single condition such as: amount > 100 AND status = \'paid\'.');
+      }
+    }
+    if (leaf === undefined) {
+      for (const k of ['columns', 'filter', 'columnRename', 'partitionKey'] as const) {
+        if (o[k] !== undefined) report(at(k), `applies to a single ${isMongo ? 'collection' : 'table'}`, `Set ${isMongo ? 'collection' : 'table'} on this object, or remove ${k}.`);
+      }
+    } else {
+      tableLevel++;
+    }
+    if (o.rename !== undefined || o.columnRename !== undefined) mapping = true;
+    if (o.partitionKey !== undefined && !ctx.keyHash) {
+      report(at('partitionKey'), 'a partition key is used only with partitionPolicy "keyHash"', 'Set destination.kafka.partitionPolicy to "keyHash", or remove partitionKey.');
+    }
+    const pk: unknown = o.partitionKey;
+    const cols: unknown = o.columns;
+    if (Array.isArray(pk) && Array.isArray(cols)) {
+      const missing = (pk as unknown[]).filter((c) => typeof c === 'string' && !(cols as unknown[]).includes(c));
+      if (missing.length > 0) report(at('partitionKey'), `partition key column(s) ${missing.join(', ')} are not among the selected columns`, 'Add them to columns, or change partitionKey.');
+    }
+    if (!ctx.kafka && (o.topic !== undefined || o.partitions !== undefined || o.partitionKey !== undefined)) {
+      const k = o.topic !== undefined ? 'topic' : o.partitions !== undefined ? 'partitions' : 'partitionKey';
+      report(at(k), 'applies only to a Kafka destination', `Remove ${k}.`);
+    }
+    const ops: unknown = o.ops;
+    if (Array.isArray(ops) && (ops as unknown[]).includes('ddl') && noDdl) {
+      report(at('ops'), `${ctx.srcLabel} sources do not synchronize DDL`, 'Remove "ddl" from ops.');
+    }
+    const key = [o.database ?? '', o.schema ?? '', leaf ?? ''].join('\u0000');
+    const first = seen.get(key);
+    if (first !== undefined) report(at(), `selects the same object as objects[${first}]`, 'Merge the two entries into one.');
+    else seen.set(key, i);
+  });
+
+  const limitKey = ctx.type === 'mongodb' ? 'mongodb' : ctx.type === 'db2' ? 'db2' : ctx.flavour === 'analyticdb' ? 'analyticdb' : ctx.flavour === 'polardb' ? 'polardb' : undefined;
+  if (limitKey !== undefined) {
+    const { limit, whenMapping } = TABLE_LIMITS[limitKey];
+    if (tableLevel > limit && (!whenMapping || mapping)) {
+      const unit = isMongo ? 'collections' : 'tables';
+      report(
+        ['objects'],
+        `selects ${tableLevel} ${unit} individually${whenMapping ? ' with name mapping' : ''}; a ${ctx.srcLabel} task allows at most ${limit}`,
+        `Split the ${unit} over several tasks, or select whole ${isMongo ? 'databases' : 'schemas/databases'}${whenMapping ? ' without name mapping' : ''}.`,
+      );
+    }
+  }
+
+  const excludes = Array.isArray(input.exclude) ? input.exclude : [];
+  excludes.forEach((e, i) => {
+    if (e === undefined || e === null || typeof e !== 'object') return;
+    if (e.database === undefined && e.schema === undefined && e.table === undefined && e.collection === undefined) {
+      report(['exclude', i], 'excludes nothing', 'Name a database, schema, table or collection, or remove the entry.');
+    }
+    if (isMongo && e.table !== undefined) report(['exclude', i, 'table'], 'MongoDB objects are collections', 'Use `collection` instead of `table`.');
+    if (isRelational(ctx.type) && e.collection !== undefined) report(['exclude', i, 'collection'], `${ctx.srcLabel} objects are tables`, 'Use `table` instead of `collection`.');
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Derived defaults
+// ---------------------------------------------------------------------------------------------
+
+function finalize(cfg: TaskConfigParsed): TaskConfig {
+  let source: SourceConfig;
+  if (cfg.source.type === 'postgres') {
+    const captureDdl = cfg.source.captureDdl ?? cfg.source.flavour !== 'analyticdb';
+    source = { ...cfg.source, captureDdl };
+  } else {
+    source = cfg.source;
+  }
+  let destination: TaskConfig['destination'];
+  if (cfg.destination.kafka !== undefined) {
+    const format: KafkaFormat = cfg.destination.kafka.format ?? (cfg.source.type === 'mongodb' ? 'canal-json' : 'dts-avro');
+    destination = { kafka: { ...cfg.destination.kafka, format } };
+  } else {
+    destination = { mongodb: cfg.destination.mongodb as MongoDestinationConfig };
+  }
+  return { ...cfg, source, destination };
+}
+
+/**
+ * The full task schema: the file schema, then the cross-field rules (run even when other fields
+ * are wrong, so every problem is reported at once), then source-dependent defaults.
+ */
+export const taskConfigSchema = taskConfigFileSchema
+  .superRefine(
+    (value, ctx) => {
+      if (value === null || typeof value !== 'object') return;
+      checkTask(value as Loose<TaskConfigParsed>, (path, message, fix) => {
+        ctx.addIssue({ code: 'custom', path, message, params: { fix } });
+      });
+    },
+    { when: () => true },
+  )
+  .transform(finalize);
