@@ -273,6 +273,8 @@ type Tri = 0 | 1 | 2;
 type Eval = (row: Row) => Tri;
 type Get = (row: Row) => unknown;
 
+const SHORT_DECIMAL = /^-?\d+(\.\d+)?$/;
+
 function sign(n: number): number {
   return n < 0 ? -1 : n > 0 ? 1 : 0;
 }
@@ -291,6 +293,9 @@ export function compareWithLiteral(v: unknown, lit: SqlLiteral): number | undefi
       }
       if (typeof v === 'bigint' && lit.big !== undefined) return v < lit.big ? -1 : v > lit.big ? 1 : 0;
       if (typeof v === 'boolean') return sign((v ? 1 : 0) - lit.num);
+      // Up to 15 characters a plain decimal has at most 15 significant digits, so it converts to a
+      // double without ambiguity: comparing doubles is then exact (numeric text is the common case).
+      if (typeof v === 'string' && lit.exact && v.length <= 15 && SHORT_DECIMAL.test(v)) return sign(Number(v) - lit.num);
       const d = toDecimal(v);
       return d === undefined ? undefined : compareDecimal(d, lit.dec);
     }

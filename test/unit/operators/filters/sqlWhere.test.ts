@@ -28,6 +28,12 @@ describe('sqlWhere', () => {
     expect(m('price >= 1e3', { price: '1000' })).toBe(true);
     expect(m('price > 2.5', { price: 3n })).toBe(true);
     expect(m('price > 0.1', { price: 0.1 })).toBe(false);
+    // short numeric text takes the double fast path; it must agree with exact comparison
+    expect(m('price = 0.1', { price: '0.1' })).toBe(true);
+    expect(m('price < 0.30000000000000004', { price: '0.3' })).toBe(true);
+    expect(m('x > 123456789012345', { x: '123456789012346' })).toBe(true);
+    expect(m('x = 1', { x: '1.0' })).toBe(true);
+    expect(m('x < 0', { x: '-0.5' })).toBe(true);
   });
 
   it('strings, dates and booleans', () => {
