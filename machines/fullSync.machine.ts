@@ -16,7 +16,7 @@ import type { ActorLogic, DoneActorEvent, ErrorActorEvent } from 'xstate';
 import { FatalError } from '../src/core/errors.js';
 import type { TributaryError } from '../src/core/errors.js';
 import { toTributaryError } from './task.machine.js';
-import type { ProgressCounters, TaskMachineEvent } from './task.machine.js';
+import type { PhaseActorInput, ProgressCounters, TaskMachineEvent } from './task.machine.js';
 
 export interface ChunkSpec {
   id: string;
@@ -33,13 +33,16 @@ export interface ChunkResult {
   rows: number;
 }
 
-export interface FullSyncInput {
+/**
+ * When invoked as the task machine's `fullSync` actor the input is the task's PhaseActorInput (no
+ * chunks): the whole input is then passed to `planChunks`, which reads the plan and the chunks
+ * already done from the checkpoint store.
+ */
+export interface FullSyncInput extends Partial<PhaseActorInput> {
   /** The plan; when absent, the `planChunks` actor is asked for it with this input. */
   chunks?: readonly ChunkSpec[];
   /** Chunks copied at once (default 4, at least 1). */
   parallelism?: number;
-  /** Anything else (the task machine's PhaseActorInput) is passed to `planChunks` untouched. */
-  [key: string]: unknown;
 }
 
 export interface ChunkState {
