@@ -27,7 +27,7 @@
  *     on *.public.users: drop password_hash
  *     on orders: keep when status != 'test'
  */
-import type { Row, TableRef } from '../core/events.js';
+import type { ChangeEvent, Row, TableRef } from '../core/events.js';
 
 export type EtlExpr =
   | { kind: 'lit'; value: string | number | boolean | null }
@@ -594,4 +594,31 @@ export function applyEtl(program: EtlProgram, ref: TableRef, row: Row): Row | nu
     else delete current[rule.column];
   }
   return current;
+}
+
+/**
+ * Turns a compiled program into an event function for the ETL operator: `set`/`drop` rewrite the
+ * row images (`before` and `after`); `keep when` decides on `after` (on `before` for deletes) and
+ * drops the event when false. Heartbeats and DDL pass untouched; MongoDB `patch` updates are not
+ * rewritten.
+ */
+export function etlProgramToFunction(program: EtlProgram): (event: ChangeEvent) => ChangeEvent | null {
+  return (event) => {
+    if (event.op === 'heartbeat' || event.op === 'ddl' || event.op === 'truncate') return event;
+    const ref = event.shape.ref;
+    const image = event.op === 'delete' ? event.before : event.after;
+    if (image === null || image === undefined) return event;
+    const main = applyEtl(program, ref, image);
+    if (main === null) return null;
+    const out: ChangeEvent = { ...event };
+    if (event.op === 'delete') out.before = main;
+    else {
+      out.after = main;
+      if (event.before !== null && event.before !== undefined) {
+        const keepless: EtlProgram = { rules: program.rules.filter((r) => r.action !== 'keep') };
+        out.before = applyEtl(keepless, ref, event.before);
+      }
+    }
+    return out;
+  };
 }

@@ -4,5 +4,5 @@ export type { ConfigFormat, ParseOptions } from './load.js';
 export { redactConfig, redactText, redactUri, collectSecrets, isSecretKey, MASK } from './redact.js';
 export { describeOptions, generateConfigDocs } from './docs.js';
 export type { OptionDoc } from './docs.js';
-export { compileEtl, applyEtl, evaluateEtl, EtlSyntaxError, ETL_FUNCTIONS } from './etl.js';
+export { compileEtl, applyEtl as applyEtlToRow, evaluateEtl, etlProgramToFunction, EtlSyntaxError, ETL_FUNCTIONS } from './etl.js';
 export type { EtlProgram, EtlRule, EtlExpr } from './etl.js';

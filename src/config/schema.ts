@@ -6,6 +6,16 @@
 import { z } from 'zod';
 import type { ChangeEvent } from '../core/events.js';
 import { compileEtl, EtlSyntaxError } from './etl.js';
+import { FilterSyntaxError } from '../operators/filters/FilterSyntaxError.js';
+import { compileMongoQuery } from '../operators/filters/mongoQuery.js';
+import { parseSqlWhere } from '../operators/filters/sqlWhere.js';
+
+/** First line of a filter error, without the caret drawing. */
+function filterProblem(e: unknown): string | undefined {
+  if (!(e instanceof FilterSyntaxError)) return undefined;
+  const first = e.message.split('\n')[0] ?? e.message;
+  return first.replace(/^Filter condition for .*? is invalid: /, '');
+}
 
 // ---------------------------------------------------------------------------------------------
 // Constants
@@ -383,7 +393,7 @@ export type TaskConfig = Omit<TaskConfigParsed, 'source' | 'destination'> & {
 };
 
 /** A transformation function the embedded API may pass instead of (or after) `etl.expression`. */
-export type EtlFunction = (event: ChangeEvent) => ChangeEvent | null | undefined;
+export type EtlFunction = (event: ChangeEvent) => ChangeEvent | null | undefined | readonly ChangeEvent[];
 
 /** What the embedding API accepts: a task config plus code that cannot live in a file. */
 export type TaskOptions = TaskConfig & { etlFunction?: EtlFunction };
@@ -588,6 +598,14 @@ function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: Objec
         }
         if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
           report(at('filter'), 'is not a JSON query document', 'Write the filter as a JSON object, for example {"status": "active"}.');
+        } else {
+          try {
+            compileMongoQuery(parsed as Record<string, unknown>, 'collection');
+          } catch (e) {
+            const problem = filterProblem(e);
+            if (problem === undefined) throw e;
+            report(at('filter'), `is not a supported query: ${problem}`, 'Use field conditions with $eq, $ne, $gt, $gte, $lt, $lte, $in, $nin, $exists, $and, $or.');
+          }
         }
       }
     } else if (ctx.type !== undefined) {
@@ -595,8 +613,14 @@ function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: Objec
       if (taskDb !== undefined && o.database !== undefined && o.database !== taskDb) {
         report(at('database'), `the task reads database "${taskDb}" only`, `Remove database, set it to "${taskDb}", or create one task per database.`);
       }
-      if (typeof o.filter === 'string' && /;|--|\/\*/.test(o.filter)) {
-        report(at('filter'), 'a filter is one SQL WHERE condition: ";", "--" and "/*" are not allowed', 'Write a single condition such as: amount > 100 AND status = \'paid\'.');
+      if (typeof o.filter === 'string') {
+        try {
+          parseSqlWhere(o.filter, 'table');
+        } catch (e) {
+          const problem = filterProblem(e);
+          if (problem === undefined) throw e;
+          report(at('filter'), `is not a valid SQL WHERE condition: ${problem}`, 'Write one condition such as: amount > 100 AND status = \'paid\'.');
+        }
       }
     }
     if (leaf === undefined) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyEtl, compileEtl, EtlSyntaxError } from '../../../src/config/index.js';
+import { applyEtlToRow as applyEtl, compileEtl, etlProgramToFunction, EtlSyntaxError } from '../../../src/config/index.js';
 
 const orders = { database: 'shop', schema: 'public', table: 'orders' };
 const users = { database: 'shop', schema: 'public', table: 'users' };
@@ -35,5 +35,25 @@ describe('ETL language', () => {
     }
     expect(() => compileEtl("set a = 'open")).toThrow(/unterminated string/);
     expect(() => compileEtl('set a = upper(1, 2)')).toThrow(/takes 1 argument/);
+  });
+});
+
+describe('etlProgramToFunction', () => {
+  const shape = { ref: orders, columns: [], key: ['id'] };
+  const position = { compare: () => 0, encode: () => '0/1' };
+  const base = { shape, snapshot: false, commitTime: 1, position, bytes: 10 };
+  const fn = etlProgramToFunction(compileEtl("on orders: set t2 = t * 2; drop secret\non orders: keep when status != 'test'"));
+
+  it('rewrites both images of an update and drops filtered events', () => {
+    const out = fn({ ...base, op: 'update', before: { id: 1, t: 1, secret: 's', status: 'test' }, after: { id: 1, t: 2, secret: 's', status: 'paid' } });
+    expect(out?.after).toEqual({ id: 1, t: 2, t2: 4, status: 'paid' });
+    expect(out?.before).toEqual({ id: 1, t: 1, t2: 2, status: 'test' });
+    expect(fn({ ...base, op: 'insert', after: { id: 2, t: 1, status: 'test' } })).toBeNull();
+    expect(fn({ ...base, op: 'delete', before: { id: 3, t: 1, status: 'paid', secret: 'x' } })?.before).toEqual({ id: 3, t: 1, t2: 2, status: 'paid' });
+  });
+
+  it('passes heartbeats through', () => {
+    const hb = { ...base, op: 'heartbeat' as const };
+    expect(fn(hb)).toBe(hb);
   });
 });

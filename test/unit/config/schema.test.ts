@@ -275,3 +275,21 @@ describe('table limits', () => {
     expect(issues[0]?.message).toContain('at most 5000');
   });
 });
+
+describe('filters are parsed at load time', () => {
+  it('accepts valid filters', () => {
+    const c = validateTaskConfig(pgTask({ objects: [{ table: 'a', filter: "amount > 100 AND status = 'paid'" }] }), { env: {} });
+    expect(c.objects[0]?.filter).toBe("amount > 100 AND status = 'paid'");
+    const m = validateTaskConfig(mongoTask({ objects: [{ database: 'a', collection: 'b', filter: '{"n": {"$gte": 3}}' }] }), { env: {} });
+    expect(m.objects[0]?.filter).toBe('{"n": {"$gte": 3}}');
+  });
+
+  it('rejects an unsupported mongodb operator and a broken SQL condition', () => {
+    const mi = issuesOf(mongoTask({ objects: [{ database: 'a', collection: 'b', filter: '{"n": {"$where": "1"}}' }] }));
+    expect(mi).toEqual([expect.objectContaining({ path: 'objects[0].filter' })]);
+    expect(mi[0]?.message).toContain('$where');
+    const si = issuesOf(pgTask({ objects: [{ table: 'a', filter: 'amount >' }] }));
+    expect(si).toEqual([expect.objectContaining({ path: 'objects[0].filter' })]);
+    expect(si[0]?.message).toMatch(/^is not a valid SQL WHERE condition: /);
+  });
+});
