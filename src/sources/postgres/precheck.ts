@@ -1,0 +1,167 @@
+import type pg from 'pg';
+import type { PrecheckItem } from '../../core/contracts.js';
+import type { CatalogTable } from './catalog.js';
+
+export type PostgresFlavour = 'postgres' | 'polardb' | 'analyticdb';
+
+/** Table limits per task from the seeds: AnalyticDB 5,000, PolarDB 1,000. */
+export const TABLE_LIMITS: Record<PostgresFlavour, number> = { postgres: 5000, analyticdb: 5000, polardb: 1000 };
+
+export interface PrecheckInput {
+  client: pg.Client;
+  database: string;
+  flavour: PostgresFlavour;
+  selected: CatalogTable[];
+  slot: string;
+  heartbeatSchema: string | null;
+  /** Exactly-once writes downgrade "no key" from an error to a warning (seed 003). */
+  exactlyOnce: boolean;
+  /** Full + incremental tasks need 7 days of WAL retention, incremental-only 24 hours (seeds). */
+  full: boolean;
+}
+
+const pass = (id: string, title: string, detail?: string): PrecheckItem => ({ id, group: 'source', title, status: 'pass', ...(detail ? { detail } : {}) });
+
+/** The source's own precheck items (connectivity is checked by the caller first). */
+export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckItem[]> {
+  const { client, database, selected } = input;
+  const items: PrecheckItem[] = [];
+  const settings = new Map(
+    (await client.query<{ name: string; setting: string }>(
+      `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level','max_replication_slots','max_wal_senders','max_slot_wal_keep_size','server_version_num','server_version','hot_standby_feedback')`,
+    )).rows.map((r) => [r.name, r.setting]),
+  );
+
+  const version = Number(settings.get('server_version_num') ?? 0);
+  items.push(
+    version >= 100000
+      ? pass('source.version', 'Source version supports logical replication', `PostgreSQL ${settings.get('server_version')}`)
+      : { id: 'source.version', group: 'source', title: 'Source version supports logical replication', status: 'fail', detail: `PostgreSQL ${settings.get('server_version')} is older than 10`, fix: 'Upgrade the source to PostgreSQL 10 or later.' },
+  );
+
+  const walLevel = settings.get('wal_level');
+  items.push(
+    walLevel === 'logical'
+      ? pass('source.wal_level', 'wal_level is logical')
+      : { id: 'source.wal_level', group: 'source', title: 'wal_level is logical', status: 'fail', detail: `wal_level is '${walLevel}' on database ${database}'s server`, fix: "Run ALTER SYSTEM SET wal_level = 'logical'; then restart PostgreSQL." },
+  );
+
+  items.push(
+    database.includes('-')
+      ? { id: 'source.database_name', group: 'source', title: 'Database name has no hyphen', status: 'fail', detail: `database name '${database}' contains '-'`, fix: 'Rename the database (ALTER DATABASE ... RENAME TO ...) to a name without a hyphen.' }
+      : pass('source.database_name', 'Database name has no hyphen'),
+  );
+
+  const role = (await client.query<{ rolname: string; rolsuper: boolean; rolreplication: boolean; can_create: boolean }>(
+    `SELECT rolname, rolsuper, rolreplication, has_database_privilege(current_user, current_database(), 'CREATE') AS can_create FROM pg_roles WHERE rolname = current_user`,
+  )).rows[0];
+  items.push(
+    role && (role.rolsuper || role.rolreplication)
+      ? pass('source.replication_privilege', 'Account has the REPLICATION privilege')
+      : { id: 'source.replication_privilege', group: 'source', title: 'Account has the REPLICATION privilege', status: 'fail', detail: `role ${role?.rolname ?? '(unknown)'} has neither REPLICATION nor SUPERUSER`, fix: `Run ALTER ROLE ${role?.rolname ?? '<account>'} REPLICATION; as a superuser.` },
+  );
+
+  const noSelect: string[] = [];
+  const notOwner: string[] = [];
+  if (selected.length > 0) {
+    const r = await client.query<{ name: string; can_select: boolean; is_owner: boolean }>(
+      `SELECT format('%I.%I', n.nspname, c.relname) AS name, has_table_privilege(c.oid, 'SELECT') AS can_select,
+              pg_has_role(c.relowner, 'USAGE') AS is_owner
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY($1::oid[])`,
+      [selected.map((t) => t.oid)],
+    );
+    for (const row of r.rows) {
+      if (!row.can_select) noSelect.push(row.name);
+      if (!row.is_owner && !role?.rolsuper) notOwner.push(row.name);
+    }
+  }
+  items.push(
+    noSelect.length === 0
+      ? pass('source.select_privilege', 'Account can SELECT every selected table')
+      : { id: 'source.select_privilege', group: 'source', title: 'Account can SELECT every selected table', status: 'fail', detail: `no SELECT on ${noSelect.join(', ')}`, fix: `Run GRANT SELECT ON ${noSelect.join(', ')} TO ${role?.rolname ?? '<account>'};` },
+  );
+
+  const keyless = selected.filter((t) => t.keyless).map((t) => `${t.ref.schema}.${t.ref.table}`);
+  items.push(
+    keyless.length === 0
+      ? pass('source.primary_keys', 'Every table has a primary key or a UNIQUE constraint')
+      : {
+          id: 'source.primary_keys',
+          group: 'source',
+          title: 'Every table has a primary key or a UNIQUE constraint',
+          status: input.exactlyOnce ? 'warn' : 'fail',
+          detail: `no primary key or usable UNIQUE constraint: ${keyless.join(', ')}`,
+          fix: 'Add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), exclude these tables, or enable exactly-once writes.',
+        },
+  );
+
+  const unlogged = selected.filter((t) => t.persistence !== 'permanent').map((t) => `${t.ref.schema}.${t.ref.table} (${t.persistence})`);
+  items.push(
+    unlogged.length === 0
+      ? pass('source.unsupported_objects', 'No temporary or unlogged tables selected')
+      : { id: 'source.unsupported_objects', group: 'source', title: 'No temporary or unlogged tables selected', status: 'fail', detail: `these are not written to WAL and cannot be replicated: ${unlogged.join(', ')}`, fix: 'Exclude them, or ALTER TABLE ... SET LOGGED.' },
+  );
+
+  const limit = TABLE_LIMITS[input.flavour];
+  items.push(
+    selected.length <= limit
+      ? pass('source.table_limit', `At most ${limit} tables per task`, `${selected.length} selected`)
+      : { id: 'source.table_limit', group: 'source', title: `At most ${limit} tables per task`, status: 'fail', detail: `${selected.length} tables selected`, fix: 'Split the objects over several tasks, or select whole schemas.' },
+  );
+
+  const used = (await client.query<{ slots: number; senders: number; mine: number }>(
+    `SELECT (SELECT count(*)::int FROM pg_replication_slots) AS slots,
+            (SELECT count(*)::int FROM pg_stat_replication) AS senders,
+            (SELECT count(*)::int FROM pg_replication_slots WHERE slot_name = $1) AS mine`,
+    [input.slot],
+  )).rows[0] ?? { slots: 0, senders: 0, mine: 0 };
+  const maxSlots = Number(settings.get('max_replication_slots') ?? 0);
+  const maxSenders = Number(settings.get('max_wal_senders') ?? 0);
+  items.push(
+    used.mine > 0 || used.slots < maxSlots
+      ? pass('source.free_slots', 'A replication slot is free', `${used.slots} of ${maxSlots} in use`)
+      : { id: 'source.free_slots', group: 'source', title: 'A replication slot is free', status: 'fail', detail: `all ${maxSlots} replication slots are in use`, fix: 'Drop unused slots (SELECT pg_drop_replication_slot(name)) or raise max_replication_slots and restart.' },
+  );
+  items.push(
+    used.senders < maxSenders
+      ? pass('source.free_wal_senders', 'A WAL sender is free', `${used.senders} of ${maxSenders} in use`)
+      : { id: 'source.free_wal_senders', group: 'source', title: 'A WAL sender is free', status: 'fail', detail: `all ${maxSenders} WAL senders are in use`, fix: 'Raise max_wal_senders and restart PostgreSQL.' },
+  );
+
+  const notFull = selected.filter((t) => t.replicaIdentity !== 'full').map((t) => `${t.ref.schema}.${t.ref.table}`);
+  items.push(
+    notFull.length === 0
+      ? pass('source.replica_identity', 'Selected tables have REPLICA IDENTITY FULL')
+      : { id: 'source.replica_identity', group: 'source', title: 'Selected tables have REPLICA IDENTITY FULL', status: 'warn', detail: `will be set to FULL during initialization: ${notFull.join(', ')}`, fix: 'Nothing to do unless the account cannot ALTER these tables; then run ALTER TABLE ... REPLICA IDENTITY FULL as their owner.' },
+  );
+  if (notOwner.length > 0 && notFull.length > 0) {
+    items.push({ id: 'source.alter_privilege', group: 'source', title: 'Account may ALTER the selected tables', status: 'fail', detail: `not owner of ${notOwner.join(', ')}`, fix: 'Use the tables\' owner (or a superuser), or set REPLICA IDENTITY FULL on them by hand first.' });
+  }
+  if (input.heartbeatSchema !== null) {
+    const can = (await client.query<{ ok: boolean }>(`SELECT has_schema_privilege($1, 'CREATE') AS ok`, [input.heartbeatSchema])).rows[0]?.ok;
+    items.push(
+      can || role?.rolsuper
+        ? pass('source.helper_objects', 'Account may create the heartbeat table')
+        : { id: 'source.helper_objects', group: 'source', title: 'Account may create the heartbeat table', status: 'fail', detail: `no CREATE on schema ${input.heartbeatSchema}`, fix: `GRANT CREATE ON SCHEMA ${input.heartbeatSchema} TO ${role?.rolname ?? '<account>'}; or disable the heartbeat.` },
+    );
+  }
+
+  const keep = Number(settings.get('max_slot_wal_keep_size') ?? -1);
+  const need = input.full ? '7 days' : '24 hours';
+  items.push(
+    keep < 0
+      ? pass('source.wal_retention', `WAL retained for the task (${need})`, 'max_slot_wal_keep_size = -1: the slot keeps all WAL it needs')
+      : { id: 'source.wal_retention', group: 'source', title: `WAL retained for the task (${need})`, status: 'warn', detail: `max_slot_wal_keep_size = ${keep} MB: if the task falls behind by more, its slot loses WAL and the task fails`, fix: 'Set max_slot_wal_keep_size = -1 or large enough for the WAL written in ' + need + '.' },
+  );
+
+  const longTx = (await client.query<{ pid: number; age: string }>(
+    `SELECT pid, (now() - xact_start)::text AS age FROM pg_stat_activity
+      WHERE xact_start < now() - interval '5 minutes' AND pid <> pg_backend_pid() AND backend_type = 'client backend'`,
+  )).rows;
+  items.push(
+    longTx.length === 0
+      ? pass('source.long_transactions', 'No long-running open transactions')
+      : { id: 'source.long_transactions', group: 'source', title: 'No long-running open transactions', status: 'warn', detail: `open for over 5 minutes: ${longTx.map((t) => `pid ${t.pid} (${t.age})`).join(', ')}; they delay slot creation and pin WAL`, fix: 'Commit or end them (SELECT pg_terminate_backend(pid)).' },
+  );
+  return items;
+}

@@ -1,0 +1,305 @@
+import { EMPTY, Observable, concatMap, defer, finalize, from, ignoreElements, interval, merge } from 'rxjs';
+import pg from 'pg';
+import type { LogicalReplicationService } from 'pg-logical-replication';
+import type { FlowControl, Logger, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
+import { ConnectionError, FatalError, classifyError } from '../../core/errors.js';
+import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
+import type { Position } from '../../core/position.js';
+import { bigIntToLsn } from '../../core/position.js';
+import { readCatalog, type CatalogTable } from './catalog.js';
+import { HEARTBEAT_TABLE, DDL_TABLE, beat, dropPublication, ensureHeartbeatTable, ensurePublication, setReplicaIdentityFull } from './helpers.js';
+import { PgPosition } from './position.js';
+import { precheckPostgres, type PostgresFlavour } from './precheck.js';
+import { assertSlotUsable, createSlotWithSnapshot, dropSlot, readSlot, slotNameFor, type CreatedSlot } from './slot.js';
+import { planPageRanges, readChunk, type PageRangeBounds } from './snapshot.js';
+import { streamChanges } from './stream.js';
+
+export interface PostgresSourceOptions {
+  taskId: string;
+  connection: pg.ClientConfig & { database: string };
+  flavour: PostgresFlavour;
+  /** Which tables the task covers. */
+  select: (ref: TableRef) => boolean;
+  heartbeat: { enabled: boolean; intervalMs: number; schema: string };
+  /** Target rows per full-sync chunk. */
+  chunkRows: number;
+  fetchRows?: number;
+  exactlyOnce?: boolean;
+  /** Seconds between standby status messages carrying the confirmed LSN. */
+  statusIntervalMs?: number;
+  logger?: Logger;
+}
+
+/** PostgreSQL-family source: pgoutput logical replication, exported-snapshot full sync. */
+export class PostgresSource implements Source {
+  readonly kind = 'postgres';
+  readonly slot: string;
+  readonly publication: string;
+  private readonly database: string;
+  private exporter: CreatedSlot | null = null;
+  private service: LogicalReplicationService | null = null;
+  private confirmed: bigint | null = null;
+  private selected: CatalogTable[] = [];
+
+  constructor(private readonly opts: PostgresSourceOptions) {
+    this.slot = slotNameFor(opts.taskId);
+    this.publication = this.slot;
+    this.database = opts.connection.database;
+  }
+
+  private async withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    const client = new pg.Client(this.opts.connection);
+    try {
+      await client.connect();
+    } catch (err) {
+      throw new ConnectionError('SOURCE_UNREACHABLE', `Cannot connect to PostgreSQL database ${this.database} at ${this.opts.connection.host}:${this.opts.connection.port}: ${(err as Error).message}`, {
+        object: this.database,
+        cause: err,
+        fix: 'Check host, port, account and password, and that pg_hba.conf admits this client.',
+      });
+    }
+    try {
+      return await fn(client);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
+  private async loadSelection(client: pg.Client): Promise<CatalogTable[]> {
+    const all = await readCatalog(client, this.database);
+    return all.filter((t) => t.ref.table !== HEARTBEAT_TABLE && t.ref.table !== DDL_TABLE && this.opts.select(t.ref));
+  }
+
+  async precheck(): Promise<PrecheckItem[]> {
+    let connectivity: PrecheckItem;
+    try {
+      return await this.withClient(async (client) => {
+        connectivity = { id: 'source.connect', group: 'connectivity', title: 'Source reachable and authenticated', status: 'pass', detail: `${this.opts.connection.host}:${this.opts.connection.port}/${this.database}` };
+        const selected = await this.loadSelection(client);
+        const items = await precheckPostgres({
+          client,
+          database: this.database,
+          flavour: this.opts.flavour,
+          selected,
+          slot: this.slot,
+          heartbeatSchema: this.opts.heartbeat.enabled ? this.opts.heartbeat.schema : null,
+          exactlyOnce: this.opts.exactlyOnce ?? false,
+          full: true,
+        });
+        if (selected.length === 0) {
+          items.push({ id: 'source.objects', group: 'source', title: 'The selection matches tables', status: 'fail', detail: `no table of database ${this.database} matches the task's objects`, fix: 'Check the schema and table names in `objects`.' });
+        }
+        return [connectivity, ...items];
+      });
+    } catch (err) {
+      const e = classifyError(err, 'source');
+      return [{ id: 'source.connect', group: 'connectivity', title: 'Source reachable and authenticated', status: 'fail', detail: e.message, fix: e.fix ?? 'Check host, port, account and password.' }];
+    }
+  }
+
+  async prepare(opts: { full: boolean }): Promise<SnapshotPlan> {
+    return this.withClient(async (client) => {
+      this.selected = await this.loadSelection(client);
+      if (this.selected.length === 0) {
+        throw new FatalError('NO_TABLES', `No table of database ${this.database} matches the task's objects.`, { object: this.database, field: 'objects', fix: 'Check the schema and table names in `objects`.' });
+      }
+      const heap = this.selected.flatMap((t) =>
+        t.kind === 'partitioned' ? t.partitions.map((p) => ({ schema: p.schema, table: p.table })) : [{ schema: t.ref.schema ?? 'public', table: t.ref.table }],
+      );
+      const published = this.selected.map((t) => ({ schema: t.ref.schema ?? 'public', table: t.ref.table }));
+      if (this.opts.heartbeat.enabled) {
+        await ensureHeartbeatTable(client, this.opts.heartbeat.schema);
+        published.push({ schema: this.opts.heartbeat.schema, table: HEARTBEAT_TABLE });
+      }
+      await setReplicaIdentityFull(client, [...published, ...heap.filter((h) => !published.some((p) => p.schema === h.schema && p.table === h.table))]);
+      await ensurePublication(client, this.publication, published);
+
+      const state = await readSlot(client, this.slot);
+      let streamFrom: bigint;
+      if (!state.exists) {
+        this.exporter = await createSlotWithSnapshot(this.opts.connection, this.slot);
+        streamFrom = this.exporter.consistentPoint;
+        this.opts.logger?.info('created replication slot', { slot: this.slot, consistentPoint: bigIntToLsn(streamFrom) });
+      } else {
+        assertSlotUsable(state, this.slot, this.database);
+        streamFrom = state.confirmedFlush ?? 0n;
+      }
+      const chunks: SnapshotChunk[] = opts.full ? this.planChunks() : [];
+      return { chunks, streamFrom: new PgPosition(streamFrom, 0, streamFrom) };
+    });
+  }
+
+  private planChunks(): SnapshotChunk[] {
+    const chunks: SnapshotChunk[] = [];
+    for (const t of this.selected) {
+      const heaps = t.kind === 'partitioned' ? t.partitions : [{ schema: t.ref.schema ?? 'public', table: t.ref.table, pages: t.pages, estimatedRows: t.estimatedRows }];
+      for (const h of heaps) {
+        const rowsPerPage = h.pages > 0 && h.estimatedRows > 0 ? h.estimatedRows / h.pages : 50;
+        const chunkPages = Math.max(1, Math.floor(this.opts.chunkRows / rowsPerPage));
+        for (const b of planPageRanges(h.schema, h.table, h.pages, chunkPages)) {
+          const pages = (b.toPage ?? Math.max(h.pages, b.fromPage + 1)) - b.fromPage;
+          chunks.push({ id: `${h.schema}.${h.table}:${b.fromPage}`, table: t.ref, bounds: b, estimatedRows: Math.round(pages * rowsPerPage) });
+        }
+      }
+    }
+    return chunks;
+  }
+
+  /** Shapes by `schema.table`, for the snapshot reader. */
+  private shapeFor(ref: TableRef): TableShape {
+    const t = this.selected.find((s) => s.ref.schema === ref.schema && s.ref.table === ref.table);
+    if (!t) throw new FatalError('UNKNOWN_TABLE', `Full sync chunk names table ${ref.schema}.${ref.table}, which is not selected.`, { object: `${ref.schema}.${ref.table}` });
+    return t.shape;
+  }
+
+  private async ensureSelected(): Promise<void> {
+    if (this.selected.length === 0) await this.withClient(async (c) => void (this.selected = await this.loadSelection(c)));
+  }
+
+  snapshot(chunk: SnapshotChunk, flow?: FlowControl): Observable<ChangeEvent> {
+    return from(this.ensureSelected()).pipe(
+      concatMap(() =>
+        readChunk(chunk, {
+          connection: this.opts.connection,
+          shape: this.shapeFor(chunk.table),
+          ...(this.exporter ? { snapshotName: this.exporter.snapshotName } : {}),
+          consistentPoint: this.exporter?.consistentPoint ?? 0n,
+          fetchRows: this.opts.fetchRows ?? 5000,
+          flow: flow ?? { waitForRoom: () => undefined },
+        }),
+      ),
+    );
+  }
+
+  stream(from: Position, flow: FlowControl): Observable<ChangeEvent> {
+    return defer(() => this.prepareStream(from)).pipe(
+      concatMap(({ typeNames, keys, start }) =>
+        merge(
+          streamChanges({
+            connection: this.opts.connection,
+            database: this.database,
+            slot: this.slot,
+            publication: this.publication,
+            from: start,
+            keys,
+            typeNames,
+            flow,
+            onService: (s) => (this.service = s),
+          }),
+          // Timers ride along the stream's lifetime and emit nothing.
+          interval(this.opts.statusIntervalMs ?? 5000).pipe(concatMap(() => this.sendStatus()), ignoreElements()),
+          this.opts.heartbeat.enabled ? this.heartbeats() : EMPTY,
+        ).pipe(finalize(() => (this.service = null))),
+      ),
+    );
+  }
+
+  private async prepareStream(from: Position) {
+    await this.endSnapshotExport();
+    const typeNames = new Map<number, string>();
+    const keys = new Map<string, readonly string[]>();
+    await this.withClient(async (c) => {
+      assertSlotUsable(await readSlot(c, this.slot), this.slot, this.database);
+      for (const r of (await c.query<{ oid: number; typname: string }>('SELECT oid::int AS oid, typname FROM pg_type')).rows) typeNames.set(r.oid, r.typname);
+      if (this.selected.length === 0) this.selected = await this.loadSelection(c);
+      for (const t of this.selected) keys.set(`${t.ref.schema}.${t.ref.table}`, t.shape.key);
+      keys.set(`${this.opts.heartbeat.schema}.${HEARTBEAT_TABLE}`, ['slot_name']);
+    });
+    const start = (from as PgPosition).safeLsn;
+    this.confirmed = start;
+    return { typeNames, keys, start };
+  }
+
+  /** Updates the heartbeat row every interval on its own connection; a failed beat is logged and retried. */
+  private heartbeats(): Observable<never> {
+    return new Observable<never>(() => {
+      let client: pg.Client | null = null;
+      let seq = 0;
+      let busy = false;
+      const timer = setInterval(() => {
+        if (busy) return;
+        busy = true;
+        const run = async () => {
+          if (!client) {
+            const c = new pg.Client(this.opts.connection);
+            c.on('error', () => undefined);
+            await c.connect();
+            client = c;
+          }
+          await beat(client, this.opts.heartbeat.schema, this.slot, ++seq);
+        };
+        run()
+          .catch((err: unknown) => {
+            this.opts.logger?.warn('heartbeat failed', { slot: this.slot, error: (err as Error).message });
+            void client?.end().catch(() => undefined);
+            client = null;
+          })
+          .finally(() => (busy = false));
+      }, this.opts.heartbeat.intervalMs);
+      return () => {
+        clearInterval(timer);
+        void client?.end().catch(() => undefined);
+      };
+    });
+  }
+
+  private async sendStatus(): Promise<void> {
+    if (this.service && this.confirmed !== null && this.confirmed > 0n) {
+      await this.service.acknowledge(bigIntToLsn(this.confirmed)).catch(() => undefined);
+    }
+  }
+
+  /** Confirms to the slot the last transaction that ended at or before `upTo` (never part of one). */
+  async confirm(upTo: Position): Promise<void> {
+    const lsn = (upTo as PgPosition).safeLsn;
+    if (this.confirmed === null || lsn > this.confirmed) {
+      this.confirmed = lsn;
+      await this.sendStatus();
+    }
+  }
+
+  decodePosition(text: string): Position {
+    return PgPosition.decode(text);
+  }
+
+  private async endSnapshotExport(): Promise<void> {
+    const e = this.exporter;
+    this.exporter = null;
+    if (e) await e.connection.end().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.endSnapshotExport();
+    await this.sendStatus();
+    await this.service?.destroy().catch(() => undefined);
+    this.service = null;
+  }
+
+  async release(): Promise<void> {
+    await this.close();
+    await this.withClient(async (c) => {
+      const problems: string[] = [];
+      await dropSlot(c, this.slot).catch((err: unknown) => problems.push(`SELECT pg_drop_replication_slot('${this.slot}'); -- ${(err as Error).message}`));
+      await dropPublication(c, this.publication).catch((err: unknown) => problems.push(`DROP PUBLICATION ${this.publication}; -- ${(err as Error).message}`));
+      if (this.opts.heartbeat.enabled) {
+        await c
+          .query(`DELETE FROM "${this.opts.heartbeat.schema}"."${HEARTBEAT_TABLE}" WHERE slot_name = $1`, [this.slot])
+          .catch(() => undefined);
+      }
+      if (problems.length > 0) {
+        throw new FatalError('RELEASE_INCOMPLETE', `Releasing task ${this.opts.taskId} left objects in database ${this.database}.`, { object: this.slot, fix: `Run by hand: ${problems.join(' ')}` });
+      }
+    });
+  }
+
+  async shapes(): Promise<TableShape[]> {
+    return this.selected.map((t) => t.shape);
+  }
+
+  /** Bytes of WAL the slot retains (for metrics). */
+  async retainedWalBytes(): Promise<bigint | null> {
+    return this.withClient(async (c) => (await readSlot(c, this.slot)).retainedBytes);
+  }
+}
+
+export type { PageRangeBounds };

@@ -1,0 +1,195 @@
+import { Observable } from 'rxjs';
+import type pg from 'pg';
+import { LogicalReplicationService } from 'pg-logical-replication';
+import type { FlowControl } from '../../core/contracts.js';
+import { FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
+import type { ChangeEvent, Column, Row, TableShape } from '../../core/events.js';
+import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
+import { typmodDetails } from './catalog.js';
+import { HEARTBEAT_TABLE } from './helpers.js';
+import { LosslessPgoutputPlugin, UNCHANGED_TOAST, type DecodedMessage, type Relation, type Tuple } from './pgoutput.js';
+import { PgPosition } from './position.js';
+
+/** A single change larger than this fails the task rather than exhausting memory. */
+export const MAX_CHANGE_BYTES = 256 * 1024 * 1024;
+
+export interface StreamOptions {
+  connection: pg.ClientConfig;
+  database: string;
+  slot: string;
+  publication: string;
+  /** Start after this LSN (the slot's confirmed flush, or the full sync's consistent point). */
+  from: bigint;
+  /** Key columns per `schema.table` from the catalog (pgoutput flags every column as key under REPLICA IDENTITY FULL). */
+  keys: ReadonlyMap<string, readonly string[]>;
+  /** Type names per OID (pg_type.typname); TYPE messages add user types. */
+  typeNames: Map<number, string>;
+  flow: FlowControl;
+  /** Called with the replication service so the source can send standby status (confirmed LSN). */
+  onService?: (service: LogicalReplicationService) => void;
+}
+
+interface TxState {
+  finalLsn: bigint;
+  commitTime: number;
+  xid: number;
+  seq: number;
+}
+
+/**
+ * Incremental synchronization: pgoutput changes as ChangeEvents, in commit order, one transaction
+ * after another, never buffering a whole transaction. Heartbeat-table changes become `heartbeat`
+ * events. Pauses reading while the in-flight window is full.
+ */
+export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
+  return new Observable<ChangeEvent>((subscriber) => {
+    const service = new LogicalReplicationService(opts.connection, {
+      acknowledge: { auto: false, timeoutSeconds: 0 },
+      flowControl: { enabled: true },
+    });
+    const plugin = new LosslessPgoutputPlugin({ publicationNames: [opts.publication] });
+    const shapes = new Map<number, TableShape>();
+    let tx: TxState | null = null;
+    let safeLsn = opts.from;
+    let failed = false;
+
+    const fail = (err: unknown) => {
+      if (failed) return;
+      failed = true;
+      subscriber.error(err);
+    };
+
+    const shapeOf = (rel: Relation): TableShape => {
+      let shape = shapes.get(rel.oid);
+      if (!shape) {
+        const columns: Column[] = rel.columns.map((c) => {
+          const type = opts.typeNames.get(c.typeOid) ?? `oid:${c.typeOid}`;
+          return { name: c.name, type, typeId: c.typeOid, ...typmodDetails(type, c.typeMod) };
+        });
+        const key = opts.keys.get(`${rel.schema}.${rel.name}`) ?? (rel.replicaIdentity === 'full' ? [] : rel.keyColumns);
+        shape = { ref: { database: opts.database, schema: rel.schema, table: rel.name }, columns, key };
+        shapes.set(rel.oid, shape);
+      }
+      return shape;
+    };
+
+    const checkToast = (rel: Relation, row: Tuple) => {
+      for (const c of rel.columns) {
+        if (row[c.name] === UNCHANGED_TOAST) {
+          throw new FatalError('UNCHANGED_TOAST', `An update of ${rel.schema}.${rel.name} did not carry the unchanged TOASTed value of column ${c.name}, and Tributary will not write a placeholder.`, {
+            object: `${rel.schema}.${rel.name}`,
+            field: c.name,
+            fix: `Run ALTER TABLE ${rel.schema}.${rel.name} REPLICA IDENTITY FULL (Tributary sets it during initialization unless that step was skipped), then restart the task.`,
+          });
+        }
+      }
+    };
+
+    const emit = (op: ChangeEvent['op'], rel: Relation, before: Row | null, after: Row | null, bytes: number) => {
+      if (!tx) throw new Error(`pgoutput: ${op} of ${rel.schema}.${rel.name} outside a transaction`);
+      tx.seq += 1;
+      const isHeartbeat = rel.name === HEARTBEAT_TABLE;
+      subscriber.next({
+        op: isHeartbeat ? 'heartbeat' : op,
+        shape: shapeOf(rel),
+        snapshot: false,
+        before,
+        after,
+        commitTime: tx.commitTime,
+        position: new PgPosition(tx.finalLsn, tx.seq, safeLsn),
+        tx: { id: String(tx.xid), seq: tx.seq },
+        bytes,
+      });
+    };
+
+    service.on('data', (_lsn: string, decoded: DecodedMessage) => {
+      if (failed) return undefined;
+      try {
+        const { message: m, bytes } = decoded;
+        if (bytes > MAX_CHANGE_BYTES) {
+          throw new FatalError('CHANGE_TOO_LARGE', `A single change of ${bytes} bytes arrived from slot ${opts.slot}; the limit is 256 MB.`, {
+            object: opts.slot,
+            fix: 'Exclude the large column from the task (column selection) or split the change at the source.',
+          });
+        }
+        switch (m.tag) {
+          case 'begin':
+            tx = { finalLsn: m.finalLsn, commitTime: m.commitTime, xid: m.xid, seq: 0 };
+            return undefined;
+          case 'commit':
+            if (tx) safeLsn = tx.finalLsn;
+            tx = null;
+            return undefined;
+          case 'relation':
+            shapes.delete(m.relation.oid); // a changed definition applies from this point on
+            return undefined;
+          case 'type':
+            opts.typeNames.set(m.typeOid, m.name);
+            return undefined;
+          case 'insert':
+            checkToast(m.relation, m.new);
+            emit('insert', m.relation, null, m.new, bytes);
+            break;
+          case 'update':
+            checkToast(m.relation, m.new);
+            emit('update', m.relation, m.old ?? m.key, m.new, bytes);
+            break;
+          case 'delete':
+            emit('delete', m.relation, m.old ?? m.key, null, bytes);
+            break;
+          case 'truncate':
+            for (const rel of m.relations) emit('truncate', rel, null, null, bytes);
+            break;
+          default:
+            return undefined;
+        }
+        return opts.flow.waitForRoom();
+      } catch (err) {
+        fail(err);
+        return undefined;
+      }
+    });
+    service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
+      // Answer keepalives with what is already confirmed; the source's timer sends the same.
+      if (shouldRespond && safeLsnConfirmed !== null) void service.acknowledge(bigIntToLsn(safeLsnConfirmed)).catch(() => undefined);
+    });
+    service.on('error', (err: Error) => fail(translateReplicationError(err, opts.slot, opts.database)));
+
+    let safeLsnConfirmed: bigint | null = opts.from;
+    service.on('acknowledge', (lsn: string) => {
+      safeLsnConfirmed = lsnToBigInt(lsn);
+    });
+    opts.onService?.(service);
+    service
+      .subscribe(plugin as never, opts.slot, bigIntToLsn(opts.from))
+      .then(() => {
+        if (!failed && !subscriber.closed) fail(classifyError(new Error('replication connection closed'), `slot ${opts.slot}`));
+      })
+      .catch((err: unknown) => fail(translateReplicationError(err, opts.slot, opts.database)));
+
+    return () => {
+      failed = true;
+      void service.destroy().catch(() => undefined);
+    };
+  });
+}
+
+/** Replication errors that mean lost history become LostHistoryError; the rest are classified. */
+export function translateReplicationError(err: unknown, slot: string, database: string): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  if (/replication slot .* does not exist/i.test(message)) {
+    return new LostHistoryError(`The replication slot ${slot} of database ${database} no longer exists.`, {
+      object: slot,
+      cause: err,
+      fix: 'Start the task again with full synchronization (a new slot is created); Tributary will not continue from the current position.',
+    });
+  }
+  if (/has already been removed|can no longer get changes from replication slot|invalidated/i.test(message)) {
+    return new LostHistoryError(`The WAL that replication slot ${slot} needs has been removed: ${message}`, {
+      object: slot,
+      cause: err,
+      fix: `Raise max_slot_wal_keep_size (or wal_keep_size), release the task (drops ${slot}) and start it again with full synchronization.`,
+    });
+  }
+  return classifyError(err, `replication slot ${slot}`);
+}
