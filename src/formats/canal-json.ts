@@ -42,7 +42,18 @@ interface Prepared {
 const j = JSON.stringify;
 
 function valueJson(v: unknown): string {
-  if (typeof v === 'string') return j(v);
+  switch (typeof v) {
+    case 'string':
+      return j(v);
+    case 'number':
+      if (Number.isFinite(v)) return `"${v}"`;
+      break;
+    case 'boolean':
+      return v ? '"true"' : '"false"';
+    case 'object':
+      if (v === null) return 'null';
+      break;
+  }
   const t = pgValueText(v);
   return t === null ? 'null' : j(t);
 }
@@ -57,7 +68,7 @@ function rowJson(cols: readonly PreparedColumn[], row: Row): string {
     if (first) first = false;
     else s += ',';
     s += c.prefix;
-    s += typeof v === 'string' ? j(v) : valueJson(v);
+    s += valueJson(v);
   }
   return `${s}}`;
 }

@@ -38,8 +38,26 @@ function pad2(n: number): string {
   return n < 10 ? `0${n}` : String(n);
 }
 
+// Two one-entry caches: consecutive events share their commit second and their post second.
+let memoA = NaN;
+let memoAText = '';
+let memoB = NaN;
+let memoBText = '';
+
 /** `yyyy-MM-ddTHH:mm:ss` in UTC (Shareplex `time` / `posttime`). */
 export function utcSeconds(ms: number): string {
+  const sec = Math.floor(ms / 1000);
+  if (sec === memoA) return memoAText;
+  if (sec === memoB) return memoBText;
+  const text = formatUtcSeconds(sec * 1000);
+  memoB = memoA;
+  memoBText = memoAText;
+  memoA = sec;
+  memoAText = text;
+  return text;
+}
+
+function formatUtcSeconds(ms: number): string {
   const d = new Date(ms);
   const y = d.getUTCFullYear();
   const ys = y >= 0 && y < 10000 ? String(y).padStart(4, '0') : String(y);
