@@ -41,14 +41,9 @@ export interface ThrottleSettings {
   incrementalMBps?: number;
 }
 
-export interface PrecheckItem {
-  /** Stable id of the check, used by IGNORE_ALERT. */
-  id: string;
-  status: 'passed' | 'warning' | 'failed';
-  name?: string;
-  message?: string;
-  fix?: string;
-}
+/** Precheck items are the core's (`pass` | `warn` | `fail`); ids are what IGNORE_ALERT names. */
+export type { PrecheckItem } from '../src/core/contracts.js';
+import type { PrecheckItem } from '../src/core/contracts.js';
 
 /** A serializable summary of the last error (never the Error object itself). */
 export interface TaskErrorInfo {
@@ -265,7 +260,7 @@ function summarize(err: unknown, phase: TaskPhase | null, at: number): TaskError
 
 function unignoredWarnings(context: TaskMachineContext): PrecheckItem[] {
   const items = context.precheck?.items ?? [];
-  return items.filter((i) => i.status === 'warning' && !context.ignoredAlerts.includes(i.id));
+  return items.filter((i) => i.status === 'warn' && !context.ignoredAlerts.includes(i.id));
 }
 
 function notProvided(name: string) {
@@ -346,7 +341,7 @@ export const taskMachine = setup({
     })),
     ignoreAlert: assign(({ context }, params: { itemId: string }) => {
       const item = context.precheck?.items.find((i) => i.id === params.itemId);
-      if (item?.status !== 'warning' || context.ignoredAlerts.includes(params.itemId)) return {};
+      if (item?.status !== 'warn' || context.ignoredAlerts.includes(params.itemId)) return {};
       return { ignoredAlerts: [...context.ignoredAlerts, params.itemId] };
     }),
     recordError: assign(({ context, self }, params: { error: unknown }) => ({
@@ -393,7 +388,7 @@ export const taskMachine = setup({
           : context.settings.syncIncremental,
     phaseIs: ({ context }, params: { phase: TaskPhase }) => context.phase === params.phase,
     isFatal: (_, params: { error: unknown }) => toTributaryError(params.error).kind === 'fatal',
-    precheckHasFailures: ({ context }) => (context.precheck?.items ?? []).some((i) => i.status === 'failed'),
+    precheckHasFailures: ({ context }) => (context.precheck?.items ?? []).some((i) => i.status === 'fail'),
     hasUnignoredWarnings: ({ context }) => unignoredWarnings(context).length > 0,
     retryExpired: ({ context }) => context.retry !== null && context.retry.checkedAt > context.retry.deadline,
     autoRestartAllowed: ({ context }) =>

@@ -31,6 +31,9 @@ export interface Format {
 export function positionText(e: ChangeEvent, ctx: EncodeContext): string {
   const p = e.position;
   if (ctx.sourceKind === 'postgres' && p instanceof SequencePosition) return bigIntToLsn(p.value);
+  // PostgreSQL stream positions expose their commit LSN text.
+  const lsn = (p as { lsn?: unknown }).lsn;
+  if (typeof lsn === 'string') return lsn;
   return p.encode();
 }
 

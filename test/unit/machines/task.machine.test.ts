@@ -140,9 +140,9 @@ describe('taskMachine: start and prechecks', () => {
   it('a failed precheck item → precheckFailed; START runs the precheck again', async () => {
     const h = harness();
     await startAndPass(h, [
-      { id: 'conn', status: 'passed' },
-      { id: 'wal_level', status: 'failed', message: 'wal_level is replica', fix: 'set wal_level=logical' },
-      { id: 'warn', status: 'warning' },
+      { id: 'conn', group: 'source', title: 't', status: 'pass' },
+      { id: 'wal_level', group: 'source', title: 't', status: 'fail', detail: 'wal_level is replica', fix: 'set wal_level=logical' },
+      { id: 'warn', group: 'source', title: 't', status: 'warn' },
     ]);
     expect(h.snap().value).toBe('precheckFailed');
     expect(h.snap().context.precheck?.items.map((i) => i.id)).toEqual(['conn', 'wal_level', 'warn']);
@@ -151,7 +151,7 @@ describe('taskMachine: start and prechecks', () => {
     expect(h.snap().value).toBe('prechecking');
     expect(h.snap().context.precheck).toBeNull();
     expect(h.precheck.calls).toHaveLength(2);
-    h.precheck.last().resolve([{ id: 'wal_level', status: 'passed' }]);
+    h.precheck.last().resolve([{ id: 'wal_level', group: 'source', title: 't', status: 'pass' }]);
     await flush();
     expect(h.snap().value).toBe('schema');
   });
@@ -169,9 +169,9 @@ describe('taskMachine: start and prechecks', () => {
   it('unignored warnings → awaitingAlertIgnore; IGNORE_ALERT clears them one by one, then the task proceeds', async () => {
     const h = harness();
     await startAndPass(h, [
-      { id: 'w1', status: 'warning' },
-      { id: 'w2', status: 'warning' },
-      { id: 'ok', status: 'passed' },
+      { id: 'w1', group: 'source', title: 't', status: 'warn' },
+      { id: 'w2', group: 'source', title: 't', status: 'warn' },
+      { id: 'ok', group: 'source', title: 't', status: 'pass' },
     ]);
     expect(h.snap().value).toBe('awaitingAlertIgnore');
     h.actor.send({ type: 'IGNORE_ALERT', itemId: 'ok' }); // not a warning: no effect
@@ -186,7 +186,7 @@ describe('taskMachine: start and prechecks', () => {
 
   it('warnings ignored up front (input.ignoredAlerts) do not stop the task', async () => {
     const h = harness({ ignoredAlerts: ['w1'] });
-    await startAndPass(h, [{ id: 'w1', status: 'warning' }]);
+    await startAndPass(h, [{ id: 'w1', group: 'source', title: 't', status: 'warn' }]);
     expect(h.snap().value).toBe('schema');
   });
 
@@ -473,7 +473,7 @@ describe('taskMachine: pause and resume', () => {
     const h = harness();
     h.actor.send({ type: 'PAUSE' });
     expect(h.snap().value).toBe('idle');
-    await startAndPass(h, [{ id: 'w', status: 'warning' }]);
+    await startAndPass(h, [{ id: 'w', group: 'source', title: 't', status: 'warn' }]);
     h.actor.send({ type: 'PAUSE' });
     expect(h.snap().value).toBe('awaitingAlertIgnore');
   });
@@ -485,8 +485,8 @@ describe('taskMachine: stop', () => {
     prechecking: async (h) => {
       h.actor.send({ type: 'START' });
     },
-    precheckFailed: async (h) => startAndPass(h, [{ id: 'x', status: 'failed' }]),
-    awaitingAlertIgnore: async (h) => startAndPass(h, [{ id: 'x', status: 'warning' }]),
+    precheckFailed: async (h) => startAndPass(h, [{ id: 'x', group: 'source', title: 't', status: 'fail' }]),
+    awaitingAlertIgnore: async (h) => startAndPass(h, [{ id: 'x', group: 'source', title: 't', status: 'warn' }]),
     schema: async (h) => reach(h, 'schema'),
     full: async (h) => reach(h, 'full'),
     incremental: async (h) => reach(h, 'incremental'),

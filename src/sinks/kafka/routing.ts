@@ -1,0 +1,88 @@
+import type { ChangeEvent, TableRef } from '../../core/events.js';
+
+export type PartitionPolicy = 'partition0' | 'tableHash' | 'keyHash';
+
+/** Per-table Kafka settings from the task's objects (topic, partition key columns). */
+export interface TableRoute {
+  topic?: string;
+  partitionKey?: readonly string[];
+}
+
+export interface RoutingOptions {
+  topic: string;
+  ddlTopic?: string;
+  policy: PartitionPolicy;
+  /** Looks up the per-table route of a (destination-named) table. */
+  routeFor?: (ref: TableRef) => TableRoute | undefined;
+}
+
+/** 32-bit FNV-1a over a string: stable across processes, so a key always lands on the same partition. */
+export function hash32(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+function keyText(e: ChangeEvent, columns: readonly string[]): string {
+  const row = e.after ?? e.before ?? {};
+  let s = '';
+  for (const c of columns) {
+    const v = row[c];
+    s += `${typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) : String(v)}\u0001`;
+  }
+  return s;
+}
+
+/**
+ * Chooses topic and partition for each event. DDL goes to the DDL topic (the data topic when
+ * unset) and to partition 0. Under `keyHash` an update is routed by its key as it was before the
+ * change when the key changed, and the new key's routing is used for the new row: the destination
+ * sees the old key's last message there, then the new key's (see README, "Key changes").
+ */
+export class Router {
+  private readonly cache = new WeakMap<object, { topic: string; keyColumns: readonly string[]; tableHash: number }>();
+
+  constructor(private readonly opts: RoutingOptions) {}
+
+  private routeOf(e: ChangeEvent) {
+    let r = this.cache.get(e.shape);
+    if (!r) {
+      const route = this.opts.routeFor?.(e.shape.ref);
+      const ref = e.shape.ref;
+      r = {
+        topic: route?.topic ?? this.opts.topic,
+        keyColumns: route?.partitionKey ?? e.shape.key,
+        tableHash: hash32(`${ref.schema ?? ref.database}.${ref.table}`),
+      };
+      this.cache.set(e.shape, r);
+    }
+    return r;
+  }
+
+  topicOf(e: ChangeEvent): string {
+    if (e.op === 'ddl' || e.op === 'truncate') return this.opts.ddlTopic ?? this.routeOf(e).topic;
+    return this.routeOf(e).topic;
+  }
+
+  /** Partition among `count` partitions. */
+  partitionOf(e: ChangeEvent, count: number): number {
+    if (count <= 1 || this.opts.policy === 'partition0' || e.op === 'ddl' || e.op === 'truncate') return 0;
+    const r = this.routeOf(e);
+    if (this.opts.policy === 'tableHash' || r.keyColumns.length === 0) return r.tableHash % count;
+    return hash32(keyText(e, r.keyColumns)) % count;
+  }
+
+  /** Topics an event set may touch (for prechecks and metadata). */
+  topics(refs: readonly TableRef[]): string[] {
+    const set = new Set<string>([this.opts.topic]);
+    if (this.opts.ddlTopic) set.add(this.opts.ddlTopic);
+    for (const ref of refs) {
+      const t = this.opts.routeFor?.(ref)?.topic;
+      if (t) set.add(t);
+    }
+    return [...set];
+  }
+}
