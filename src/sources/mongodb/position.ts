@@ -1,0 +1,145 @@
+import { Timestamp } from 'mongodb';
+import type { Position } from '../../core/position.js';
+
+/**
+ * MongoDB positions. Both kinds carry a cluster time (an oplog `ts`: seconds `t`, increment `i`),
+ * so positions of one source order by it whichever incremental method produced them.
+ */
+export interface MongoPosition extends Position {
+  readonly t: number;
+  readonly i: number;
+  /** The cluster time as a BSON Timestamp. */
+  timestamp(): Timestamp;
+}
+
+function cmpTime(a: MongoPosition, b: MongoPosition): number {
+  return a.t !== b.t ? (a.t < b.t ? -1 : 1) : a.i !== b.i ? (a.i < b.i ? -1 : 1) : 0;
+}
+
+/**
+ * An oplog entry's `ts`, plus the rank of an operation inside an `applyOps` entry (`seq`, -1 for the
+ * entry as a whole). Text form `t:i`, or `t:i:seq` inside a transaction.
+ */
+export class OplogPosition implements MongoPosition {
+  constructor(
+    readonly t: number,
+    readonly i: number,
+    readonly seq = -1,
+  ) {}
+
+  static of(ts: Timestamp, seq = -1): OplogPosition {
+    return new OplogPosition(ts.high >>> 0, ts.low >>> 0, seq);
+  }
+
+  timestamp(): Timestamp {
+    return new Timestamp({ t: this.t, i: this.i });
+  }
+
+  compare(other: Position): number {
+    const o = other as MongoPosition;
+    const c = cmpTime(this, o);
+    if (c !== 0) return c;
+    if (o instanceof OplogPosition) return this.seq - o.seq;
+    return 0;
+  }
+
+  encode(): string {
+    return this.seq >= 0 ? `${this.t}:${this.i}:${this.seq}` : `${this.t}:${this.i}`;
+  }
+
+  toString(): string {
+    return this.encode();
+  }
+
+  static decode(text: string): OplogPosition {
+    const m = /^(\d+):(\d+)(?::(\d+))?$/.exec(text.trim());
+    if (!m?.[1] || !m[2]) throw new Error(`not a MongoDB oplog position: '${text}' (expected 't:i', e.g. 1700000000:1)`);
+    return new OplogPosition(Number(m[1]), Number(m[2]), m[3] === undefined ? -1 : Number(m[3]));
+  }
+}
+
+/**
+ * A change stream resume token (`_data`) with the cluster time of its event, for ordering. A
+ * position without a token (taken from a cluster time before any event was seen) resumes with
+ * `startAtOperationTime`. `ns` names the collection whose stream produced the token (used when
+ * streams are opened per collection). Text form: JSON `{"_data":...,"ts":"t:i","ns":...}`.
+ */
+export class ResumeTokenPosition implements MongoPosition {
+  constructor(
+    readonly token: string | null,
+    readonly t: number,
+    readonly i: number,
+    readonly ns?: string,
+  ) {}
+
+  static of(token: string | null, ts: Timestamp, ns?: string): ResumeTokenPosition {
+    return new ResumeTokenPosition(token, ts.high >>> 0, ts.low >>> 0, ns);
+  }
+
+  timestamp(): Timestamp {
+    return new Timestamp({ t: this.t, i: this.i });
+  }
+
+  compare(other: Position): number {
+    const o = other as MongoPosition;
+    const c = cmpTime(this, o);
+    if (c !== 0 || !(o instanceof ResumeTokenPosition)) return c;
+    // Tokens of one stream sort as their hex strings (MongoDB's KeyString encoding).
+    const a = this.token ?? '';
+    const b = o.token ?? '';
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  encode(): string {
+    const out: Record<string, string> = { ts: `${this.t}:${this.i}` };
+    if (this.token !== null) out._data = this.token;
+    if (this.ns !== undefined) out.ns = this.ns;
+    return JSON.stringify(out);
+  }
+
+  toString(): string {
+    return this.encode();
+  }
+
+  static decode(text: string): ResumeTokenPosition {
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      throw new Error(`not a MongoDB resume token position: '${text}' (expected JSON {"_data": "...", "ts": "t:i"})`);
+    }
+    const o = v as { _data?: unknown; ts?: unknown; ns?: unknown } | null;
+    const token = typeof o?._data === 'string' ? o._data : null;
+    let t: number | undefined;
+    let i: number | undefined;
+    if (typeof o?.ts === 'string') {
+      const m = /^(\d+):(\d+)$/.exec(o.ts);
+      if (m?.[1] && m[2]) [t, i] = [Number(m[1]), Number(m[2])];
+    }
+    if ((t === undefined || i === undefined) && token !== null) {
+      const ct = tokenClusterTime(token);
+      if (ct) [t, i] = [ct.t, ct.i];
+    }
+    if (t === undefined || i === undefined) {
+      throw new Error(`MongoDB resume token position '${text}' has no cluster time ("ts": "t:i") and its token does not encode one`);
+    }
+    return new ResumeTokenPosition(token, t, i, typeof o?.ns === 'string' ? o.ns : undefined);
+  }
+}
+
+/**
+ * The cluster time inside a resume token's `_data`, when it can be read: MongoDB's KeyString form
+ * starts with type byte 0x82 (Timestamp) then 4 bytes of seconds and 4 of increment; some
+ * wire-compatible servers use the 16 hex digits of the oplog `ts` alone.
+ */
+export function tokenClusterTime(data: string): { t: number; i: number } | null {
+  let m = /^82([0-9a-fA-F]{8})([0-9a-fA-F]{8})/.exec(data);
+  if (!m && /^[0-9a-fA-F]{16}$/.test(data)) m = /^([0-9a-fA-F]{8})([0-9a-fA-F]{8})$/.exec(data);
+  if (!m?.[1] || !m[2]) return null;
+  return { t: parseInt(m[1], 16), i: parseInt(m[2], 16) };
+}
+
+/** Either text form: JSON for resume tokens, `t:i[:seq]` for the oplog. */
+export function decodeMongoPosition(text: string): MongoPosition {
+  return text.trim().startsWith('{') ? ResumeTokenPosition.decode(text) : OplogPosition.decode(text);
+}

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { OplogPosition, ResumeTokenPosition, decodeMongoPosition, tokenClusterTime } from '../../../../src/sources/mongodb/position.js';
+
+describe('MongoDB positions', () => {
+  it('oplog positions order by t, i, then rank in a transaction, and round-trip', () => {
+    const a = new OplogPosition(10, 1);
+    const b = new OplogPosition(10, 2);
+    const c = new OplogPosition(10, 2, 0);
+    expect(a.compare(b)).toBeLessThan(0);
+    expect(b.compare(c)).toBeLessThan(0);
+    expect(new OplogPosition(11, 0).compare(b)).toBeGreaterThan(0);
+    expect(OplogPosition.decode(c.encode())).toEqual(c);
+    expect(a.encode()).toBe('10:1');
+    expect(() => OplogPosition.decode('nope')).toThrow(/t:i/);
+  });
+
+  it('resume token positions encode as JSON and order by cluster time then token', () => {
+    const p = new ResumeTokenPosition('8265000000000000012B', 1694498816, 1);
+    const text = p.encode();
+    expect(JSON.parse(text)).toEqual({ _data: '8265000000000000012B', ts: '1694498816:1' });
+    expect(decodeMongoPosition(text)).toEqual(p);
+    expect(p.compare(new ResumeTokenPosition('8265000000000000012C', 1694498816, 1))).toBeLessThan(0);
+    expect(p.compare(new OplogPosition(1694498816, 2))).toBeLessThan(0);
+    expect(decodeMongoPosition('5:6')).toEqual(new OplogPosition(5, 6));
+  });
+
+  it('reads the cluster time inside tokens', () => {
+    expect(tokenClusterTime('8264FF8A2A000000042B022C0100296E5A1004')).toEqual({ t: 0x64ff8a2a, i: 4 });
+    expect(tokenClusterTime('6b02296400000002')).toEqual({ t: 0x6b022964, i: 2 });
+    expect(tokenClusterTime('zz')).toBeNull();
+    expect(ResumeTokenPosition.decode('{"_data":"6b02296400000002"}')).toEqual(new ResumeTokenPosition('6b02296400000002', 0x6b022964, 2));
+  });
+});
