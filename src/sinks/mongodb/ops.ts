@@ -195,10 +195,13 @@ export function translateEvent(e: ChangeEvent, opts: TranslateOptions = {}): Tra
         const unset = e.patch.unset ?? [];
         if (shardKey) {
           for (const k of shardKey) {
-            for (const f of [...Object.keys(set), ...unset]) {
+            for (const f of Object.keys(set)) {
               // $set of a shard key to the value it already has (known from `before`) is not a change.
-              if (touches(f, k) && !(f === k && e.before && sameValue(getPath(e.before, k), set[f]))) throw shardKeyError(ns, id, k);
+              if (touches(f, k) && !(f === k && e.before && getPath(e.before, k) !== undefined && sameValue(getPath(e.before, k), set[f]))) {
+                throw shardKeyError(ns, id, k);
+              }
             }
+            for (const f of unset) if (touches(f, k)) throw shardKeyError(ns, id, k);
           }
         }
         const update: Document = {};

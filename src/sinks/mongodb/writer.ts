@@ -79,6 +79,16 @@ const NAMESPACE_EXISTS = 48;
 const NAMESPACE_NOT_FOUND = 26;
 const INDEX_NOT_FOUND = 27;
 const DUPLICATE_KEY = new Set([11000, 11001]);
+const CODE_NAMES: Record<number, string> = { 48: 'NamespaceExists', 26: 'NamespaceNotFound', 27: 'IndexNotFound' };
+// Servers that send no code (mongo-java-server says only "ns not found") are matched by message.
+const CODE_MESSAGES: Record<number, RegExp> = { 48: /already exists/i, 26: /ns not found|does not exist/i, 27: /index not found/i };
+
+/** True when a server error is one of the "already done" outcomes an idempotent DDL replay ignores. */
+function isIgnorable(err: MongoServerError, codes: readonly number[]): boolean {
+  return codes.some(
+    (c) => err.code === c || err.codeName === CODE_NAMES[c] || (err.code === undefined && (CODE_MESSAGES[c]?.test(err.message) ?? false)),
+  );
+}
 
 function writeErrorsOf(err: MongoBulkWriteError): Array<{ index: number; code: number; errmsg?: string }> {
   const w = err.writeErrors as unknown;
@@ -197,7 +207,7 @@ export class MongoSink implements Sink {
         .listIndexes()
         .toArray()
         .catch((err: unknown) => {
-          if (err instanceof MongoServerError && err.code === NAMESPACE_NOT_FOUND) return [] as Document[];
+          if (err instanceof MongoServerError && isIgnorable(err, [NAMESPACE_NOT_FOUND])) return [] as Document[];
           throw err;
         }),
       this.shardKeyOf(client, ns),
@@ -355,7 +365,7 @@ export class MongoSink implements Sink {
       try {
         await p;
       } catch (err) {
-        if (err instanceof MongoServerError && typeof err.code === 'number' && codes.includes(err.code)) return;
+        if (err instanceof MongoServerError && isIgnorable(err, codes)) return;
         throw classifyError(err, `MongoDB destination DDL ${name} on ${ns}`);
       }
     };
