@@ -1,0 +1,316 @@
+import { Observable } from 'rxjs';
+import type { ChangeStream, Collection, Document, FindCursor, MongoClient, Timestamp } from 'mongodb';
+import type { FlowControl, Logger } from '../../core/contracts.js';
+import type { ChangeEvent, Row, TableRef } from '../../core/events.js';
+import { convertChangeEvent, tokenData, UnreadableChangeError, type ChangeStreamEvent } from './changeStream.js';
+import { classifyMongoError, lostHistory } from './errors.js';
+import { convertOplogEntry, type OplogContext, type OplogEntry } from './oplog.js';
+import { OplogPosition, ResumeTokenPosition, tokenClusterTime, type MongoPosition } from './position.js';
+import { HEARTBEAT_SHAPE } from './shapes.js';
+import { FatalError } from '../../core/errors.js';
+
+export interface StreamOptions {
+  client: MongoClient;
+  ctx: OplogContext;
+  /** Databases whose changes are read (selected collections live in them). */
+  databases: readonly string[];
+  /** Selected collections (per-collection change streams). */
+  collections: readonly TableRef[];
+  flow: FlowControl;
+  logger?: Logger;
+  /** Wait between polls when the server cannot block on a cursor (tailable or change stream). */
+  pollIntervalMs: number;
+  batchSize: number;
+  /** How long a tailable / change stream getMore waits for data on the server. */
+  maxAwaitTimeMS: number;
+}
+
+const t = (ts: Timestamp) => ts.high >>> 0;
+const i = (ts: Timestamp) => ts.low >>> 0;
+function cmpTs(a: Timestamp, b: Timestamp): number {
+  return t(a) !== t(b) ? t(a) - t(b) : i(a) - i(b);
+}
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+async function room(flow: FlowControl): Promise<void> {
+  const w = flow.waitForRoom();
+  if (w) await w;
+}
+
+/** Fails with LostHistoryError when the oplog's oldest entry is newer than `from`. Returns false when the oplog is unreadable. */
+export async function assertOplogCovers(client: MongoClient, from: MongoPosition, what: string): Promise<boolean> {
+  let oldest: { ts: Timestamp } | null;
+  try {
+    oldest = await client.db('local').collection<{ ts: Timestamp }>('oplog.rs').findOne({}, { sort: { $natural: 1 }, projection: { ts: 1 } });
+  } catch {
+    return false;
+  }
+  if (oldest && cmpTs(oldest.ts, from.timestamp()) > 0) {
+    throw lostHistory(
+      `${what}: the oplog's oldest entry (${t(oldest.ts)}:${i(oldest.ts)}) is newer than the saved position, so changes in between are gone`,
+      from.encode(),
+    );
+  }
+  return true;
+}
+
+function escapeRegex(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * Incremental sync from `local.oplog.rs`: a tailable awaitData cursor filtered by `ts > from` and the
+ * selected databases (plus no-ops for heartbeats and `admin.$cmd` for transactions and renames).
+ * A server that closes tailable cursors after the first batch (mongo-java-server) is read by
+ * polling `ts > last` instead; the reader logs that once.
+ */
+export function streamOplog(opts: StreamOptions, from: MongoPosition): Observable<ChangeEvent> {
+  return new Observable<ChangeEvent>((sub) => {
+    let stopped = false;
+    let cursor: FindCursor<OplogEntry> | null = null;
+    const position = from.encode();
+    const run = async () => {
+      const oplog: Collection<OplogEntry> = opts.client.db('local').collection<OplogEntry>('oplog.rs');
+      if (!(await assertOplogCovers(opts.client, from, 'oplog reader'))) {
+        throw new FatalError('OPLOG_UNREADABLE', 'Cannot read local.oplog.rs.', { object: 'local.oplog.rs', fix: 'Grant read on the local database, or use method changeStreams.' });
+      }
+      let last = from.timestamp();
+      // Inside a transaction entry (seq ≥ 0) or from a change stream position, re-read the entry at `last`.
+      let inclusive = !(from instanceof OplogPosition) || from.seq >= 0;
+      let skipSeq = from instanceof OplogPosition ? from.seq : -1;
+      const nsRegex = `^(?:${opts.databases.map(escapeRegex).join('|')})\\.`;
+      let polling = false;
+      const warnedOps = new Set<string>();
+      while (!stopped) {
+        const filter: Document = {
+          ts: inclusive ? { $gte: last } : { $gt: last },
+          $or: [{ ns: { $regex: nsRegex } }, { op: 'n' }, { op: 'c', ns: 'admin.$cmd' }],
+        };
+        const c = oplog.find(filter, { tailable: true, awaitData: true, maxAwaitTimeMS: opts.maxAwaitTimeMS, batchSize: opts.batchSize });
+        cursor = c;
+        let stayedOpen = false;
+        for (;;) {
+          await room(opts.flow);
+          if (stopped) break;
+          const e = await c.tryNext();
+          const dead = c.id === undefined || c.id.isZero();
+          if (!dead) stayedOpen = true;
+          if (e === null) {
+            if (dead) break;
+            continue;
+          }
+          const skip = inclusive && cmpTs(e.ts, last) === 0 ? skipSeq : -1;
+          if (inclusive && cmpTs(e.ts, last) === 0 && skipSeq < 0 && from instanceof OplogPosition) {
+            // An entry delivered in full before; nothing to emit.
+          } else {
+            for (const change of convertOplogEntry(e, opts.ctx, skip)) {
+              if (stopped) return;
+              if (change.lookup) {
+                const { ref, id, operators } = change.lookup;
+                const key = operators.join(',');
+                if (!warnedOps.has(key)) {
+                  warnedOps.add(key);
+                  opts.logger?.warn('oplog update carries operators without resulting values; reading the current document instead', { ns: `${ref.database}.${ref.table}`, operators });
+                }
+                const doc = await opts.client.db(ref.database).collection(ref.table).findOne({ _id: id as never });
+                if (!doc) continue; // deleted since: its delete entry follows
+                change.event.after = doc as Row;
+                change.event.bytes = Math.max(change.event.bytes, 16);
+              }
+              sub.next(change.event);
+            }
+          }
+          last = e.ts;
+          inclusive = false;
+          skipSeq = -1;
+        }
+        await c.close().catch(() => undefined);
+        cursor = null;
+        if (stopped) break;
+        if (!stayedOpen) {
+          if (!polling) {
+            polling = true;
+            opts.logger?.warn('the server closed the tailable oplog cursor after its first batch; polling local.oplog.rs by ts instead', {
+              intervalMs: opts.pollIntervalMs,
+            });
+          }
+          await sleep(opts.pollIntervalMs);
+        }
+      }
+    };
+    run()
+      .then(() => sub.complete())
+      .catch((err: unknown) => {
+        if (!stopped) sub.error(classifyMongoError(err, 'oplog reader', position));
+      });
+    return () => {
+      stopped = true;
+      void cursor?.close().catch(() => undefined);
+    };
+  });
+}
+
+export type WatchScope = 'auto' | 'cluster' | 'database' | 'collection';
+
+export interface ChangeStreamOptions extends StreamOptions {
+  fullDocument: boolean;
+  scope: WatchScope;
+}
+
+interface WatchTarget {
+  label: string;
+  /** For per-collection streams. */
+  ns?: TableRef;
+  open(options: Document): ChangeStream<Document, ChangeStreamEvent>;
+}
+
+function isUnsupported(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === 59 || e.code === 115 || e.code === 40573 || (typeof e.message === 'string' && /no such command|not supported|unrecognized pipeline stage|only supported on replica sets/i.test(e.message));
+}
+
+/**
+ * Incremental sync by change streams. `auto` watches each database (one stream per database,
+ * or the whole cluster for several); when the server refuses that, or has no logical clock
+ * (no `$clusterTime` in replies: a wire-compatible server whose database-level streams stay empty),
+ * it watches each selected collection instead and logs so. Resumes with `resumeAfter` when the
+ * position holds a token for this stream, else with `startAtOperationTime` (inclusive).
+ */
+export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPosition, hasClusterTime: boolean): Observable<ChangeEvent> {
+  return new Observable<ChangeEvent>((sub) => {
+    let stopped = false;
+    const open = new Set<ChangeStream<Document, ChangeStreamEvent>>();
+    const position = from.encode();
+    const run = async () => {
+      await assertOplogCovers(opts.client, from, 'change stream reader');
+      let scope: WatchScope = opts.scope;
+      if (scope === 'auto') {
+        scope = opts.databases.length === 1 ? 'database' : 'cluster';
+        if (!hasClusterTime) {
+          scope = 'collection';
+          opts.logger?.warn('the server reports no cluster time; watching each selected collection instead of the database', { collections: opts.collections.length });
+        }
+      }
+      const targets = (s: WatchScope): WatchTarget[] => {
+        if (s === 'cluster') return [{ label: 'cluster', open: (o) => opts.client.watch<Document, ChangeStreamEvent>([{ $match: { $or: [{ 'ns.db': { $in: [...opts.databases] } }, { operationType: 'invalidate' }] } }], o) }];
+        if (s === 'database') return opts.databases.map((d) => ({ label: `database ${d}`, open: (o: Document) => opts.client.db(d).watch<Document, ChangeStreamEvent>([], o) }));
+        return opts.collections.map((c) => ({ label: `${c.database}.${c.table}`, ns: c, open: (o: Document) => opts.client.db(c.database).collection(c.table).watch<Document, ChangeStreamEvent>([], o) }));
+      };
+      const lookup = opts.fullDocument || !hasClusterTime;
+      const startOptions = (target: WatchTarget): Document => {
+        const o: Document = { batchSize: opts.batchSize, maxAwaitTimeMS: opts.maxAwaitTimeMS };
+        if (lookup) o.fullDocument = 'updateLookup';
+        const tokenUsable = from instanceof ResumeTokenPosition && from.token !== null && (target.ns === undefined ? from.ns === undefined : from.ns === undefined || from.ns === `${target.ns.database}.${target.ns.table}`);
+        if (tokenUsable) o.resumeAfter = { _data: (from as ResumeTokenPosition).token };
+        else o.startAtOperationTime = from.timestamp();
+        return o;
+      };
+      // Events at exactly `from`'s time that were already delivered: a whole oplog entry, or the token itself.
+      const alreadySeen = (ev: ChangeStreamEvent, target: WatchTarget): boolean => {
+        const ct = ev.clusterTime;
+        if (!ct) return false;
+        const c = cmpTs(ct, from.timestamp());
+        if (c < 0) return true;
+        if (c > 0) return false;
+        if (from instanceof OplogPosition) return from.seq < 0;
+        const fromToken = (from as ResumeTokenPosition).token;
+        const sameStream = target.ns === undefined || (from as ResumeTokenPosition).ns === `${target.ns.database}.${target.ns.table}`;
+        return fromToken !== null && sameStream && tokenData(ev._id) <= fromToken;
+      };
+
+      const consume = async (target: WatchTarget, cs: ChangeStream<Document, ChangeStreamEvent>, first: ChangeStreamEvent | null) => {
+        const ctx = { ...opts.ctx, fullDocument: opts.fullDocument, ...(target.ns ? { defaultNs: target.ns } : {}) };
+        let pending = first;
+        let lastToken: string | null = null;
+        let warnedPoll = false;
+        while (!stopped) {
+          let ev = pending;
+          pending = null;
+          if (!ev) {
+            await room(opts.flow);
+            if (stopped) return;
+            const started = Date.now();
+            ev = await cs.tryNext();
+            if (!ev) {
+              const token = cs.resumeToken ? tokenData(cs.resumeToken) : null;
+              const ct = token ? tokenClusterTime(token) : null;
+              if (token && ct && token !== lastToken && target.ns === undefined) {
+                lastToken = token;
+                sub.next({ op: 'heartbeat', shape: HEARTBEAT_SHAPE, snapshot: false, commitTime: ct.t * 1000, position: new ResumeTokenPosition(token, ct.t, ct.i), bytes: 0 });
+              }
+              if (cs.closed) return;
+              if (Date.now() - started < opts.maxAwaitTimeMS / 4) {
+                if (!warnedPoll) {
+                  warnedPoll = true;
+                  opts.logger?.debug('change stream getMore returned at once; polling', { stream: target.label, intervalMs: opts.pollIntervalMs });
+                }
+                await sleep(opts.pollIntervalMs);
+              }
+              continue;
+            }
+          }
+          if (ev.operationType === 'invalidate') {
+            opts.logger?.warn('change stream invalidated (collection or database dropped or renamed); this stream ends', { stream: target.label });
+            return;
+          }
+          if (alreadySeen(ev, target)) continue;
+          let out: ChangeEvent | null;
+          try {
+            out = convertChangeEvent(ev, ctx);
+          } catch (err) {
+            if (err instanceof UnreadableChangeError) throw new FatalError('UNREADABLE_CHANGE', err.message, { object: target.label, fix: "Use fullDocument: true, or method 'oplog'." });
+            throw err;
+          }
+          if (out) {
+            lastToken = tokenData(ev._id);
+            sub.next(out);
+          }
+        }
+      };
+
+      const openAll = async (s: WatchScope) => {
+        const started: Array<{ target: WatchTarget; cs: ChangeStream<Document, ChangeStreamEvent>; first: ChangeStreamEvent | null }> = [];
+        try {
+          for (const target of targets(s)) {
+            const cs = target.open(startOptions(target));
+            open.add(cs);
+            // The first getMore opens the server-side cursor: errors (unsupported, lost token) surface here.
+            const first = await cs.tryNext();
+            started.push({ target, cs, first });
+          }
+        } catch (err) {
+          for (const x of open) await x.close().catch(() => undefined);
+          open.clear();
+          throw err;
+        }
+        return started;
+      };
+
+      let streams;
+      try {
+        streams = await openAll(scope);
+      } catch (err) {
+        if (opts.scope === 'auto' && scope !== 'collection' && isUnsupported(err)) {
+          opts.logger?.warn(`the server refused a ${scope}-level change stream; watching each selected collection instead`, { error: (err as Error).message });
+          streams = await openAll('collection');
+        } else {
+          throw err;
+        }
+      }
+      await Promise.all(streams.map((s) => consume(s.target, s.cs, s.first)));
+    };
+    run()
+      .then(() => sub.complete())
+      .catch((err: unknown) => {
+        if (!stopped) sub.error(classifyMongoError(err, 'change stream reader', position));
+      })
+      .finally(() => {
+        for (const cs of open) void cs.close().catch(() => undefined);
+      });
+    return () => {
+      stopped = true;
+      for (const cs of open) void cs.close().catch(() => undefined);
+    };
+  });
+}
+
