@@ -5,7 +5,7 @@
  */
 import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document, MongoClientOptions, WriteConcernSettings } from 'mongodb';
-import { FatalError, classifyError } from '../../core/index.js';
+import { ConnectionError, FatalError, classifyError } from '../../core/index.js';
 import type { Batch, ChangeEvent, Logger, PrecheckItem, Sink } from '../../core/index.js';
 import { formatId, partitionLanes, translateEvent } from './ops.js';
 import type { BarrierOp, Lane, WriteOp } from './ops.js';
@@ -94,6 +94,23 @@ function writeErrorsOf(err: MongoBulkWriteError): Array<{ index: number; code: n
   const w = err.writeErrors as unknown;
   const list = Array.isArray(w) ? w : w ? [w] : [];
   return list.map((e: { index: number; code: number; errmsg?: string }) => ({ index: e.index, code: e.code, errmsg: e.errmsg }));
+}
+
+/**
+ * classifyError plus the driver's wrapped network failures: a bulk write interrupted by a pool
+ * reset (`PoolClearedOnNetworkError`, a `MongoNetworkTimeoutError` cause) is a connection error.
+ */
+export function classifyMongoError(err: unknown, context: string): Error {
+  let cur: unknown = err;
+  for (let depth = 0; cur && depth < 5; depth++) {
+    const name = (cur as { name?: unknown }).name;
+    if (typeof name === 'string' && /MongoNetwork|PoolCleared|MongoServerSelection/.test(name)) {
+      return new ConnectionError('CONNECTION', `${context}: ${(err as Error).message}`, { cause: err });
+    }
+    cur = (cur as { errorResponse?: unknown; cause?: unknown }).errorResponse ?? (cur as { cause?: unknown }).cause;
+    if (cur !== null && typeof cur === 'object' && !(cur instanceof Error)) cur = undefined;
+  }
+  return classifyError(err, context);
 }
 
 /** Runs `tasks` with at most `limit` in flight; rejects with the first error after all settled. */
@@ -300,13 +317,13 @@ export class MongoSink implements Sink {
         this.account(slice, res, new Set());
         return;
       } catch (err) {
-        if (!(err instanceof MongoBulkWriteError)) throw classifyError(err, `MongoDB destination ${lane.ns}`);
+        if (!(err instanceof MongoBulkWriteError)) throw classifyMongoError(err, `MongoDB destination ${lane.ns}`);
         const errors = writeErrorsOf(err);
-        if (errors.length === 0) throw classifyError(err, `MongoDB destination ${lane.ns}`);
+        if (errors.length === 0) throw classifyMongoError(err, `MongoDB destination ${lane.ns}`);
         const failed = new Set<number>();
         for (const we of errors) {
           const op = slice[we.index];
-          if (!DUPLICATE_KEY.has(we.code) || !op) throw classifyError(err, `MongoDB destination ${lane.ns}`);
+          if (!DUPLICATE_KEY.has(we.code) || !op) throw classifyMongoError(err, `MongoDB destination ${lane.ns}`);
           if (this.conflictMode === 'precheckAndReport') throw new DuplicateKeyConflictError(lane.ns, op.id, we.errmsg ?? 'duplicate key', err);
           failed.add(we.index);
           this.counters.conflicts++;

@@ -181,3 +181,15 @@ describe('helpers', () => {
     expect(canonicalDocument({ a: 1 })).not.toBe(canonicalDocument({ a: '1' }));
   });
 });
+
+describe('classifyMongoError', () => {
+  it('turns a bulk write interrupted by a network pool reset into a connection error', async () => {
+    const { classifyMongoError } = await import('../../../../src/sinks/mongodb/writer.js');
+    const net = Object.assign(new Error('connection <monitor> timed out'), { name: 'MongoNetworkTimeoutError' });
+    const pool = Object.assign(new Error('interrupted'), { name: 'PoolClearedOnNetworkError', cause: net });
+    const bulk = Object.assign(new Error('Connection to 127.0.0.1:27117 interrupted'), { name: 'MongoBulkWriteError', errorResponse: pool });
+    const e = classifyMongoError(bulk, 'dest') as { kind?: string };
+    expect(e.kind).toBe('connection');
+    expect((classifyMongoError(new Error('boom'), 'dest') as { kind?: string }).kind).toBe('other');
+  });
+});
