@@ -50,7 +50,7 @@ export interface Source {
   /** Prepares replication (slot, publication, helper objects) and plans the copy. */
   prepare(opts: { full: boolean }): Promise<SnapshotPlan>;
   /** Reads one chunk of the initial copy. */
-  snapshot(chunk: SnapshotChunk): Observable<ChangeEvent>;
+  snapshot(chunk: SnapshotChunk, flow?: FlowControl): Observable<ChangeEvent>;
   /** Streams changes after `from`; heartbeats included. */
   stream(from: Position, flow: FlowControl): Observable<ChangeEvent>;
   /** Confirms that everything up to `upTo` is durable at the destination. */

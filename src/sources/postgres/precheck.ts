@@ -132,7 +132,8 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
   items.push(
     notFull.length === 0
       ? pass('source.replica_identity', 'Selected tables have REPLICA IDENTITY FULL')
-      : { id: 'source.replica_identity', group: 'source', title: 'Selected tables have REPLICA IDENTITY FULL', status: 'warn', detail: `will be set to FULL during initialization: ${notFull.join(', ')}`, fix: 'Nothing to do unless the account cannot ALTER these tables; then run ALTER TABLE ... REPLICA IDENTITY FULL as their owner.' },
+      : // Seed 003: set automatically during initialization; the alter-privilege item below fails when that is impossible.
+        pass('source.replica_identity', 'Selected tables have REPLICA IDENTITY FULL', `will be set to FULL during initialization: ${notFull.join(', ')}`),
   );
   if (notOwner.length > 0 && notFull.length > 0) {
     items.push({ id: 'source.alter_privilege', group: 'source', title: 'Account may ALTER the selected tables', status: 'fail', detail: `not owner of ${notOwner.join(', ')}`, fix: 'Use the tables\' owner (or a superuser), or set REPLICA IDENTITY FULL on them by hand first.' });

@@ -1,0 +1,101 @@
+import { Subject, type Observable } from 'rxjs';
+import type { InspectionEvent } from 'xstate';
+import { FileCheckpointStore, KafkaCheckpointStore, type CheckpointStore } from '../checkpoints/index.js';
+import { validateTaskConfig } from '../config/load.js';
+import type { TaskConfigInput, TaskOptions } from '../config/schema.js';
+import type { Logger } from '../core/contracts.js';
+import { FatalError } from '../core/errors.js';
+import type { ThrottleSettings } from '../../machines/index.js';
+import { defaultRegistry } from './defaults.js';
+import type { Registry } from './registry.js';
+import { TaskRunner, type TaskDeps, type TaskStatus } from './task.js';
+
+export interface RuntimeOptions {
+  registry?: Registry;
+  /** Checkpoint store for every task; default: each task's `checkpoints` setting. */
+  checkpoints?: CheckpointStore;
+  logger?: Logger;
+  /** Receives every task machine's inspection events (XState inspector protocol). */
+  inspect?: (event: InspectionEvent) => void;
+  batch?: TaskDeps['batch'];
+  inflight?: TaskDeps['inflight'];
+  confirmIntervalMs?: number;
+}
+
+export interface Runtime {
+  /** Validates the config (all problems at once) and adds the task, idle. */
+  add(config: TaskConfigInput | TaskOptions, extra?: Pick<TaskOptions, 'etlFunction'>): TaskRunner;
+  get(taskId: string): TaskRunner;
+  list(): TaskRunner[];
+  start(taskId: string): void;
+  pause(taskId: string): void;
+  resume(taskId: string): void;
+  stop(taskId: string): Promise<void>;
+  release(taskId: string): void;
+  remove(taskId: string): Promise<void>;
+  setThrottle(taskId: string, throttle: ThrottleSettings): void;
+  /** Every status change of every task. */
+  readonly status$: Observable<TaskStatus>;
+  /** Stops every task, confirming and checkpointing what was acknowledged. */
+  shutdown(): Promise<void>;
+}
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  const registry = options.registry ?? defaultRegistry();
+  const logger = options.logger ?? silentLogger;
+  const tasks = new Map<string, TaskRunner>();
+  const status$ = new Subject<TaskStatus>();
+
+  const get = (taskId: string): TaskRunner => {
+    const t = tasks.get(taskId);
+    if (!t) throw new FatalError('UNKNOWN_TASK', `No task named '${taskId}' in this runtime.`, { object: taskId, fix: `Known tasks: ${[...tasks.keys()].join(', ') || '(none)'}.` });
+    return t;
+  };
+
+  const storeFor = (cfg: TaskOptions): CheckpointStore => {
+    if (options.checkpoints) return options.checkpoints;
+    if (cfg.checkpoints.store === 'kafka') {
+      if (!cfg.destination.kafka) throw new FatalError('CHECKPOINT_STORE', 'checkpoints.store "kafka" needs a Kafka destination.', { field: 'checkpoints.store', fix: 'Use store: file.' });
+      return new KafkaCheckpointStore(cfg.destination.kafka.brokers, cfg.checkpoints.topic);
+    }
+    return new FileCheckpointStore(cfg.checkpoints.dir);
+  };
+
+  return {
+    add(config, extra) {
+      const validated = validateTaskConfig(config) as TaskOptions;
+      const cfg: TaskOptions = { ...validated, ...(extra?.etlFunction ? { etlFunction: extra.etlFunction } : {}) };
+      if (tasks.has(cfg.name)) throw new FatalError('TASK_EXISTS', `A task named '${cfg.name}' already exists.`, { object: cfg.name, field: 'name', fix: 'Choose another name, or remove the existing task first.' });
+      const runner = new TaskRunner(cfg, {
+        registry,
+        checkpoints: storeFor(cfg),
+        logger,
+        ...(options.inspect ? { inspect: options.inspect } : {}),
+        ...(options.batch ? { batch: options.batch } : {}),
+        ...(options.inflight ? { inflight: options.inflight } : {}),
+        ...(options.confirmIntervalMs ? { confirmIntervalMs: options.confirmIntervalMs } : {}),
+      });
+      runner.status$.subscribe((s) => status$.next(s));
+      tasks.set(cfg.name, runner);
+      return runner;
+    },
+    get,
+    list: () => [...tasks.values()],
+    start: (id) => get(id).start(),
+    pause: (id) => get(id).pause(),
+    resume: (id) => get(id).resume(),
+    stop: (id) => get(id).stop(),
+    release: (id) => get(id).release(),
+    async remove(id) {
+      await get(id).stop();
+      tasks.delete(id);
+    },
+    setThrottle: (id, t) => get(id).setThrottle(t),
+    status$: status$.asObservable(),
+    async shutdown() {
+      await Promise.all([...tasks.values()].map((t) => t.stop()));
+    },
+  };
+}

@@ -1,0 +1,61 @@
+import type { ClientConfig } from 'pg';
+import { registerCodecs } from '../codecs/index.js';
+import { formats } from '../formats/index.js';
+import { KafkaSink } from '../sinks/kafka/sink.js';
+import { PostgresSource } from '../sources/postgres/source.js';
+import { Registry } from './registry.js';
+import { refKey } from './objects.js';
+
+/** Everything Tributary ships, registered explicitly. Also plugs the LZ4 and Snappy codecs into kafkajs. */
+export function defaultRegistry(): Registry {
+  registerCodecs();
+  const registry = new Registry();
+  for (const [name, factory] of Object.entries(formats)) registry.registerFormat(name, factory);
+
+  registry.registerSource('postgres', ({ config, selector, logger }) => {
+    const src = config.source;
+    if (src.type !== 'postgres') throw new Error('postgres factory called for another source');
+    const connection: ClientConfig & { database: string } = src.uri
+      ? { connectionString: src.uri, database: src.database }
+      : { host: src.host ?? '127.0.0.1', port: src.port, database: src.database, ...(src.user ? { user: src.user } : {}), ...(src.password ? { password: src.password } : {}) };
+    if (src.encryption === 'ssl') connection.ssl = src.caCert ? { ca: src.caCert } : { rejectUnauthorized: true };
+    return new PostgresSource({
+      taskId: src.slotName ? src.slotName.replace(/^dts_sync_/, '') : config.name,
+      connection,
+      flavour: src.flavour,
+      select: (ref) => selector.selectsTable(ref),
+      heartbeat: { enabled: src.heartbeat.enabled, intervalMs: src.heartbeat.intervalMs, schema: src.heartbeat.schema },
+      chunkRows: config.fullSync.chunkRows,
+      exactlyOnce: config.destination.kafka?.exactlyOnce ?? false,
+      logger,
+    });
+  });
+
+  registry.registerSink('kafka', ({ config, plan, registry: reg, logger }, source) => {
+    const k = config.destination.kafka;
+    if (!k) throw new Error('kafka factory called without destination.kafka');
+    return new KafkaSink({
+      brokers: k.brokers,
+      clientId: k.clientId,
+      topic: k.topic,
+      ...(k.ddlTopic ? { ddlTopic: k.ddlTopic } : {}),
+      format: reg.format(k.format),
+      sourceKind: config.source.type,
+      database: config.source.type === 'mongodb' ? '' : config.source.database,
+      compression: k.compression,
+      acks: k.acks,
+      partitionPolicy: k.partitionPolicy,
+      routeFor: (ref) => plan.routes.get(refKey(ref)),
+      maxMessageBytes: k.maxMessageBytes,
+      createTopics: k.createTopics,
+      partitionsFor: (topic) => plan.partitions.get(topic),
+      conflictMode: config.conflictMode,
+      ...(k.sasl ? { sasl: k.sasl } : {}),
+      ...(k.tls?.enabled ? { tls: k.tls.caCert ? { caCert: k.tls.caCert } : {} } : {}),
+      tables: () => [],
+      logger,
+    });
+    void source;
+  });
+  return registry;
+}

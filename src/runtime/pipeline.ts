@@ -1,0 +1,70 @@
+import { concatMap, defer, filter, firstValueFrom, identity, tap, type Observable, type OperatorFunction } from 'rxjs';
+import { createBatch } from '../core/batch.js';
+import type { FlowControl, Sink } from '../core/contracts.js';
+import type { ChangeEvent } from '../core/events.js';
+import type { AckTracker, InflightWindow, ThrottleController } from '../operators/index.js';
+import { batchBy, throttleRate } from '../operators/index.js';
+
+export interface BatchLimits {
+  maxEvents: number;
+  maxBytes: number;
+  maxWaitMs: number;
+}
+
+/** What the pipeline reports for every batch the destination acknowledged. */
+export interface AckedBatch {
+  events: number;
+  bytes: number;
+  last: ChangeEvent;
+}
+
+/** Flow control for readers: wait while the in-flight window is full. */
+export function flowControlOf(window: InflightWindow): FlowControl {
+  return {
+    waitForRoom() {
+      if (!window.paused) return undefined;
+      return firstValueFrom(window.paused$.pipe(filter((p) => !p))).then(() => undefined);
+    },
+  };
+}
+
+export interface WritePipeline {
+  sink: Sink;
+  /** Selection, filters, name mapping, ETL: synchronous per event. */
+  transform: OperatorFunction<ChangeEvent, ChangeEvent>;
+  window: InflightWindow;
+  throttle: ThrottleController;
+  batch: BatchLimits;
+  /** Incremental sync tracks positions so only the contiguous acked position is confirmed. */
+  tracker?: AckTracker;
+}
+
+/**
+ * Reader → transform → in-flight window → throttle → batches → destination. Every batch is written
+ * in order and counted out of the window only when the destination acknowledged it. Emits one
+ * AckedBatch per acknowledged batch.
+ */
+export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline): Observable<AckedBatch> {
+  return events$.pipe(
+    p.transform,
+    tap((e) => p.window.admit(e.bytes)),
+    throttleRate(p.throttle),
+    batchBy<ChangeEvent>({ maxEvents: p.batch.maxEvents, maxBytes: p.batch.maxBytes, maxWaitMs: p.batch.maxWaitMs }),
+    concatMap((group) =>
+      defer(async () => {
+        const last = group.items[group.items.length - 1] as ChangeEvent;
+        const ticket = p.tracker?.track(last.position);
+        let failure: Error | undefined;
+        const batch = createBatch(group.items, group.bytes, (err) => (failure = err));
+        await p.sink.write(batch);
+        batch.ack();
+        if (failure) throw failure;
+        p.window.release(group.items.length, group.bytes);
+        if (ticket !== undefined) p.tracker?.ack(ticket);
+        return { events: group.items.length, bytes: group.bytes, last } satisfies AckedBatch;
+      }),
+    ),
+  );
+}
+
+export const passThrough: OperatorFunction<ChangeEvent, ChangeEvent> = identity;

@@ -1,0 +1,384 @@
+import type { Observable} from 'rxjs';
+import { BehaviorSubject, concatMap, defer, interval, merge, tap, type OperatorFunction } from 'rxjs';
+import { createActor, fromObservable, fromPromise, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
+import { fullSyncMachine, taskMachine, type ChunkSpec, type ThrottleSettings } from '../../machines/index.js';
+import type { CheckpointStore, Checkpoint } from '../checkpoints/index.js';
+import { emptyCheckpoint } from '../checkpoints/index.js';
+import type { TaskOptions } from '../config/schema.js';
+import type { Logger, PrecheckItem, Sink, SnapshotChunk, Source } from '../core/contracts.js';
+import { classifyError } from '../core/errors.js';
+import type { ChangeEvent } from '../core/events.js';
+import { qualifiedName } from '../core/events.js';
+import type { Position } from '../core/position.js';
+import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects } from '../operators/index.js';
+import { etlProgramToFunction, compileEtl } from '../config/etl.js';
+import { planObjects, type ObjectPlan } from './objects.js';
+import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
+import type { Registry } from './registry.js';
+
+export interface TaskDeps {
+  registry: Registry;
+  checkpoints: CheckpointStore;
+  logger: Logger;
+  inspect?: (event: InspectionEvent) => void;
+  /** Batching and in-flight limits (defaults suit 200-byte rows at 100k events/s). */
+  batch?: Partial<BatchLimits>;
+  inflight?: { maxEvents?: number; maxBytes?: number };
+  /** How often the acked watermark is confirmed to the source and checkpointed. */
+  confirmIntervalMs?: number;
+}
+
+export interface TaskCounters {
+  events: number;
+  bytes: number;
+  batches: number;
+  snapshotRows: number;
+  /** Commit time of the last acknowledged event (heartbeats included), Unix ms. */
+  lastCommitTime: number | null;
+  lastAckAt: number | null;
+}
+
+export interface TaskStatus {
+  taskId: string;
+  /** The machine's state, e.g. `incremental`, `retrying.waiting`, `failed`. */
+  state: string;
+  phase: string | null;
+  healthy: boolean;
+  lastError: { code: string; kind: string; message: string; fix?: string } | null;
+  retry: { cause: string; deadline: number; attempts: number } | null;
+  progress: { rowsDone: number; rowsEstimated: number; chunksDone: number; chunksTotal: number };
+  precheck: PrecheckItem[] | null;
+  counters: TaskCounters;
+  /** Now minus the source commit time of the last acknowledged event, ms. */
+  latencyMs: number | null;
+  position: string | null;
+  throttle: ThrottleSettings;
+}
+
+function stateText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (value && typeof value === 'object') {
+    const [k, v] = Object.entries(value)[0] ?? ['?', undefined];
+    return v === undefined ? k : `${k}.${stateText(v)}`;
+  }
+  return String(value);
+}
+
+function throttleOf(t: TaskOptions['throttle']): ThrottleSettings {
+  const out: ThrottleSettings = {};
+  if (t.full?.sourceQps) out.fullQps = t.full.sourceQps;
+  if (t.full?.rps) out.fullRps = t.full.rps;
+  if (t.full?.mbps) out.fullMBps = t.full.mbps;
+  if (t.incremental?.rps) out.incrementalRps = t.incremental.rps;
+  if (t.incremental?.mbps) out.incrementalMBps = t.incremental.mbps;
+  return out;
+}
+
+/**
+ * One task: its machine (lifecycle), its source and sink, the operator pipeline between them, and
+ * its checkpoint. Data flows through the pipeline; the machine only learns lifecycle facts.
+ */
+export class TaskRunner {
+  readonly id: string;
+  readonly source: Source;
+  readonly sink: Sink;
+  readonly plan: ObjectPlan;
+  readonly counters: TaskCounters = { events: 0, bytes: 0, batches: 0, snapshotRows: 0, lastCommitTime: null, lastAckAt: null };
+  private readonly actor: Actor<typeof taskMachine>;
+  private readonly window: InflightWindow;
+  private readonly fullThrottle = new ThrottleController();
+  private readonly incrementalThrottle = new ThrottleController();
+  private readonly transform: OperatorFunction<ChangeEvent, ChangeEvent>;
+  private readonly batch: BatchLimits;
+  private checkpoint: Checkpoint;
+  private checkpointLoaded = false;
+  private tracker: AckTracker | null = null;
+  private confirmed: Position | null = null;
+  private chunks = new Map<string, SnapshotChunk>();
+  private readonly statusSubject: BehaviorSubject<TaskStatus>;
+  readonly status$: Observable<TaskStatus>;
+
+  constructor(
+    readonly options: TaskOptions,
+    private readonly deps: TaskDeps,
+  ) {
+    this.id = options.name;
+    this.plan = planObjects(options);
+    const selector = new ObjectSelector(this.plan.selection);
+    const ctx = { config: options, plan: this.plan, selector, logger: deps.logger, registry: deps.registry };
+    this.source = deps.registry.source(options.source.type)(ctx);
+    const dest = options.destination.kafka ? 'kafka' : 'mongodb';
+    this.sink = deps.registry.sink(dest)(ctx, this.source);
+    this.checkpoint = emptyCheckpoint(this.id);
+    this.window = new InflightWindow({ maxEvents: deps.inflight?.maxEvents ?? 200_000, maxBytes: deps.inflight?.maxBytes ?? 64 * 1024 * 1024 });
+    this.batch = { maxEvents: deps.batch?.maxEvents ?? 5000, maxBytes: deps.batch?.maxBytes ?? 4 * 1024 * 1024, maxWaitMs: deps.batch?.maxWaitMs ?? 10 };
+
+    const ops: Array<OperatorFunction<ChangeEvent, ChangeEvent>> = [selectObjects(selector)];
+    if (this.plan.filters.length > 0) ops.push(filterRows(this.plan.filters));
+    ops.push(mapNames(new NameMapper(this.plan.mapping)));
+    if (options.etl) ops.push(applyEtl(etlProgramToFunction(compileEtl(options.etl.expression))));
+    if (options.etlFunction) ops.push(applyEtl(options.etlFunction));
+    this.transform = (source) => ops.reduce((acc, op) => acc.pipe(op), source);
+
+    const throttle = throttleOf(options.throttle);
+    this.applyThrottle(throttle);
+    const machine = taskMachine.provide({
+      actors: {
+        precheck: fromPromise(async () => this.precheck()),
+        schemaSync: fromPromise(async () => undefined),
+        fullSync: fullSyncMachine.provide({
+          actors: {
+            planChunks: fromPromise(async () => this.planChunks()),
+            copyChunk: fromPromise<{ rows: number }, ChunkSpec>(({ input, signal }) => this.copyChunk(input, signal)),
+          },
+        }),
+        incrementalSync: fromObservable(() => this.incremental()),
+        release: fromPromise(async () => this.releaseResources()),
+      },
+      actions: {
+        applyThrottle: (_args, params: { throttle: ThrottleSettings }) => this.applyThrottle(params.throttle),
+      },
+    });
+    this.actor = createActor(machine, {
+      input: {
+        taskId: this.id,
+        syncSchema: options.syncTypes.schema,
+        syncFull: options.syncTypes.full,
+        syncIncremental: options.syncTypes.incremental,
+        connectionRetryMinutes: options.retry.connectionMinutes,
+        otherRetryMinutes: options.retry.otherMinutes,
+        autoRestartWithinDays: options.retry.autoRestartWithinDays,
+        throttle,
+      },
+      ...(deps.inspect ? { inspect: deps.inspect } : {}),
+    });
+    this.statusSubject = new BehaviorSubject<TaskStatus>(this.snapshotStatus(this.actor.getSnapshot()));
+    this.status$ = this.statusSubject.asObservable();
+    this.actor.subscribe({
+      next: (snap) => {
+        this.statusSubject.next(this.snapshotStatus(snap));
+        if (snap.hasTag('ended') || snap.matches('failed') || snap.matches('stopped') || snap.matches('paused')) void this.quiesce();
+      },
+      error: (err) => deps.logger.error('task machine error', { task: this.id, error: (err as Error).message }),
+    });
+    this.actor.start();
+  }
+
+  // ---- control ----------------------------------------------------------------------------
+
+  start(): void {
+    this.actor.send({ type: 'START' });
+  }
+  pause(): void {
+    this.actor.send({ type: 'PAUSE' });
+  }
+  resume(): void {
+    this.actor.send({ type: 'RESUME' });
+  }
+  ignoreAlert(itemId: string): void {
+    this.actor.send({ type: 'IGNORE_ALERT', itemId });
+  }
+  setThrottle(throttle: ThrottleSettings): void {
+    this.actor.send({ type: 'SET_THROTTLE', throttle });
+  }
+  /** Stops the task: the pipeline ends, the acked position is confirmed and checkpointed. */
+  async stop(): Promise<void> {
+    this.actor.send({ type: 'STOP' });
+    await this.quiesce();
+  }
+  /** Removes the slot, publication, helper objects and checkpoint. */
+  release(): void {
+    this.actor.send({ type: 'RELEASE' });
+  }
+
+  get status(): TaskStatus {
+    return this.snapshotStatus(this.actor.getSnapshot());
+  }
+
+  get machineSnapshot(): SnapshotFrom<typeof taskMachine> {
+    return this.actor.getSnapshot();
+  }
+
+  /** Resolves when the machine reaches a state for which `predicate` holds. */
+  waitFor(predicate: (s: TaskStatus) => boolean, timeoutMs = 60_000): Promise<TaskStatus> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.unsubscribe();
+        reject(new Error(`task ${this.id}: condition not reached within ${timeoutMs} ms (state ${this.status.state}, last error ${this.status.lastError?.message ?? 'none'})`));
+      }, timeoutMs);
+      const sub = this.status$.subscribe((s) => {
+        if (predicate(s)) {
+          clearTimeout(timer);
+          queueMicrotask(() => sub.unsubscribe());
+          resolve(s);
+        }
+      });
+    });
+  }
+
+  // ---- actors -----------------------------------------------------------------------------
+
+  private applyThrottle(t: ThrottleSettings): void {
+    this.fullThrottle.set({
+      ...(t.fullRps ? { eventsPerSecond: t.fullRps } : {}),
+      ...(t.fullMBps ? { bytesPerSecond: t.fullMBps * 1024 * 1024 } : {}),
+    });
+    this.incrementalThrottle.set({
+      ...(t.incrementalRps ? { eventsPerSecond: t.incrementalRps } : {}),
+      ...(t.incrementalMBps ? { bytesPerSecond: t.incrementalMBps * 1024 * 1024 } : {}),
+    });
+  }
+
+  private async loadCheckpoint(): Promise<void> {
+    if (this.checkpointLoaded) return;
+    this.checkpoint = (await this.deps.checkpoints.load(this.id)) ?? emptyCheckpoint(this.id);
+    this.checkpointLoaded = true;
+  }
+
+  private async saveCheckpoint(): Promise<void> {
+    this.checkpoint.updatedAt = Date.now();
+    await this.deps.checkpoints.save(this.checkpoint);
+  }
+
+  private async precheck(): Promise<PrecheckItem[]> {
+    const [s, d] = await Promise.all([this.source.precheck(), this.sink.precheck()]);
+    const items = [...s, ...d];
+    return [...items.filter((i) => i.group === 'connectivity'), ...items.filter((i) => i.group !== 'connectivity')];
+  }
+
+  private async planChunks(): Promise<ChunkSpec[]> {
+    await this.loadCheckpoint();
+    const plan = await this.source.prepare({ full: true });
+    if (!this.checkpoint.streamFrom) {
+      this.checkpoint.streamFrom = plan.streamFrom.encode();
+      await this.saveCheckpoint();
+    }
+    this.chunks = new Map(plan.chunks.map((c) => [c.id, c]));
+    if (this.checkpoint.fullDone) return plan.chunks.map((c) => ({ id: c.id, table: qualifiedName(c.table), done: true, rows: 0 }));
+    return plan.chunks.map((c) => {
+      const rows = this.checkpoint.chunksDone[c.id];
+      return { id: c.id, table: qualifiedName(c.table), ...(c.estimatedRows !== undefined ? { estimatedRows: c.estimatedRows } : {}), ...(rows !== undefined ? { done: true, rows } : {}) };
+    });
+  }
+
+  private copyChunk(spec: ChunkSpec, signal: AbortSignal): Promise<{ rows: number }> {
+    const chunk = this.chunks.get(spec.id);
+    if (!chunk) return Promise.reject(new Error(`unknown chunk ${spec.id}`));
+    return new Promise((resolve, reject) => {
+      let rows = 0;
+      const sub = writeThrough(this.source.snapshot(chunk, flowControlOf(this.window)), {
+        sink: this.sink,
+        transform: this.transform,
+        window: this.window,
+        throttle: this.fullThrottle,
+        batch: this.batch,
+      }).subscribe({
+        next: (a) => {
+          rows += a.events;
+          this.counted(a);
+          this.counters.snapshotRows += a.events;
+        },
+        error: (err: unknown) => reject(classifyError(err, `full sync of ${spec.table}`)),
+        complete: () => {
+          this.checkpoint.chunksDone[spec.id] = rows;
+          this.saveCheckpoint().then(() => resolve({ rows }), reject);
+        },
+      });
+      signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
+    });
+  }
+
+  private counted(a: AckedBatch): void {
+    this.counters.events += a.events;
+    this.counters.bytes += a.bytes;
+    this.counters.batches += 1;
+    this.counters.lastCommitTime = a.last.commitTime;
+    this.counters.lastAckAt = Date.now();
+  }
+
+  private incremental(): Observable<unknown> {
+    return defer(async () => {
+      await this.loadCheckpoint();
+      if (this.options.syncTypes.full && !this.checkpoint.fullDone) {
+        this.checkpoint.fullDone = true;
+        await this.saveCheckpoint();
+      }
+      if (!this.checkpoint.position && !this.checkpoint.streamFrom) {
+        const plan = await this.source.prepare({ full: false });
+        this.checkpoint.streamFrom = plan.streamFrom.encode();
+        await this.saveCheckpoint();
+      }
+      const from = this.source.decodePosition((this.checkpoint.position ?? this.checkpoint.streamFrom) as string);
+      this.tracker = new AckTracker(1024, from);
+      this.confirmed = from;
+      return from;
+    }).pipe(
+      concatMap((from) =>
+        merge(
+          writeThrough(this.source.stream(from, flowControlOf(this.window)), {
+            sink: this.sink,
+            transform: this.transform,
+            window: this.window,
+            throttle: this.incrementalThrottle,
+            batch: this.batch,
+            ...(this.tracker ? { tracker: this.tracker } : {}),
+          }).pipe(
+            tap((a) => {
+              this.counted(a);
+              this.actor.send({ type: 'HEALTHY' });
+            }),
+          ),
+          interval(this.deps.confirmIntervalMs ?? 1000).pipe(concatMap(() => this.confirmWatermark())),
+        ),
+      ),
+    );
+  }
+
+  /** Confirms the contiguous acked position to the source and saves it in the checkpoint. */
+  private async confirmWatermark(): Promise<void> {
+    const wm = this.tracker?.watermark();
+    if (!wm || (this.confirmed && wm.compare(this.confirmed) <= 0)) return;
+    this.checkpoint.position = wm.encode();
+    await this.saveCheckpoint();
+    await this.source.confirm(wm);
+    this.confirmed = wm;
+    this.actor.send({ type: 'PROGRESS', progress: { position: this.checkpoint.position, sourceTime: this.counters.lastCommitTime, eventsApplied: this.counters.events, bytesApplied: this.counters.bytes } });
+  }
+
+  private quiescing: Promise<void> | null = null;
+  /** After the pipeline stopped: confirm what was acked, then close connections. */
+  private quiesce(): Promise<void> {
+    if (this.quiescing) return this.quiescing;
+    this.quiescing = (async () => {
+      await this.confirmWatermark().catch((err: unknown) => this.deps.logger.warn('final confirm failed', { task: this.id, error: (err as Error).message }));
+      await this.source.close().catch(() => undefined);
+      await this.sink.close().catch(() => undefined);
+    })().finally(() => (this.quiescing = null));
+    return this.quiescing;
+  }
+
+  private async releaseResources(): Promise<void> {
+    await this.source.release();
+    await this.sink.close();
+    await this.deps.checkpoints.delete(this.id);
+  }
+
+  private snapshotStatus(snap: SnapshotFrom<typeof taskMachine>): TaskStatus {
+    const c = snap.context;
+    const state = stateText(snap.value);
+    return {
+      taskId: this.id,
+      state,
+      phase: c.phase,
+      healthy: !['failed', 'precheckFailed', 'releaseFailed'].includes(state) && !state.startsWith('retrying'),
+      lastError: c.lastError ? { code: c.lastError.code, kind: c.lastError.kind, message: c.lastError.message, ...(c.lastError.fix ? { fix: c.lastError.fix } : {}) } : null,
+      retry: c.retry ? { cause: c.retry.cause, deadline: c.retry.deadline, attempts: c.retry.attempts } : null,
+      progress: { rowsDone: c.progress.rowsDone, rowsEstimated: c.progress.rowsEstimated, chunksDone: c.progress.chunksDone, chunksTotal: c.progress.chunksTotal },
+      precheck: c.precheck?.items ?? null,
+      counters: { ...this.counters },
+      latencyMs: this.counters.lastCommitTime === null ? null : Math.max(0, Date.now() - this.counters.lastCommitTime),
+      position: this.checkpoint?.position ?? null,
+      throttle: c.throttle,
+    };
+  }
+}
