@@ -1,0 +1,160 @@
+/** Shared helpers for the benchmark suite: servers, clients, sampling, statistics, result rows. */
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import pg from 'pg';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+
+export const servers = {
+  postgres: { host: '127.0.0.1', port: Number(process.env.TRIBUTARY_PG_PORT ?? 15432), user: 'postgres' },
+  kafka: { brokers: (process.env.TRIBUTARY_KAFKA_BROKERS ?? '127.0.0.1:19092').split(',') },
+  mongo: { uri: process.env.TRIBUTARY_MONGO_URI ?? 'mongodb://127.0.0.1:27117' },
+} as const;
+
+/** One line of the results table. `target` is printed beside the figure, never asserted. */
+export interface ResultRow {
+  scenario: string;
+  metric: string;
+  value: number | string | null;
+  unit: string;
+  target?: string;
+  /** true / false when a target applies and could be judged; undefined otherwise. */
+  meets?: boolean;
+  note?: string;
+}
+
+export interface ScenarioContext {
+  quick: boolean;
+  /** Adds a row to the table. */
+  row(r: Omit<ResultRow, 'scenario'>): void;
+  log(msg: string): void;
+  /** Shared between scenarios (e.g. the codec figures use the incremental run's message size). */
+  shared: Map<string, unknown>;
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+}
+
+export function pgConfig(database = 'postgres'): pg.ClientConfig {
+  return { host: servers.postgres.host, port: servers.postgres.port, user: servers.postgres.user, database };
+}
+
+export async function withPg<T>(database: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client(pgConfig(database));
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** A fresh database; `drop()` removes it with every replication slot and publication in it. */
+export async function createDatabase(prefix: string): Promise<{ database: string; drop: () => Promise<void> }> {
+  const database = uniqueName(prefix);
+  await withPg('postgres', (c) => c.query(`CREATE DATABASE ${database}`));
+  return {
+    database,
+    drop: () =>
+      withPg('postgres', async (c) => {
+        const slots = await c.query<{ slot_name: string }>('SELECT slot_name FROM pg_replication_slots WHERE database = $1', [database]);
+        for (const s of slots.rows) {
+          await c.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL', [s.slot_name]);
+          await sleep(200);
+          await c.query('SELECT pg_drop_replication_slot($1)', [s.slot_name]).catch(() => undefined);
+        }
+        await c.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+      }),
+  };
+}
+
+export function kafka(clientId = 'tributary-bench'): Kafka {
+  return new Kafka({ clientId, brokers: [...servers.kafka.brokers], logLevel: logLevel.NOTHING });
+}
+
+export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A topic whose message timestamps are the broker's append time (for end-to-end latency). */
+export async function createTopic(topic: string, numPartitions: number): Promise<void> {
+  await withAdmin((a) =>
+    a.createTopics({
+      topics: [{ topic, numPartitions, replicationFactor: 1, configEntries: [{ name: 'message.timestamp.type', value: 'LogAppendTime' }] }],
+      waitForLeaders: true,
+    }),
+  );
+}
+
+export async function deleteTopics(...topics: string[]): Promise<void> {
+  await withAdmin((a) => a.deleteTopics({ topics })).catch(() => undefined);
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Samples process RSS every `everyMs`; `stop()` returns the peak in bytes. */
+export function rssSampler(everyMs = 100): { stop: () => number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    const rss = process.memoryUsage().rss;
+    if (rss > peak) peak = rss;
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+export function percentile(sorted: Float64Array | number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+export async function until(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string, everyMs = 20): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(everyMs);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+export function machine() {
+  const cpus = os.cpus();
+  return {
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpuCount: cpus.length,
+    totalMemoryMB: Math.round(os.totalmem() / 1024 / 1024),
+    node: process.version,
+    platform: `${os.platform()} ${os.release()}`,
+  };
+}
+
+export const MB = 1024 * 1024;
+export const round = (n: number, digits = 1) => (Number.isFinite(n) ? Math.round(n * 10 ** digits) / 10 ** digits : n);
+
+/**
+ * The benchmark table: about 200 bytes of row data per change (bigint key, two short texts, an
+ * int, a numeric, a timestamp and a ~120-character note).
+ */
+export const ITEMS_DDL = `CREATE TABLE public.items (
+  id bigint PRIMARY KEY, sku text NOT NULL, customer text NOT NULL, qty int NOT NULL,
+  price numeric(12,2) NOT NULL, created timestamptz NOT NULL, note text NOT NULL)`;
+
+/** INSERT ... SELECT of ids [from, to]. */
+export function itemsInsert(from: number, to: number): string {
+  return `INSERT INTO public.items
+    SELECT g, 'sku-' || lpad((g % 100000)::text, 6, '0'), 'customer-' || (g % 9973), (g % 17) + 1,
+           ((g % 100000) / 100.0)::numeric(12,2), timestamptz '2026-01-01 00:00:00+00' + g * interval '1 ms',
+           md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) || left(md5((g + 3)::text), 24)
+      FROM generate_series(${from}, ${to}) g`;
+}

@@ -1,0 +1,244 @@
+/**
+ * pg-incremental: N changes PRE-GENERATED into the task's slot (slot and publication created
+ * before the INSERTs, task started afterwards), streamed PostgreSQL → Kafka (Canal JSON, LZ4,
+ * acks all) through createRuntime; then a steady phase at a fixed 10,000 events/s for latency.
+ * Baselines over the same changes: (a) stock pg-logical-replication PgoutputPlugin on its own
+ * slot, no encoding, no Kafka; (b) raw kafkajs sendBatch of the same pre-encoded messages.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { CompressionTypes, type Message } from 'kafkajs';
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { createRuntime, type KafkaSink } from '../../src/index.js';
+import { registerCodecs } from '../../src/codecs/index.js';
+import { slotNameFor } from '../../src/sources/postgres/slot.js';
+import {
+  ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
+  type ScenarioContext,
+} from '../lib.js';
+
+const PARTITIONS = 3;
+const BATCH = 5000;
+
+interface Consumed {
+  burstLatencies: Float64Array;
+  steadyLatencies: Float64Array;
+  sample: Message[];
+}
+
+/** Reads `count` messages from the beginning; latency = broker append time − Canal `es`. */
+async function consumeLatencies(topic: string, count: number, steadyFrom: number, timeoutMs: number): Promise<Consumed> {
+  const consumer = kafka('bench-reader').consumer({ groupId: uniqueName('bench'), maxBytes: 64 * MB, maxBytesPerPartition: 16 * MB });
+  const burst: number[] = [];
+  const steady: number[] = [];
+  const sample: Message[] = [];
+  let seen = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${seen} of ${count} messages of ${topic}`)), timeoutMs);
+      void consumer.run({
+        eachBatchAutoResolve: true,
+        eachBatch: async ({ batch }) => {
+          for (const m of batch.messages) {
+            seen += 1;
+            const v = m.value;
+            if (!v) continue;
+            const i = v.indexOf('"es":');
+            if (i < 0) continue;
+            let es = 0;
+            for (let j = i + 5; j < v.length; j++) {
+              const c = v[j] as number;
+              if (c < 48 || c > 57) break;
+              es = es * 10 + (c - 48);
+            }
+            const lat = Number(m.timestamp) - es;
+            if (es >= steadyFrom) steady.push(lat);
+            else burst.push(lat);
+            if (sample.length < BATCH) sample.push({ key: m.key, value: v });
+          }
+          if (seen >= count) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      });
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return { burstLatencies: Float64Array.from(burst).sort(), steadyLatencies: Float64Array.from(steady).sort(), sample };
+}
+
+/** Baseline (a): the stock PgoutputPlugin over its own slot; counts inserts of `items` until n. */
+async function rawDecode(database: string, slot: string, publication: string, n: number): Promise<{ rate: number; seconds: number }> {
+  const service = new LogicalReplicationService(pgConfig(database), { acknowledge: { auto: true, timeoutSeconds: 10 } });
+  const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication] });
+  let count = 0;
+  let first = 0;
+  let last = 0;
+  const done = new Promise<void>((resolve, reject) => {
+    service.on('data', (_lsn: string, m: Pgoutput.Message) => {
+      if (m.tag !== 'insert' || m.relation.name !== 'items') return;
+      if (count === 0) first = performance.now();
+      count += 1;
+      if (count === n) {
+        last = performance.now();
+        resolve();
+      }
+    });
+    service.on('error', reject);
+  });
+  void service.subscribe(plugin, slot).catch(() => undefined);
+  await Promise.race([done, sleep(600_000).then(() => Promise.reject(new Error(`raw decode read ${count} of ${n}`)))]);
+  await service.destroy().catch(() => undefined);
+  const seconds = (last - first) / 1000;
+  return { rate: (n - 1) / seconds, seconds };
+}
+
+/** Baseline (b) and codec comparison: raw kafkajs sendBatch of pre-encoded messages, `batch` per request. */
+export async function rawProduce(topic: string, sample: readonly Message[], n: number, compression: CompressionTypes, batch = BATCH): Promise<{ rate: number; mbps: number }> {
+  registerCodecs();
+  const producer = kafka('bench-raw').producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
+  await producer.connect();
+  try {
+    let bytes = 0;
+    const start = performance.now();
+    for (let sent = 0; sent < n; ) {
+      const size = Math.min(batch, n - sent);
+      const messages: Message[] = new Array<Message>(size);
+      for (let i = 0; i < size; i++) {
+        const m = sample[(sent + i) % sample.length] as Message;
+        messages[i] = m;
+        bytes += (m.value as Buffer).length + ((m.key as Buffer | null)?.length ?? 0);
+      }
+      await producer.sendBatch({ topicMessages: [{ topic, messages }], acks: -1, compression });
+      sent += size;
+    }
+    const seconds = (performance.now() - start) / 1000;
+    return { rate: n / seconds, mbps: bytes / MB / seconds };
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
+  const n = ctx.quick ? 100_000 : 1_000_000;
+  const steadyRate = 10_000;
+  const steadySeconds = ctx.quick ? 5 : 15;
+  const db = await createDatabase('bench_inc');
+  const topic = uniqueName('bench_inc');
+  const rawTopic = uniqueName('bench_raw');
+  const name = uniqueName('binc').replace(/_/g, '-');
+  const slot = slotNameFor(name);
+  const rawSlot = uniqueName('bench_rawslot');
+  const dir = await mkdtemp(join(tmpdir(), 'trib-bench-'));
+  let runtime: ReturnType<typeof createRuntime> | null = null;
+  try {
+    await createTopic(topic, PARTITIONS);
+    await createTopic(rawTopic, PARTITIONS);
+    // Slot and publication first, so both slots hold the same N changes before anything reads them.
+    await withPg(db.database, async (c) => {
+      await c.query(ITEMS_DDL);
+      await c.query('ALTER TABLE public.items REPLICA IDENTITY FULL');
+      await c.query(`CREATE PUBLICATION ${slot} FOR TABLE public.items WITH (publish_via_partition_root = true)`);
+      await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+      await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [rawSlot]);
+      const txs = 10;
+      const t0 = performance.now();
+      for (let i = 0; i < txs; i++) await c.query(itemsInsert(Math.floor((i * n) / txs) + 1, Math.floor(((i + 1) * n) / txs)));
+      ctx.log(`generated ${n} changes in ${txs} transactions in ${round((performance.now() - t0) / 1000, 2)} s (pre-generated into the slot)`);
+    });
+
+    runtime = createRuntime({ confirmIntervalMs: 1000 });
+    const task = runtime.add({
+      name,
+      source: { type: 'postgres', host: '127.0.0.1', port: Number(pgConfig().port), user: 'postgres', database: db.database },
+      destination: { kafka: { brokers: ['127.0.0.1:19092'], topic, format: 'canal-json', compression: 'lz4', acks: 'all', partitionPolicy: 'keyHash' } },
+      objects: [{ schema: 'public', table: 'items' }],
+      syncTypes: { full: false, incremental: true },
+      checkpoints: { store: 'file', dir },
+    });
+    const sink = task.sink as KafkaSink;
+    const rss = rssSampler(100);
+    const tStart = performance.now();
+    task.start();
+    let firstAt = 0;
+    let firstCount = 0;
+    await until(
+      () => {
+        const st = task.status;
+        if (st.state === 'failed' || st.state === 'precheckFailed') throw new Error(`task ${st.state}: ${st.lastError?.message ?? JSON.stringify(st.precheck?.filter((p) => p.status !== 'pass'))}`);
+        const m = sink.counters.messages;
+        if (m > 0 && firstAt === 0) {
+          firstAt = performance.now();
+          firstCount = m;
+        }
+        return m >= n;
+      },
+      900_000,
+      `${n} messages in Kafka`,
+      5,
+    );
+    const doneAt = performance.now();
+    const bytes = sink.counters.bytes;
+    const rate = (n - firstCount) / ((doneAt - firstAt) / 1000);
+    const wallRate = n / ((doneAt - tStart) / 1000);
+    const mbps = (bytes * ((n - firstCount) / n)) / MB / ((doneAt - firstAt) / 1000);
+    const avgMessage = bytes / n;
+    ctx.log(`pipeline: ${round(rate, 0)} events/s (first ack → last ack), ${round(wallRate, 0)} events/s from start(); ${round(avgMessage, 0)} B/message`);
+
+    // Steady phase: small transactions at a fixed rate, latency from commit to Kafka append.
+    const perTx = 100;
+    const txEveryMs = (perTx * 1000) / steadyRate;
+    const steadyTotal = Math.round((steadySeconds * steadyRate) / perTx) * perTx;
+    const steadyFrom = Date.now() + 1;
+    await sleep(2);
+    const writer = new Worker(new URL('../steady-writer.mjs', import.meta.url), {
+      workerData: { config: pgConfig(db.database), firstId: n + 1, perTx, rate: steadyRate, total: steadyTotal, sql: itemsInsert(0, 0).replace('generate_series(0, 0)', 'generate_series($FROM, $TO)') },
+    });
+    const w = await new Promise<{ achieved: number; late: number }>((resolve, reject) => {
+      writer.once('message', resolve);
+      writer.once('error', reject);
+    });
+    ctx.log(`steady writer (worker thread): ${round(w.achieved, 0)} events/s achieved, ${w.late} transactions over one period late`);
+    await until(() => sink.counters.messages >= n + steadyTotal, 120_000, 'steady phase in Kafka', 5);
+    const peak = rss.stop();
+    await runtime.shutdown();
+    runtime = null;
+
+    const consumed = await consumeLatencies(topic, n + steadyTotal, steadyFrom, 600_000);
+    const b = consumed.burstLatencies;
+    const s = consumed.steadyLatencies;
+
+    // Baselines, same run, same servers.
+    const rawA = await rawDecode(db.database, rawSlot, slot, n);
+    ctx.log(`baseline (a) stock pgoutput decode: ${round(rawA.rate, 0)} changes/s`);
+    const rawB = await rawProduce(rawTopic, consumed.sample, n, CompressionTypes.LZ4);
+    ctx.log(`baseline (b) raw kafkajs LZ4 acks=all: ${round(rawB.rate, 0)} messages/s`);
+    ctx.shared.set('canalSample', consumed.sample);
+    const slower = Math.min(rawA.rate, rawB.rate);
+    const ratio = rate / slower;
+
+    ctx.row({ metric: 'changes (pre-generated into slot, 10 tx)', value: n, unit: 'events' });
+    ctx.row({ metric: 'throughput', value: round(rate, 0), unit: 'events/s', target: '≥100,000', meets: rate >= 100_000, note: `incl. startup: ${round(wallRate, 0)}/s` });
+    ctx.row({ metric: 'throughput (encoded Canal JSON)', value: round(mbps, 1), unit: 'MB/s', note: `${round(avgMessage, 0)} B/message` });
+    ctx.row({ metric: 'ratio to slower baseline', value: round(ratio, 2), unit: '×', target: '≥0.70', meets: ratio >= 0.7, note: `slower = ${rawA.rate <= rawB.rate ? '(a) decode' : '(b) produce'}` });
+    ctx.row({ metric: 'baseline (a) stock pgoutput decode', value: round(rawA.rate, 0), unit: 'changes/s', note: 'pg-logical-replication PgoutputPlugin, own slot' });
+    ctx.row({ metric: 'baseline (b) raw kafkajs produce', value: round(rawB.rate, 0), unit: 'msgs/s', note: `LZ4, acks all, ${BATCH}/batch, ${round(rawB.mbps, 1)} MB/s` });
+    ctx.row({ metric: 'burst latency p50 / p99 (backlog)', value: `${round(percentile(b, 50), 0)} / ${round(percentile(b, 99), 0)}`, unit: 'ms', note: 'commit → append while draining the pre-generated backlog' });
+    ctx.row({ metric: `latency p50 at ${steadyRate.toLocaleString('en')}/s`, value: round(percentile(s, 50), 1), unit: 'ms', note: `${s.length} events, ${perTx}-row tx every ${txEveryMs} ms` });
+    ctx.row({ metric: `latency p99 at ${steadyRate.toLocaleString('en')}/s`, value: round(percentile(s, 99), 1), unit: 'ms', target: '≤30', meets: percentile(s, 99) <= 30 });
+    ctx.row({ metric: 'steady writer achieved', value: round(w.achieved, 0), unit: 'events/s', note: `${w.late} tx late by > one period` });
+    ctx.row({ metric: 'peak RSS', value: round(peak / MB, 0), unit: 'MB', target: '≤300', meets: peak / MB <= 300 });
+    ctx.shared.set('incremental', { rate, wallRate, mbps, avgMessage, rawA: rawA.rate, rawB: rawB.rate, ratio, peakRssMB: peak / MB, p50: percentile(s, 50), p99: percentile(s, 99) });
+  } finally {
+    await runtime?.shutdown().catch(() => undefined);
+    await db.drop().catch((err: unknown) => ctx.log(`cleanup: ${(err as Error).message}`));
+    await deleteTopics(topic, rawTopic);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
