@@ -54,16 +54,17 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
  * other people's readers, printing one JSON line per message or decoded row on stdout.
  *
  * <pre>
- * ReadBack canal BOOTSTRAP TOPIC COUNT TIMEOUT_MS [FLINK_ROW_TYPE]
- *   Canal FlatMessage via fastjson2, and, when a row type is given
- *   ("id BIGINT, name STRING, ..."), Flink's CanalJsonDeserializationSchema.
- * ReadBack avro BOOTSTRAP TOPIC COUNT TIMEOUT_MS AVSC_FILE
- *   Apache Avro GenericDatumReader with the Record type of the given .avsc file.
+ * ReadBack BOOTSTRAP TIMEOUT_MS JOB...
+ *   canal:TOPIC:COUNT[:ROW_TYPE]  Canal FlatMessage via fastjson2, and, when a Flink row type is
+ *                                 given ("id BIGINT, name STRING, ..."), Flink's
+ *                                 CanalJsonDeserializationSchema
+ *   avro:TOPIC:COUNT:AVSC_FILE    Apache Avro GenericDatumReader with the Record type of the file
  * </pre>
  *
- * Lines: {"reader":"kafka",...} for every consumed record, then {"reader":"canal"|"flink"|"avro",
- * "offset":n, ...} with either the decoded content or "error". Exits 0 after COUNT records, 2 on
- * timeout.
+ * Jobs run one after another on one consumer (one JVM start for the whole test). Lines:
+ * {"reader":"kafka","topic":..,"offset":..} for every consumed record, then
+ * {"reader":"canal"|"flink"|"avro","topic":..,"offset":..} with the decoded content or "error".
+ * Exits 0 when every job read its COUNT records, 2 when one timed out.
  */
 public final class ReadBack {
   private static final ObjectMapper JSON_OUT = new ObjectMapper();
@@ -73,29 +74,12 @@ public final class ReadBack {
   private ReadBack() {}
 
   public static void main(String[] args) throws Exception {
-    if (args.length < 5) {
-      System.err.println("usage: ReadBack canal|avro BOOTSTRAP TOPIC COUNT TIMEOUT_MS [ROW_TYPE|AVSC]");
+    if (args.length < 3) {
+      System.err.println("usage: ReadBack BOOTSTRAP TIMEOUT_MS JOB... (JOB = canal:TOPIC:COUNT[:ROW_TYPE] | avro:TOPIC:COUNT:AVSC)");
       System.exit(64);
     }
-    String mode = args[0];
-    String bootstrap = args[1];
-    String topic = args[2];
-    int count = Integer.parseInt(args[3]);
-    long timeoutMs = Long.parseLong(args[4]);
-    String extra = args.length > 5 ? args[5] : null;
-
-    Handler handler;
-    switch (mode) {
-      case "canal":
-        handler = new CanalHandler(extra);
-        break;
-      case "avro":
-        if (extra == null) throw new IllegalArgumentException("avro needs the .avsc file");
-        handler = new AvroHandler(new File(extra));
-        break;
-      default:
-        throw new IllegalArgumentException("unknown mode " + mode);
-    }
+    String bootstrap = args[0];
+    long timeoutMs = Long.parseLong(args[1]);
 
     Properties props = new Properties();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
@@ -107,36 +91,64 @@ public final class ReadBack {
     // a checksum mismatch or a batch the client cannot decompress must fail, never be skipped
     props.put(ConsumerConfig.CHECK_CRCS_CONFIG, "true");
 
-    int seen = 0;
-    long deadline = System.currentTimeMillis() + timeoutMs;
+    int status = 0;
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(props)) {
-      List<TopicPartition> parts = new ArrayList<>();
-      for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofMillis(timeoutMs))) {
-        parts.add(new TopicPartition(topic, p.partition()));
-      }
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      while (seen < count) {
-        long left = deadline - System.currentTimeMillis();
-        if (left <= 0) {
-          System.err.println("timeout: read " + seen + " of " + count + " records from " + topic);
-          System.exit(2);
+      for (int j = 2; j < args.length; j++) {
+        String[] job = args[j].split(":", 4);
+        String mode = job[0];
+        String topic = job[1];
+        int count = Integer.parseInt(job[2]);
+        String extra = job.length > 3 ? job[3] : null;
+        Handler handler;
+        switch (mode) {
+          case "canal":
+            handler = new CanalHandler(topic, extra);
+            break;
+          case "avro":
+            if (extra == null) throw new IllegalArgumentException("avro needs the .avsc file");
+            handler = new AvroHandler(topic, new File(extra));
+            break;
+          default:
+            throw new IllegalArgumentException("unknown mode " + mode);
         }
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(Math.min(left, 500)))) {
-          ObjectNode k = NODES.objectNode();
-          k.put("reader", "kafka");
-          k.put("partition", r.partition());
-          k.put("offset", r.offset());
-          k.put("key", r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8));
-          k.put("valueBytes", r.value() == null ? 0 : r.value().length);
-          emit(k);
-          handler.handle(r.offset(), r.value());
-          seen++;
-          if (seen >= count) break;
-        }
+        if (!readTopic(consumer, topic, count, timeoutMs, handler)) status = 2;
       }
     }
-    System.exit(0);
+    System.exit(status);
+  }
+
+  /** Every record of every partition of one topic, from the beginning, until COUNT arrived. */
+  private static boolean readTopic(KafkaConsumer<byte[], byte[]> consumer, String topic, int count, long timeoutMs, Handler handler) throws Exception {
+    long deadline = System.currentTimeMillis() + timeoutMs;
+    List<TopicPartition> parts = new ArrayList<>();
+    for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofMillis(timeoutMs))) {
+      parts.add(new TopicPartition(topic, p.partition()));
+    }
+    if (parts.isEmpty()) {
+      System.err.println("topic " + topic + " does not exist");
+      return false;
+    }
+    consumer.assign(parts);
+    consumer.seekToBeginning(parts);
+    int seen = 0;
+    while (seen < count) {
+      long left = deadline - System.currentTimeMillis();
+      if (left <= 0) {
+        System.err.println("timeout: read " + seen + " of " + count + " records from " + topic);
+        return false;
+      }
+      for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(Math.min(left, 500)))) {
+        ObjectNode k = line("kafka", topic, r.offset());
+        k.put("partition", r.partition());
+        k.put("key", r.key() == null ? null : new String(r.key(), StandardCharsets.UTF_8));
+        k.put("valueBytes", r.value() == null ? 0 : r.value().length);
+        emit(k);
+        handler.handle(r.offset(), r.value());
+        seen++;
+        if (seen >= count) break;
+      }
+    }
+    return true;
   }
 
   static void emit(ObjectNode line) {
@@ -147,9 +159,10 @@ public final class ReadBack {
     }
   }
 
-  static ObjectNode line(String reader, long offset) {
+  static ObjectNode line(String reader, String topic, long offset) {
     ObjectNode n = NODES.objectNode();
     n.put("reader", reader);
+    n.put("topic", topic);
     n.put("offset", offset);
     return n;
   }
@@ -170,10 +183,12 @@ public final class ReadBack {
 
   /** Canal's FlatMessage (parsed the way Canal's Kafka client does) and Flink's canal-json. */
   static final class CanalHandler implements Handler {
+    private final String topic;
     private final CanalJsonDeserializationSchema flink;
     private final RowType rowType;
 
-    CanalHandler(String rowTypeText) throws Exception {
+    CanalHandler(String topic, String rowTypeText) throws Exception {
+      this.topic = topic;
       if (rowTypeText == null || rowTypeText.isBlank()) {
         flink = null;
         rowType = null;
@@ -203,7 +218,7 @@ public final class ReadBack {
     @Override
     public void handle(long offset, byte[] value) {
       String text = new String(value, StandardCharsets.UTF_8);
-      ObjectNode c = line("canal", offset);
+      ObjectNode c = line("canal", topic, offset);
       try {
         FlatMessage m = JSON.parseObject(text, FlatMessage.class);
         // what the Java object holds, written back out by Canal's own JSON library (nulls kept)
@@ -228,18 +243,18 @@ public final class ReadBack {
               public void close() {}
             });
       } catch (Throwable t) {
-        ObjectNode f = line("flink", offset);
+        ObjectNode f = line("flink", topic, offset);
         f.put("error", describe(t));
         emit(f);
         return;
       }
       if (rows.isEmpty()) {
-        ObjectNode f = line("flink", offset);
+        ObjectNode f = line("flink", topic, offset);
         f.put("skipped", true);
         emit(f);
       }
       for (RowData r : rows) {
-        ObjectNode f = line("flink", offset);
+        ObjectNode f = line("flink", topic, offset);
         f.put("kind", r.getRowKind().shortString());
         f.set("row", flinkRow(r));
         emit(f);
@@ -266,10 +281,12 @@ public final class ReadBack {
 
   /** Apache Avro's generic reader with the Record type of a published .avsc file. */
   static final class AvroHandler implements Handler {
+    private final String topic;
     private final GenericDatumReader<GenericRecord> reader;
     private BinaryDecoder decoder;
 
-    AvroHandler(File avsc) throws Exception {
+    AvroHandler(String topic, File avsc) throws Exception {
+      this.topic = topic;
       Schema.Parser parser = new Schema.Parser();
       parser.parse(avsc);
       Schema record = parser.getTypes().get("com.alibaba.dts.formats.avro.Record");
@@ -279,7 +296,7 @@ public final class ReadBack {
 
     @Override
     public void handle(long offset, byte[] value) {
-      ObjectNode a = line("avro", offset);
+      ObjectNode a = line("avro", topic, offset);
       try {
         decoder = DecoderFactory.get().binaryDecoder(value, decoder);
         GenericRecord r = reader.read(null, decoder);
