@@ -1,4 +1,5 @@
-import { CompressionCodecs, CompressionTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
+import { CompressionTypes } from 'kafkajs';
 import type { BatchCodec } from './codec.js';
 import { lz4Codec } from './lz4.js';
 import { snappyCodec } from './snappy.js';
@@ -17,7 +18,8 @@ export const compressionTypes: Readonly<Record<CompressionName, CompressionTypes
  * a process-wide table, so this is called once by createRuntime, never on import.
  */
 export function registerCodecs(): void {
-  const table = CompressionCodecs as unknown as Record<number, () => BatchCodec>;
+  // kafkajs is CommonJS: its codec table is reachable only through the default export under Node's ESM loader.
+  const table = kafkajs.CompressionCodecs as unknown as Record<number, () => BatchCodec>;
   table[CompressionTypes.LZ4] = () => lz4Codec;
   table[CompressionTypes.Snappy] = () => snappyCodec;
 }

@@ -2,6 +2,7 @@ import { concatMap, defer, filter, firstValueFrom, identity, tap, type Observabl
 import { createBatch } from '../core/batch.js';
 import type { FlowControl, Sink } from '../core/contracts.js';
 import type { ChangeEvent } from '../core/events.js';
+import { qualifiedName } from '../core/events.js';
 import type { AckTracker, InflightWindow, ThrottleController } from '../operators/index.js';
 import { batchBy, throttleRate } from '../operators/index.js';
 
@@ -16,6 +17,29 @@ export interface AckedBatch {
   events: number;
   bytes: number;
   last: ChangeEvent;
+  /** Per destination table (`qualifiedName`): events and bytes of this batch. */
+  byTable: Map<string, { events: number; bytes: number }>;
+}
+
+const tableNames = new WeakMap<object, string>();
+function tableName(e: ChangeEvent): string {
+  let n = tableNames.get(e.shape);
+  if (n === undefined) tableNames.set(e.shape, (n = qualifiedName(e.shape.ref)));
+  return n;
+}
+
+function countByTable(items: readonly ChangeEvent[]): Map<string, { events: number; bytes: number }> {
+  const out = new Map<string, { events: number; bytes: number }>();
+  for (const e of items) {
+    if (e.op === 'heartbeat') continue;
+    const name = tableName(e);
+    const c = out.get(name);
+    if (c) {
+      c.events += 1;
+      c.bytes += e.bytes;
+    } else out.set(name, { events: 1, bytes: e.bytes });
+  }
+  return out;
 }
 
 /** Flow control for readers: wait while the in-flight window is full. */
@@ -61,7 +85,7 @@ export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline)
         if (failure) throw failure;
         p.window.release(group.items.length, group.bytes);
         if (ticket !== undefined) p.tracker?.ack(ticket);
-        return { events: group.items.length, bytes: group.bytes, last } satisfies AckedBatch;
+        return { events: group.items.length, bytes: group.bytes, last, byTable: countByTable(group.items) } satisfies AckedBatch;
       }),
     ),
   );

@@ -83,6 +83,8 @@ export class TaskRunner {
   readonly source: Source;
   readonly sink: Sink;
   readonly plan: ObjectPlan;
+  /** Events and bytes acknowledged per destination table. */
+  readonly tableCounters = new Map<string, { events: number; bytes: number }>();
   readonly counters: TaskCounters = { events: 0, bytes: 0, batches: 0, snapshotRows: 0, lastCommitTime: null, lastAckAt: null };
   private readonly actor: Actor<typeof taskMachine>;
   private readonly window: InflightWindow;
@@ -240,7 +242,8 @@ export class TaskRunner {
     await this.deps.checkpoints.save(this.checkpoint);
   }
 
-  private async precheck(): Promise<PrecheckItem[]> {
+  /** Runs the source's and destination's prechecks (connectivity first). Also what the machine invokes. */
+  async precheck(): Promise<PrecheckItem[]> {
     const [s, d] = await Promise.all([this.source.precheck(), this.sink.precheck()]);
     const items = [...s, ...d];
     return [...items.filter((i) => i.group === 'connectivity'), ...items.filter((i) => i.group !== 'connectivity')];
@@ -289,6 +292,13 @@ export class TaskRunner {
   }
 
   private counted(a: AckedBatch): void {
+    for (const [table, c] of a.byTable) {
+      const t = this.tableCounters.get(table);
+      if (t) {
+        t.events += c.events;
+        t.bytes += c.bytes;
+      } else this.tableCounters.set(table, { ...c });
+    }
     this.counters.events += a.events;
     this.counters.bytes += a.bytes;
     this.counters.batches += 1;
