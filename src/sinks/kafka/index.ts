@@ -1,3 +1,4 @@
-export { KafkaSink, splitBySize, type KafkaSinkOptions, type AckMode } from './sink.js';
+export { KafkaSink, splitBySize, messageSize, ackValue, connectError, redactSecret, type KafkaSinkOptions, type AckMode, type ExactlyOnceOptions, type ValueFramer } from './sink.js';
 export { Router, hash32, type PartitionPolicy, type TableRoute } from './routing.js';
 export { precheckKafka } from './precheck.js';
+export { skipThrough, loadCommittedCheckpoint } from './exactlyOnce.js';

@@ -21,6 +21,8 @@ export interface KafkaPrecheckInput {
   createTopics: boolean;
   conflictMode: 'precheckAndReport' | 'ignoreAndProceed' | 'clearDestination';
   maxMessageBytes: number;
+  /** SASL settings, to name the mechanism in failures and keep the password out of them. */
+  sasl?: { mechanism: string; username: string; password: string };
 }
 
 /** Connectivity (every advertised listener reachable), topics, conflicting topics, message size. */
@@ -30,7 +32,12 @@ export async function precheckKafka(kafka: Kafka, input: KafkaPrecheckInput): Pr
   try {
     await admin.connect();
   } catch (err) {
-    return [{ id: 'destination.connect', group: 'connectivity', title: 'Kafka reachable and authenticated', status: 'fail', detail: `${input.brokers.join(',')}: ${(err as Error).message}`, fix: 'Check the broker addresses and the SASL/TLS settings.' }];
+    const secret = input.sasl?.password;
+    const raw = (err as Error).message;
+    const message = secret ? raw.split(secret).join('***') : raw;
+    const how = input.sasl ? ` (SASL ${input.sasl.mechanism}, user '${input.sasl.username}')` : '';
+    await admin.disconnect().catch(() => undefined);
+    return [{ id: 'destination.connect', group: 'connectivity', title: 'Kafka reachable and authenticated', status: 'fail', detail: `${input.brokers.join(',')}${how}: ${message}`, fix: 'Check the broker addresses and the SASL/TLS settings.' }];
   }
   try {
     const cluster = await admin.describeCluster();

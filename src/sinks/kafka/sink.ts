@@ -1,16 +1,73 @@
-import { Kafka, logLevel, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import type { Checkpoint } from '../../checkpoints/store.js';
 import type { Batch } from '../../core/batch.js';
 import type { Logger, PrecheckItem, Sink } from '../../core/contracts.js';
-import { ConnectionError, OversizedRecordError, classifyError } from '../../core/errors.js';
+import type { TributaryError} from '../../core/errors.js';
+import { ConnectionError, FatalError, OversizedRecordError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, TableRef } from '../../core/events.js';
 import { qualifiedName } from '../../core/events.js';
 import { compressionTypes, type CompressionName } from '../../codecs/index.js';
 import type { EncodeContext, Format } from '../../formats/index.js';
+import { loadCommittedCheckpoint } from './exactlyOnce.js';
 import { precheckKafka } from './precheck.js';
 import { Router, type PartitionPolicy, type TableRoute } from './routing.js';
 
+/**
+ * Message acknowledgement mechanism (the seeds' "Message acknowledgement mechanism"):
+ *
+ * - `none` (acks=0): the producer does not wait for the broker at all. `write` resolves once the
+ *   request is on the socket; a broker crash or a rejected request loses those messages silently,
+ *   and the task still confirms the source position. Fastest; at-most-once.
+ * - `leader` (acks=1): the partition leader has appended the messages to its log. Messages are lost
+ *   if the leader fails before its followers copied them. At-least-once against a single broker,
+ *   a small loss window on leader failover.
+ * - `all` (acks=-1, default): every in-sync replica has the messages (at least
+ *   `min.insync.replicas` of them). Nothing the task confirmed is lost while one in-sync replica
+ *   survives. At-least-once; required by `exactlyOnce` (idempotent producers must use acks=all).
+ */
 export type AckMode = 'none' | 'leader' | 'all';
 const ACKS: Record<AckMode, number> = { none: 0, leader: 1, all: -1 };
+
+/** The Kafka `acks` value of an acknowledgement mode: none → 0, leader → 1, all → -1. */
+export function ackValue(mode: AckMode): 0 | 1 | -1 {
+  const v = ACKS[mode];
+  if (v === undefined) throw new FatalError('CONFIG_INVALID', `unknown acknowledgement mode '${String(mode)}'`, { field: 'destination.kafka.acks', fix: 'Use none, leader or all.' });
+  return v as 0 | 1 | -1;
+}
+
+/** Record overhead counted per message when splitting (record header, varints, offsets). */
+const RECORD_OVERHEAD = 64;
+/** Headroom for record-batch and request headers when filling a request to the broker's limit. */
+const BATCH_HEADROOM = 16 * 1024;
+
+/**
+ * Exactly-once delivery: every batch is written in one Kafka transaction together with a
+ * checkpoint record for the task (key = task id, value = Checkpoint JSON, as KafkaCheckpointStore
+ * writes them) in the compacted checkpoint topic. A read_committed consumer sees a batch exactly
+ * when its checkpoint is visible. After a crash, the restarted task (same `transactionalId`, which
+ * fences the dead producer and aborts its open transaction) loads the committed checkpoint with
+ * `loadCommittedCheckpoint` and drops the already committed events with `skipThrough`.
+ */
+export interface ExactlyOnceOptions {
+  /** Stable per task across restarts (e.g. `tributary-<task name>`): it is what fences a zombie writer. */
+  transactionalId: string;
+  /** The compacted checkpoint topic (KafkaCheckpointStore's topic). Created compacted when missing. */
+  checkpointTopic: string;
+  taskId: string;
+  /** The task's current checkpoint; the sink writes it with `position` = the batch's last incremental event. */
+  checkpoint: () => Checkpoint;
+  /** Called after a transaction committed, with the checkpoint it committed. */
+  onCommitted?: (checkpoint: Checkpoint) => void;
+  /** Broker-side transaction timeout, ms (default 60000). */
+  transactionTimeoutMs?: number;
+}
+
+/** Encodes values for the wire after the format: e.g. the Confluent schema-registry framing. */
+export interface ValueFramer {
+  /** Prepares (registers schemas for) the topics about to be written. */
+  prepare(topics: readonly string[]): Promise<void>;
+  frame(topic: string, value: Buffer): Buffer;
+}
 
 export interface KafkaSinkOptions {
   brokers: string[];
@@ -35,6 +92,10 @@ export interface KafkaSinkOptions {
   /** Tables the task covers (for prechecks and topic creation). */
   tables?: () => readonly TableRef[];
   logger?: Logger;
+  /** Transactional writes of data and checkpoint together (forces acks=all). */
+  exactlyOnce?: ExactlyOnceOptions;
+  /** Frames values after encoding (schema registry wire format). */
+  valueFramer?: ValueFramer;
 }
 
 /**
@@ -42,10 +103,28 @@ export interface KafkaSinkOptions {
  * sends the batch in order, split so that no request exceeds the broker's message size. `write`
  * resolves only when Kafka acknowledged every message as the ack mode asks; the pipeline then
  * acks the batch and the source may confirm its position.
+ *
+ * Acknowledgement mechanisms (`acks`): `none` = acks 0, nothing is awaited and messages can be lost
+ * silently (at-most-once); `leader` = acks 1, the leader wrote them, lost if it dies before
+ * replicating; `all` = acks -1 (default), every in-sync replica wrote them, nothing confirmed is lost
+ * while one in-sync replica survives. See `AckMode`.
+ *
+ * Partition policies: `partition0` all in partition 0 (total order); `tableHash` one partition per
+ * table (hash of schema/database + table name: per-table order); `keyHash` hash of the `partitionKey`
+ * columns (default the primary key; tables without one fall back to `tableHash`): per-key order.
+ * DDL always goes to partition 0 of the DDL topic.
+ *
+ * Sizes: a single message over `maxMessageBytes` fails the whole batch before anything is sent
+ * (OversizedRecordError naming table, key and size). Batches are split into produce requests of at
+ * most `maxMessageBytes` (records plus overhead), so a batch larger than the broker's
+ * message.max.bytes is written in several requests, in order.
+ *
+ * Exactly-once: see `ExactlyOnceOptions`.
  */
 export class KafkaSink implements Sink {
   readonly kind = 'kafka';
   private readonly kafka: Kafka;
+  private readonly clientConfig: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>;
   private producer: Producer | null = null;
   private readonly router: Router;
   private readonly partitions = new Map<string, number>();
@@ -54,14 +133,12 @@ export class KafkaSink implements Sink {
   readonly counters = { messages: 0, bytes: 0, batches: 0 };
 
   constructor(private readonly opts: KafkaSinkOptions) {
-    this.kafka = new Kafka({
-      clientId: opts.clientId ?? 'tributary',
+    this.clientConfig = {
       brokers: opts.brokers,
-      logLevel: logLevel.NOTHING,
       ...(opts.sasl ? { sasl: { mechanism: opts.sasl.mechanism, username: opts.sasl.username, password: opts.sasl.password } as SASLOptions } : {}),
       ...(opts.tls ? { ssl: opts.tls.caCert ? { ca: [opts.tls.caCert] } : true } : {}),
-      retry: { retries: 5, initialRetryTime: 200 },
-    });
+    };
+    this.kafka = new Kafka({ ...this.clientConfig, clientId: opts.clientId ?? 'tributary', logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
     this.router = new Router({ topic: opts.topic, ...(opts.ddlTopic ? { ddlTopic: opts.ddlTopic } : {}), policy: opts.partitionPolicy, ...(opts.routeFor ? { routeFor: opts.routeFor } : {}) });
   }
 
@@ -72,23 +149,51 @@ export class KafkaSink implements Sink {
       createTopics: this.opts.createTopics,
       conflictMode: this.opts.conflictMode,
       maxMessageBytes: this.opts.maxMessageBytes,
+      ...(this.opts.sasl ? { sasl: { mechanism: SASL_NAMES[this.opts.sasl.mechanism] ?? this.opts.sasl.mechanism, username: this.opts.sasl.username, password: this.opts.sasl.password } } : {}),
     });
+  }
+
+  /**
+   * Exactly-once restart: connects the transactional producer (fencing any older writer with the
+   * same transactionalId and aborting its open transaction), then returns the last committed
+   * checkpoint of the task (null when none). Resume from its `position` and drop replayed events
+   * with `skipThrough(position)`.
+   */
+  async recover(): Promise<Checkpoint | null> {
+    const eo = this.opts.exactlyOnce;
+    if (!eo) throw new FatalError('CONFIG_INVALID', 'KafkaSink.recover() needs the exactlyOnce option', { field: 'destination.kafka.exactlyOnce' });
+    await this.connect();
+    try {
+      return await loadCommittedCheckpoint(this.clientConfig, eo.checkpointTopic, eo.taskId);
+    } catch (err) {
+      throw classifyError(err, `reading the committed checkpoint of task ${eo.taskId} from ${eo.checkpointTopic}`);
+    }
   }
 
   private async connect(): Promise<Producer> {
     if (this.producer) return this.producer;
-    const producer = this.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
+    const eo = this.opts.exactlyOnce;
+    const producer = eo
+      ? this.kafka.producer({
+          allowAutoTopicCreation: false,
+          transactionalId: eo.transactionalId,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          transactionTimeout: eo.transactionTimeoutMs ?? 60_000,
+        })
+      : this.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
     try {
+      // With a transactionalId this also runs InitProducerId: it fences any older producer of the
+      // same id and aborts the transaction it left open.
       await producer.connect();
     } catch (err) {
-      throw new ConnectionError('DESTINATION_UNREACHABLE', `Cannot connect to Kafka at ${this.opts.brokers.join(',')}: ${(err as Error).message}`, {
-        object: this.opts.brokers.join(','),
-        cause: err,
-        fix: 'Check the broker addresses, that every advertised listener is reachable from here, and the SASL/TLS settings.',
-      });
+      await producer.disconnect().catch(() => undefined);
+      throw connectError(err, this.opts);
     }
     this.producer = producer;
-    await this.ensureTopics(this.router.topics(this.opts.tables?.() ?? []));
+    const topics = this.router.topics(this.opts.tables?.() ?? []);
+    await this.ensureTopics(topics);
+    if (eo) await ensureCheckpointTopic(this.kafka, eo.checkpointTopic);
     return producer;
   }
 
@@ -152,21 +257,61 @@ export class KafkaSink implements Sink {
 
   async write(batch: Batch<ChangeEvent>): Promise<void> {
     const producer = await this.connect();
+    // Learn the partition counts of every topic of this batch before choosing partitions.
+    const unknown = new Set<string>();
+    for (const e of batch.items) if (e.op !== 'heartbeat') { const t = this.router.topicOf(e); if (!this.partitions.has(t)) unknown.add(t); }
+    if (unknown.size > 0) await this.ensureTopics([...unknown]);
     const { topicMessages, bytes, topics } = this.encode(batch.items);
-    if (topicMessages.length === 0) return;
-    const unknown = [...topics].filter((t) => !this.partitions.has(t));
-    if (unknown.length > 0) await this.ensureTopics(unknown);
+    const eo = this.opts.exactlyOnce;
+    if (topicMessages.length === 0 && !eo) return;
+    if (this.opts.valueFramer && topicMessages.length > 0) {
+      const framer = this.opts.valueFramer;
+      try {
+        await framer.prepare([...topics]);
+      } catch (err) {
+        throw classifyError(err, 'registering schemas in the schema registry');
+      }
+      for (const tm of topicMessages) for (const m of tm.messages) m.value = framer.frame(tm.topic, m.value as Buffer);
+    }
+    const parts = splitBySize(topicMessages, Math.max(1024, this.opts.maxMessageBytes - BATCH_HEADROOM));
+    const compression = compressionTypes[this.opts.compression];
     try {
-      // Split so no single produce request carries more than the message limit per partition batch.
-      for (const part of splitBySize(topicMessages, this.opts.maxMessageBytes)) {
-        await producer.sendBatch({ topicMessages: part, acks: ACKS[this.opts.acks], compression: compressionTypes[this.opts.compression] });
+      if (eo) {
+        const checkpoint = this.checkpointFor(batch.items, eo);
+        const tx = await producer.transaction();
+        try {
+          for (const part of parts) await tx.sendBatch({ topicMessages: part, compression });
+          await tx.send({ topic: eo.checkpointTopic, messages: [{ key: eo.taskId, value: JSON.stringify(checkpoint) }] });
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => undefined);
+          throw err;
+        }
+        eo.onCommitted?.(checkpoint);
+      } else {
+        const acks = ackValue(this.opts.acks);
+        for (const part of parts) await producer.sendBatch({ topicMessages: part, acks, compression });
       }
     } catch (err) {
-      throw classifyError(err, `writing to Kafka topic${topics.size > 1 ? 's' : ''} ${[...topics].join(', ')}`);
+      throw writeError(err, topics, this.opts);
     }
     this.counters.messages += topicMessages.reduce((n, t) => n + t.messages.length, 0);
     this.counters.bytes += bytes;
     this.counters.batches += 1;
+  }
+
+  /** The checkpoint committed with a batch: the task's checkpoint, at the batch's last incremental event. */
+  private checkpointFor(items: readonly ChangeEvent[], eo: ExactlyOnceOptions): Checkpoint {
+    const base = eo.checkpoint();
+    let position = base.position;
+    for (let i = items.length - 1; i >= 0; i--) {
+      const e = items[i] as ChangeEvent;
+      if (!e.snapshot) {
+        position = e.position.encode();
+        break;
+      }
+    }
+    return { ...base, taskId: eo.taskId, ...(position !== undefined ? { position } : {}), updatedAt: Date.now() };
   }
 
   async close(): Promise<void> {
@@ -176,7 +321,22 @@ export class KafkaSink implements Sink {
   }
 }
 
-/** Groups topic messages into sends of at most `limit` raw bytes each, keeping order. */
+function bufLen(v: unknown): number {
+  return v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : (v as Buffer).length;
+}
+
+/** Bytes a message takes in a record batch, roughly: key, value, headers and a per-record overhead. */
+export function messageSize(m: Message): number {
+  let n = RECORD_OVERHEAD + bufLen(m.key) + bufLen(m.value);
+  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + (Array.isArray(v) ? v.reduce((a: number, x) => a + bufLen(x), 0) : bufLen(v));
+  return n;
+}
+
+/**
+ * Groups topic messages into produce requests of at most `limit` bytes each (message sizes as
+ * `messageSize` counts them), keeping order. A message alone over the limit gets a request of its
+ * own (the sink rejects those earlier, against maxMessageBytes).
+ */
 export function splitBySize(topicMessages: TopicMessages[], limit: number): TopicMessages[][] {
   const out: TopicMessages[][] = [];
   let current: TopicMessages[] = [];
@@ -184,7 +344,7 @@ export function splitBySize(topicMessages: TopicMessages[], limit: number): Topi
   for (const tm of topicMessages) {
     let chunk: Message[] = [];
     for (const m of tm.messages) {
-      const n = (m.value as Buffer | null)?.length ?? 0;
+      const n = messageSize(m);
       if (size + n > limit && (chunk.length > 0 || current.length > 0)) {
         if (chunk.length > 0) current.push({ topic: tm.topic, messages: chunk });
         out.push(current);
@@ -199,4 +359,65 @@ export function splitBySize(topicMessages: TopicMessages[], limit: number): Topi
   }
   if (current.length > 0) out.push(current);
   return out;
+}
+
+const SASL_NAMES: Record<string, string> = { plain: 'PLAIN', 'scram-sha-256': 'SCRAM-SHA-256', 'scram-sha-512': 'SCRAM-SHA-512' };
+
+/** Removes the SASL password from a text, in case a client library echoed it. */
+export function redactSecret(text: string, secret: string | undefined): string {
+  return secret ? text.split(secret).join('***') : text;
+}
+
+function isAuthError(err: unknown): boolean {
+  const e = err as { name?: string; type?: string; message?: string } | null;
+  return e?.name === 'KafkaJSSASLAuthenticationError' || e?.type === 'SASL_AUTHENTICATION_FAILED' || /SASL|authenticat/i.test(e?.message ?? '');
+}
+
+/** A connect failure as one clear error: brokers, mechanism and user named, the password never. */
+export function connectError(err: unknown, opts: Pick<KafkaSinkOptions, 'brokers' | 'sasl'>): TributaryError {
+  const brokers = opts.brokers.join(',');
+  const raw = redactSecret((err as Error | null)?.message ?? String(err), opts.sasl?.password);
+  if (opts.sasl && isAuthError(err)) {
+    const mech = SASL_NAMES[opts.sasl.mechanism] ?? opts.sasl.mechanism;
+    return new ConnectionError('DESTINATION_AUTH_FAILED', `Kafka at ${brokers} rejected SASL ${mech} authentication of user '${opts.sasl.username}': ${raw}`, {
+      object: brokers,
+      field: 'destination.kafka.sasl',
+      fix: `Check destination.kafka.sasl (user, password, mechanism ${mech}) and that the broker listener enables ${mech} for this user.`,
+    });
+  }
+  return new ConnectionError('DESTINATION_UNREACHABLE', `Cannot connect to Kafka at ${brokers}${opts.sasl ? ` (SASL ${SASL_NAMES[opts.sasl.mechanism] ?? opts.sasl.mechanism})` : ''}: ${raw}`, {
+    object: brokers,
+    fix: 'Check the broker addresses, that every advertised listener is reachable from here, and the SASL/TLS settings.',
+  });
+}
+
+function writeError(err: unknown, topics: Set<string>, opts: KafkaSinkOptions): TributaryError {
+  const what = `writing to Kafka topic${topics.size > 1 ? 's' : ''} ${[...topics].join(', ')}`;
+  const e = err as { type?: string; name?: string; message?: string } | null;
+  if (opts.exactlyOnce && (e?.type === 'INVALID_PRODUCER_EPOCH' || e?.type === 'PRODUCER_FENCED' || /fenced|epoch/i.test(e?.message ?? ''))) {
+    return new FatalError('PRODUCER_FENCED', `${what}: another producer with transactionalId '${opts.exactlyOnce.transactionalId}' took over (this writer was fenced)`, {
+      object: opts.exactlyOnce.transactionalId,
+      field: 'destination.kafka.exactlyOnce',
+      cause: err,
+      fix: 'Run each task once: another instance of this task is writing. Restart this one only after the other stopped.',
+    });
+  }
+  if (opts.sasl && isAuthError(err)) return connectError(err, opts);
+  const c = classifyError(err, what);
+  if (opts.sasl?.password && c.message.includes(opts.sasl.password)) return new (c.constructor as typeof ConnectionError)(c.code, redactSecret(c.message, opts.sasl.password), { cause: err });
+  return c;
+}
+
+/** Creates the compacted checkpoint topic when it does not exist (as KafkaCheckpointStore does). */
+async function ensureCheckpointTopic(kafka: Kafka, topic: string): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topics = await admin.listTopics();
+    if (!topics.includes(topic)) {
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }

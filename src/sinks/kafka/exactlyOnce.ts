@@ -1,0 +1,83 @@
+import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import { filter, type MonoTypeOperatorFunction } from 'rxjs';
+import type { Checkpoint } from '../../checkpoints/store.js';
+import type { ChangeEvent } from '../../core/events.js';
+import type { Position } from '../../core/position.js';
+
+/**
+ * Drops events at or before `position` (the position of the last event a committed transaction
+ * wrote), passing everything after it. With no position everything passes. Once an event after
+ * the position went through, later events are not compared any more: positions of one source are
+ * totally ordered, and each incremental event has its own (PostgreSQL: commit LSN + rank in the
+ * transaction), so this drops exactly the committed prefix of a replay. Snapshot events pass
+ * untouched (full sync is resumed by chunk, not by position).
+ */
+export function skipThrough(position: Position | null | undefined): MonoTypeOperatorFunction<ChangeEvent> {
+  if (!position) return (source) => source;
+  return (source) => {
+    let passed = false;
+    return source.pipe(
+      filter((e) => {
+        if (passed || e.snapshot) return true;
+        if (e.op === 'heartbeat') return e.position.compare(position) > 0;
+        if (e.position.compare(position) > 0) {
+          passed = true;
+          return true;
+        }
+        return false;
+      }),
+    );
+  };
+}
+
+/**
+ * Reads the latest committed checkpoint of `taskId` from the compacted checkpoint topic with a
+ * read_committed consumer, to the topic's end (transaction markers included, which a plain
+ * end-offset comparison on delivered messages would wait for forever). Call it after the sink's
+ * transactional producer connected: its InitProducerId aborts the dead writer's open transaction,
+ * which otherwise holds the last stable offset back until the transaction times out.
+ */
+export async function loadCommittedCheckpoint(config: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>, topic: string, taskId: string, timeoutMs = 30_000): Promise<Checkpoint | null> {
+  const kafka = new Kafka({ ...config, clientId: 'tributary-checkpoints', logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Array<{ partition: number; high: bigint }>;
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return null;
+    const offsets = await admin.fetchTopicOffsets(topic);
+    ends = offsets.map((o) => ({ partition: o.partition, high: BigInt(o.high), low: BigInt(o.low) })).filter((o) => o.high > o.low);
+  } finally {
+    await admin.disconnect();
+  }
+  if (ends.length === 0) return null;
+  const consumer = kafka.consumer({ groupId: `tributary-checkpoint-reader-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`, readUncommitted: false });
+  let latest: Checkpoint | null = null;
+  const remaining = new Map(ends.map((o) => [o.partition, o.high]));
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`checkpoint topic ${topic}: could not read its committed records to the end within ${timeoutMs} ms (an open transaction of another writer holds it back)`)), timeoutMs);
+      const reached = (partition: number, lastOffset: string) => {
+        const high = remaining.get(partition);
+        if (high !== undefined && BigInt(lastOffset) + 1n >= high) remaining.delete(partition);
+        if (remaining.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      // END_BATCH_PROCESS also fires for batches holding only control records (commit markers).
+      consumer.on(consumer.events.END_BATCH_PROCESS, (ev) => reached(ev.payload.partition, ev.payload.lastOffset));
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            if (message.key?.toString() === taskId) latest = message.value === null ? null : (JSON.parse(message.value.toString()) as Checkpoint);
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return latest;
+}
