@@ -95,6 +95,12 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
           const e = await c.tryNext();
           const dead = c.id === undefined || c.id.isZero();
           if (!dead) stayedOpen = true;
+          else if (!stayedOpen && !polling) {
+            polling = true;
+            opts.logger?.warn('the server closed the tailable oplog cursor after its first batch (no tailable cursor support); polling local.oplog.rs by ts instead', {
+              intervalMs: opts.pollIntervalMs,
+            });
+          }
           if (e === null) {
             if (dead) break;
             continue;
@@ -127,15 +133,9 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
         await c.close().catch(() => undefined);
         cursor = null;
         if (stopped) break;
-        if (!stayedOpen) {
-          if (!polling) {
-            polling = true;
-            opts.logger?.warn('the server closed the tailable oplog cursor after its first batch; polling local.oplog.rs by ts instead', {
-              intervalMs: opts.pollIntervalMs,
-            });
-          }
-          await sleep(opts.pollIntervalMs);
-        }
+        // A tailable cursor ends on real MongoDB only when it lost its place; reopen at once. Servers
+        // without tailable cursors close every cursor: wait a poll interval.
+        if (!stayedOpen) await sleep(opts.pollIntervalMs);
       }
     };
     run()
