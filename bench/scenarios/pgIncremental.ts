@@ -5,7 +5,8 @@
  * Baselines over the same changes: (a) stock pg-logical-replication PgoutputPlugin on its own
  * slot, no encoding, no Kafka; (b) raw kafkajs sendBatch of the same pre-encoded messages.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -125,6 +126,27 @@ export async function rawProduce(topic: string, sample: readonly Message[], n: n
   }
 }
 
+/** V8 CPU profile of the main thread between start and stop (BENCH_PROFILE=<dir>). */
+async function startProfile(): Promise<{ stop: (dir: string) => Promise<string> }> {
+  const session = new Session();
+  session.connect();
+  const post = <T>(method: string, params?: object) =>
+    new Promise<T>((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 200 });
+  await post('Profiler.start');
+  return {
+    async stop(dir) {
+      const { profile } = await post<{ profile: object }>('Profiler.stop');
+      session.disconnect();
+      await mkdir(dir, { recursive: true });
+      const file = join(dir, `pg-incremental-${Date.now()}.cpuprofile`);
+      await writeFile(file, JSON.stringify(profile));
+      return file;
+    },
+  };
+}
+
 export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
   const n = ctx.quick ? 100_000 : 1_000_000;
   const steadyRate = 10_000;
@@ -164,6 +186,7 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
     });
     const sink = task.sink as KafkaSink;
     const rss = rssSampler(100);
+    const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     const tStart = performance.now();
     task.start();
     let firstAt = 0;
@@ -184,6 +207,7 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
       5,
     );
     const doneAt = performance.now();
+    if (profiler) ctx.log(`CPU profile of the burst phase: ${await profiler.stop(process.env.BENCH_PROFILE as string)}`);
     const bytes = sink.counters.bytes;
     const rate = (n - firstCount) / ((doneAt - firstAt) / 1000);
     const wallRate = n / ((doneAt - tStart) / 1000);
