@@ -70,3 +70,9 @@ export function canalRow(value: Buffer | null): Record<string, string | null> {
   const msg = JSON.parse(value?.toString() ?? 'null') as { data: Array<Record<string, string | null>> };
   return msg.data[0] ?? {};
 }
+
+/** The exactly-once tests' change history: `n` updates with positions 1..n, key = i % 7. */
+export function eosHistory(n: number): ChangeEvent[] {
+  const s = shape('ledger');
+  return Array.from({ length: n }, (_, i) => change(s, i % 3 === 0 ? 'insert' : 'update', { id: String(i % 7), region: 'eu', v: String(i + 1) }, BigInt(i + 1)));
+}

@@ -183,9 +183,15 @@ export class KafkaSink implements Sink {
         })
       : this.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1, idempotent: false });
     try {
-      // With a transactionalId this also runs InitProducerId: it fences any older producer of the
-      // same id and aborts the transaction it left open.
       await producer.connect();
+      if (eo) {
+        // kafkajs runs the transactional InitProducerId lazily, at the first transaction(). Run it
+        // now: it fences every older producer of this transactionalId and aborts the transaction
+        // such a producer left open, before anything (a checkpoint read) depends on it. Aborting
+        // an empty transaction sends nothing.
+        const tx = await producer.transaction();
+        await tx.abort();
+      }
     } catch (err) {
       await producer.disconnect().catch(() => undefined);
       throw connectError(err, this.opts);
