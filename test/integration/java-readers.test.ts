@@ -254,7 +254,11 @@ describe('Flink canal-json with timestamptz declared as TIMESTAMP_LTZ(6)', () =>
   });
   // Known limitation, kept as evidence: Flink parses TIMESTAMP_LTZ text only as
   // `yyyy-MM-dd HH:mm:ss[.f]Z` (a literal Z, UTC); Tributary writes PostgreSQL's own timestamptz
-  // text with a numeric offset (`2024-02-29 13:14:15.123456+00`). When this starts to pass, drop `.fails`.
+  // text with a numeric offset (`2024-02-29 13:14:15.123456+00`). Flink 1.20.1 says:
+  //   IOException: Corrupt Canal JSON message '…' <- JsonParseException: Fail to deserialize at field: data.
+  //   <- Fail to deserialize at field: placed_at. <- DateTimeParseException: Text '2024-02-29 13:14:15.123456+00'
+  //   could not be parsed at index 26
+  // (TIMESTAMP(6): "could not be parsed, unparsed text found at index 26"). When this starts to pass, drop `.fails`.
   it.fails('decodes placed_at as the instant', () => {
     const flink = by(s, 'flink');
     expect(flink[0]?.error).toBeUndefined();
