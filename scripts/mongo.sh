@@ -91,7 +91,7 @@ start_one() {
   else
     log "$name: starting on $HOST:$port (log $logfile)"
     # shellcheck disable=SC2046
-    nohup "$JAVA_BIN" -Xmx512m -cp "$TARGET/classes:$TARGET/lib/*" "$MAIN_CLASS" $(args_of "$name") \
+    nohup "$JAVA_BIN" -Xmx2g -cp "$TARGET/classes:$TARGET/lib/*" "$MAIN_CLASS" $(args_of "$name") \
       >"$logfile" 2>&1 </dev/null &
     echo $! >"$RUN_DIR/$name.pid"
   fi

@@ -1,3 +1,4 @@
+import './kafka/fastGrouping.js';
 /** Tributary's public API. */
 export * from './core/index.js';
 export { createRuntime, defaultRegistry, Registry, TaskRunner, type Runtime, type RuntimeOptions, type TaskStatus } from './runtime/index.js';

@@ -1,3 +1,4 @@
+import '../kafka/fastGrouping.js';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Checkpoint, CheckpointStore } from './store.js';
 

@@ -1,3 +1,4 @@
+import '../kafka/fastGrouping.js';
 import kafkajs from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
 import type { BatchCodec } from './codec.js';
