@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCodecs } from '../../src/codecs/index.js';
+import { createRuntime, type Runtime } from '../../src/index.js';
 import { servers } from './servers.js';
 import { createTestDatabase, createTopic, deleteTopics, kafkaClient, uniqueName, withPg } from './support.js';
 
@@ -187,4 +188,64 @@ describe('PostgreSQL → Kafka: the runtime SIGKILLed mid-stream and started aga
     );
     await second.kill('SIGTERM');
   }, 240_000);
+});
+
+describe('PostgreSQL → Kafka: latency on an idle database', () => {
+  let db: { database: string; drop: () => Promise<void> };
+  let dir: string;
+  let runtime: Runtime;
+  const topic = uniqueName('idle');
+
+  beforeAll(async () => {
+    db = await createTestDatabase('idle');
+    dir = await mkdtemp(join(tmpdir(), 'trib-idle-'));
+    await createTopic(topic, 1);
+    await withPg(db.database, (c) => c.query(`CREATE TABLE public.quiet (id int PRIMARY KEY, v text); INSERT INTO public.quiet VALUES (1, 'a')`));
+    runtime = createRuntime({ confirmIntervalMs: 200 });
+  });
+
+  afterAll(async () => {
+    await runtime?.shutdown();
+    await db?.drop();
+    await deleteTopics(topic).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('stays under 3 s because the heartbeat row is updated every second, and the slot keeps moving', async () => {
+    const name = uniqueName('idle').replace(/_/g, '-');
+    const task = runtime.add({
+      name,
+      source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: servers.postgres.user, database: db.database },
+      destination: { kafka: { brokers: [...servers.kafka.brokers], topic, format: 'canal-json' } },
+      objects: [{ schema: 'public', table: 'quiet' }],
+      checkpoints: { store: 'file', dir },
+    });
+    task.start();
+    await task.waitFor((s) => s.state === 'incremental' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
+    expect(task.status.state).toBe('incremental');
+    const slot = `dts_sync_${name.replace(/-/g, '_')}`;
+    const flushed = () =>
+      withPg(db.database, async (c) => (await c.query<{ lsn: string }>(`SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [slot])).rows[0]?.lsn ?? '0');
+    await new Promise((r) => setTimeout(r, 1500));
+    const flushBefore = BigInt(await flushed());
+    const eventsBefore = task.status.counters.events;
+
+    // ~5 s without a single write to the selected table.
+    const samples: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      samples.push(task.status.latencyMs ?? Number.POSITIVE_INFINITY);
+    }
+    const latency = task.status.latencyMs;
+    expect(latency).not.toBeNull();
+    expect(latency).toBeLessThan(3000);
+    expect(Math.max(...samples)).toBeLessThan(3000);
+    // Heartbeats are what moved it: events were acknowledged while nothing else was written...
+    expect(task.status.counters.events).toBeGreaterThanOrEqual(eventsBefore + 3);
+    const beat = await withPg(db.database, async (c) => (await c.query<{ age: number }>(`SELECT extract(epoch FROM now() - beat_time)::float AS age FROM public.dts_postgres_heartbeat WHERE slot_name = $1`, [slot])).rows[0]);
+    expect(beat?.age).toBeLessThan(2);
+    // ...and the slot's confirmed flush LSN advanced, so an idle slot does not pin WAL.
+    expect(BigInt(await flushed())).toBeGreaterThan(flushBefore);
+    console.log(`[idle] latency samples over 5 s idle: ${samples.join(', ')} ms`);
+  }, 90_000);
 });
