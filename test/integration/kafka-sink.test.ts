@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCodecs } from '../../src/codecs/index.js';
 import { OversizedRecordError, TributaryError } from '../../src/core/errors.js';
-import { hash32, type AckMode } from '../../src/sinks/kafka/index.js';
+import { DTS_RECORD_SCHEMA, createDtsAvro, dtsRecordType } from '../../src/formats/index.js';
+import { SchemaRegistryFramer, hash32, type AckMode } from '../../src/sinks/kafka/index.js';
+import { startRegistryStandIn } from '../unit/sinks/kafka/registryStandIn.js';
 import { batchOf, canalRow, change, endOffset, newSink, shape } from './kafka-sink-helpers.js';
 import { servers } from './servers.js';
 import { createTopic, deleteTopics, readTopic, uniqueName } from './support.js';
@@ -254,5 +256,30 @@ describe('KafkaSink conflicting topics precheck', () => {
     const empty = await topicWith('conflict_empty');
     const clean = await newSink(empty, { conflictMode: 'precheckAndReport' }).precheck();
     expect(clean.find((i) => i.id === 'destination.conflicting_topics')?.status).toBe('pass');
+  });
+});
+
+describe('KafkaSink with a schema registry (Confluent-API stand-in over HTTP, real broker)', () => {
+  it('registers <topic>-value and writes Confluent-framed DTS Avro that decodes back', async () => {
+    const registry = await startRegistryStandIn();
+    const topic = await topicWith('registry');
+    const sink = newSink(topic, { format: createDtsAvro(), valueFramer: new SchemaRegistryFramer({ url: registry.url, schema: DTS_RECORD_SCHEMA }) });
+    const events = Array.from({ length: 5 }, (_, i) => change(orders, 'insert', { id: String(i), region: 'eu', v: `r${i}` }));
+    try {
+      await sink.write(batchOf(events));
+    } finally {
+      await sink.close();
+      await registry.close();
+    }
+    expect(registry.requests.map((r) => `${r.method} ${r.path}`)).toEqual([`POST /subjects/${topic}-value/versions`]);
+    const read = await readTopic(topic, 5);
+    const type = dtsRecordType();
+    for (const m of read) {
+      const v = m.value as Buffer;
+      expect(v[0]).toBe(0);
+      expect(v.readInt32BE(1)).toBe(1);
+      const rec = type.fromBuffer(v.subarray(5)) as { objectName: { string: string } };
+      expect(rec.objectName.string).toBe('shop.public.orders');
+    }
   });
 });

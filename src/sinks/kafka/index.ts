@@ -2,3 +2,4 @@ export { KafkaSink, splitBySize, messageSize, ackValue, connectError, redactSecr
 export { Router, hash32, type PartitionPolicy, type TableRoute } from './routing.js';
 export { precheckKafka } from './precheck.js';
 export { skipThrough, loadCommittedCheckpoint } from './exactlyOnce.js';
+export { SchemaRegistryFramer, type SchemaRegistryOptions } from './schemaRegistry.js';
