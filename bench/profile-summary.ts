@@ -44,15 +44,31 @@ for (let i = 0; i < p.samples.length; i++) {
   const id = p.samples[i] as number;
   self.set(id, (self.get(id) ?? 0) + dt);
 }
+const parent = new Map<number, number>();
+for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+const INTERNAL = new Set(['node internals (streams, net, buffers, timers)', 'native / program', 'other']);
+const categoryOf = (n: Node): string => categories.find(([, m]) => m(n.callFrame.url, n.callFrame.functionName))?.[0] ?? 'other';
+/** Node internals and native frames count for the nearest caller that is a pipeline stage. */
+const attributed = (id: number): string => {
+  const own = categoryOf(byId.get(id) as Node);
+  if (!INTERNAL.has(own)) return own;
+  for (let up = parent.get(id); up !== undefined; up = parent.get(up)) {
+    const c = categoryOf(byId.get(up) as Node);
+    if (!INTERNAL.has(c) && c !== 'rxjs') return `${c} (via node internals/native)`;
+  }
+  return own;
+};
 const cat = new Map<string, number>();
 const fns = new Map<string, number>();
+const others = new Map<string, number>();
 for (const [id, t] of self) {
   const n = byId.get(id);
   if (!n) continue;
   const { url, functionName, lineNumber } = n.callFrame;
-  const name = categories.find(([, m]) => m(url, functionName))?.[0] ?? 'other';
+  const name = attributed(id);
   cat.set(name, (cat.get(name) ?? 0) + t);
-  const short = url.replace(/^.*\/(node_modules\/|src\/)/, '$1');
+  if (name === 'other') others.set(url || functionName, (others.get(url || functionName) ?? 0) + t);
+  const short = url.replace(/^.*?\/(node_modules\/|src\/)/, '$1');
   const key = `${functionName || '(anonymous)'} ${short}:${lineNumber + 1}`;
   fns.set(key, (fns.get(key) ?? 0) + t);
 }
@@ -68,3 +84,5 @@ for (const [k, t] of [...fns].sort((a, b) => b[1] - a[1]).slice(0, 30)) {
   if (k.startsWith('(idle)')) continue;
   console.log(`${((t / busy) * 100).toFixed(1).padStart(5)}%  ${k}`);
 }
+console.log(`\nunattributed ('other') by script:`);
+for (const [k, t] of [...others].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`${((t / busy) * 100).toFixed(1).padStart(5)}%  ${k}`);
