@@ -3,8 +3,22 @@ import { registerCodecs } from '../codecs/index.js';
 import { formats } from '../formats/index.js';
 import { KafkaSink } from '../sinks/kafka/sink.js';
 import { PostgresSource } from '../sources/postgres/source.js';
+import { MongoSource } from '../sources/mongodb/source.js';
+import { MongoSink } from '../sinks/mongodb/writer.js';
 import { Registry } from './registry.js';
 import { refKey } from './objects.js';
+
+/** A MongoDB connection string from `uri`, or from hosts, account and options. */
+export function mongoUri(c: { uri?: string | undefined; hosts?: readonly string[] | undefined; user?: string | undefined; password?: string | undefined; authDatabase?: string | undefined; replicaSet?: string | undefined; encryption?: string | undefined; caCert?: string | undefined }): string {
+  if (c.uri) return c.uri;
+  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
+  const params = new URLSearchParams();
+  if (c.user && c.authDatabase) params.set('authSource', c.authDatabase);
+  if (c.replicaSet) params.set('replicaSet', c.replicaSet);
+  if (c.encryption && c.encryption !== 'none') params.set('tls', 'true');
+  const q = params.toString();
+  return `mongodb://${auth}${(c.hosts ?? ['127.0.0.1:27017']).join(',')}/${q ? `?${q}` : ''}`;
+}
 
 /** Everything Tributary ships, registered explicitly. Also plugs the LZ4 and Snappy codecs into kafkajs. */
 export function defaultRegistry(): Registry {
@@ -25,8 +39,35 @@ export function defaultRegistry(): Registry {
       flavour: src.flavour,
       select: (ref) => selector.selectsTable(ref),
       heartbeat: { enabled: src.heartbeat.enabled, intervalMs: src.heartbeat.intervalMs, schema: src.heartbeat.schema },
+      captureDdl: src.captureDdl ?? src.flavour !== 'analyticdb',
       chunkRows: config.fullSync.chunkRows,
       exactlyOnce: config.destination.kafka?.exactlyOnce ?? false,
+      logger,
+    });
+  });
+
+  registry.registerSource('mongodb', ({ config, selector, plan, logger }) => {
+    const src = config.source;
+    if (src.type !== 'mongodb') throw new Error('mongodb factory called for another source');
+    return new MongoSource({
+      taskId: config.name,
+      uri: mongoUri(src),
+      method: src.method,
+      fullDocument: src.fullDocument === 'updateLookup',
+      select: (ref) => selector.selectsTable(ref),
+      chunkSize: config.fullSync.chunkRows,
+      mapsNames: Object.keys(plan.mapping.tables ?? {}).length > 0 || Object.keys(plan.mapping.databases ?? {}).length > 0,
+      logger,
+    });
+  });
+
+  registry.registerSink('mongodb', ({ config, logger }) => {
+    const dst = config.destination.mongodb;
+    if (!dst) throw new Error('mongodb sink factory called without destination.mongodb');
+    return new MongoSink({
+      uri: mongoUri(dst),
+      conflictMode: config.conflictMode === 'ignoreAndProceed' ? 'ignoreAndProceed' : 'precheckAndReport',
+      parallelism: dst.replay === 'singleThread' ? 1 : 8,
       logger,
     });
   });

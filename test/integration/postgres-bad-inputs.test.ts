@@ -129,6 +129,11 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
     expect(repl.detail).toBe(`role ${noRepl} has neither REPLICATION nor SUPERUSER`);
     expect(repl.fix).toBe(`Run ALTER ROLE ${noRepl} REPLICATION; as a superuser.`);
     expect(item(s1.precheck, 'source.select_privilege').status).toBe('pass');
+    // DDL capture (on by default) needs CREATE EVENT TRIGGER, which only a superuser has.
+    const ddl = item(s1.precheck, 'source.ddl_capture');
+    expect(ddl.status).toBe('fail');
+    expect(ddl.detail).toBe(`role ${noRepl} is not a superuser, and only a superuser may CREATE EVENT TRIGGER (needed to capture DDL into dts_ddl_command)`);
+    expect(ddl.fix).toBe('Run the task with a superuser account, or set source.captureDdl: false to synchronize DML only.');
 
     const t2 = runtime.add(taskConfig(uniqueName('nosel').replace(/_/g, '-'), { ...pgSource(db.database), user: noSelect, password: 'pw-nosel' }, topic, dir, ['accounts']));
     t2.start();

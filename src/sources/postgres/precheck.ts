@@ -18,6 +18,8 @@ export interface PrecheckInput {
   exactlyOnce: boolean;
   /** Full + incremental tasks need 7 days of WAL retention, incremental-only 24 hours (seeds). */
   full: boolean;
+  /** DDL capture needs an event trigger, which only a superuser may create. */
+  captureDdl?: boolean;
 }
 
 const pass = (id: string, title: string, detail?: string): PrecheckItem => ({ id, group: 'source', title, status: 'pass', ...(detail ? { detail } : {}) });
@@ -144,6 +146,21 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
       can || role?.rolsuper
         ? pass('source.helper_objects', 'Account may create the heartbeat table')
         : { id: 'source.helper_objects', group: 'source', title: 'Account may create the heartbeat table', status: 'fail', detail: `no CREATE on schema ${input.heartbeatSchema}`, fix: `GRANT CREATE ON SCHEMA ${input.heartbeatSchema} TO ${role?.rolname ?? '<account>'}; or disable the heartbeat.` },
+    );
+  }
+
+  if (input.captureDdl) {
+    items.push(
+      role?.rolsuper
+        ? pass('source.ddl_capture', 'Account may create the DDL event trigger')
+        : {
+            id: 'source.ddl_capture',
+            group: 'source',
+            title: 'Account may create the DDL event trigger',
+            status: 'fail',
+            detail: `role ${role?.rolname ?? '(unknown)'} is not a superuser, and only a superuser may CREATE EVENT TRIGGER (needed to capture DDL into dts_ddl_command)`,
+            fix: `Run the task with a superuser account, or set source.captureDdl: false to synchronize DML only.`,
+          },
     );
   }
 

@@ -1,4 +1,4 @@
-import { EMPTY, Observable, concatMap, defer, finalize, from, ignoreElements, interval, merge } from 'rxjs';
+import { EMPTY, Observable, concat, concatMap, defer, finalize, from, ignoreElements, interval, merge } from 'rxjs';
 import pg from 'pg';
 import type { LogicalReplicationService } from 'pg-logical-replication';
 import type { FlowControl, Logger, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
@@ -7,6 +7,7 @@ import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
 import { bigIntToLsn } from '../../core/position.js';
 import { readCatalog, type CatalogTable } from './catalog.js';
+import { DDL_SKIP_SETTING, ddlDuringFullSync, dropDdlCapture, ensureDdlCapture, readColumns } from './ddl.js';
 import { HEARTBEAT_TABLE, DDL_TABLE, beat, dropPublication, ensureHeartbeatTable, ensurePublication, setReplicaIdentityFull } from './helpers.js';
 import { PgPosition } from './position.js';
 import { precheckPostgres, type PostgresFlavour } from './precheck.js';
@@ -21,6 +22,11 @@ export interface PostgresSourceOptions {
   /** Which tables the task covers. */
   select: (ref: TableRef) => boolean;
   heartbeat: { enabled: boolean; intervalMs: number; schema: string };
+  /**
+   * Capture DDL through an event trigger into `<heartbeat schema>.dts_ddl_command` (PostgreSQL and
+   * PolarDB; AnalyticDB does not synchronize DDL). Creating event triggers needs a superuser.
+   */
+  captureDdl?: boolean;
   /** Target rows per full-sync chunk. */
   chunkRows: number;
   fetchRows?: number;
@@ -40,6 +46,8 @@ export class PostgresSource implements Source {
   private service: LogicalReplicationService | null = null;
   private confirmed: bigint | null = null;
   private selected: CatalogTable[] = [];
+  /** Column definitions of the selected tables when the task was prepared, to detect DDL during full sync. */
+  private readonly definitions = new Map<string, string[]>();
 
   constructor(private readonly opts: PostgresSourceOptions) {
     this.slot = slotNameFor(opts.taskId);
@@ -85,6 +93,7 @@ export class PostgresSource implements Source {
           heartbeatSchema: this.opts.heartbeat.enabled ? this.opts.heartbeat.schema : null,
           exactlyOnce: this.opts.exactlyOnce ?? false,
           full: true,
+          captureDdl: this.opts.captureDdl ?? false,
         });
         if (selected.length === 0) {
           items.push({ id: 'source.objects', group: 'source', title: 'The selection matches tables', status: 'fail', detail: `no table of database ${this.database} matches the task's objects`, fix: 'Check the schema and table names in `objects`.' });
@@ -107,6 +116,12 @@ export class PostgresSource implements Source {
         t.kind === 'partitioned' ? t.partitions.map((p) => ({ schema: p.schema, table: p.table })) : [{ schema: t.ref.schema ?? 'public', table: t.ref.table }],
       );
       const published = this.selected.map((t) => ({ schema: t.ref.schema ?? 'public', table: t.ref.table }));
+      // Tributary's own ALTERs below are not captured as DDL.
+      await client.query(`SET ${DDL_SKIP_SETTING} = 'on'`);
+      if (this.opts.captureDdl) {
+        await ensureDdlCapture(client, this.opts.heartbeat.schema);
+        published.push({ schema: this.opts.heartbeat.schema, table: DDL_TABLE });
+      }
       if (this.opts.heartbeat.enabled) {
         await ensureHeartbeatTable(client, this.opts.heartbeat.schema);
         published.push({ schema: this.opts.heartbeat.schema, table: HEARTBEAT_TABLE });
@@ -123,6 +138,13 @@ export class PostgresSource implements Source {
       } else {
         assertSlotUsable(state, this.slot, this.database);
         streamFrom = state.confirmedFlush ?? 0n;
+      }
+      if (opts.full) {
+        for (const t of this.selected) {
+          const schema = t.ref.schema ?? 'public';
+          const cols = await readColumns(client, schema, t.ref.table);
+          if (cols) this.definitions.set(`${schema}.${t.ref.table}`, cols);
+        }
       }
       const chunks: SnapshotChunk[] = opts.full ? this.planChunks() : [];
       return { chunks, streamFrom: new PgPosition(streamFrom, 0, streamFrom) };
@@ -156,17 +178,26 @@ export class PostgresSource implements Source {
     if (this.selected.length === 0) await this.withClient(async (c) => void (this.selected = await this.loadSelection(c)));
   }
 
+  /** Fails full synchronization when a selected table's definition changed since the task was prepared. */
+  private async checkDefinition(ref: TableRef): Promise<void> {
+    const schema = ref.schema ?? 'public';
+    const before = this.definitions.get(`${schema}.${ref.table}`);
+    if (!before) return;
+    const now = await this.withClient((c) => readColumns(c, schema, ref.table));
+    if (now === null || now.length !== before.length || now.some((c, i) => c !== before[i])) throw ddlDuringFullSync(schema, ref.table, before, now);
+  }
+
   snapshot(chunk: SnapshotChunk, flow?: FlowControl): Observable<ChangeEvent> {
     return from(this.ensureSelected()).pipe(
       concatMap(() =>
-        readChunk(chunk, {
+        concat(readChunk(chunk, {
           connection: this.opts.connection,
           shape: this.shapeFor(chunk.table),
           ...(this.exporter ? { snapshotName: this.exporter.snapshotName } : {}),
           consistentPoint: this.exporter?.consistentPoint ?? 0n,
           fetchRows: this.opts.fetchRows ?? 5000,
           flow: flow ?? { waitForRoom: () => undefined },
-        }),
+        }), defer(() => this.checkDefinition(chunk.table)).pipe(ignoreElements())),
       ),
     );
   }
@@ -185,6 +216,8 @@ export class PostgresSource implements Source {
             typeNames,
             flow,
             onService: (s) => (this.service = s),
+            ...(this.opts.captureDdl ? { ddl: { schema: this.opts.heartbeat.schema } } : {}),
+            ...(this.opts.logger ? { logger: this.opts.logger } : {}),
           }),
           // Timers ride along the stream's lifetime and emit nothing.
           interval(this.opts.statusIntervalMs ?? 5000).pipe(concatMap(() => this.sendStatus()), ignoreElements()),
@@ -281,6 +314,11 @@ export class PostgresSource implements Source {
       const problems: string[] = [];
       await dropSlot(c, this.slot).catch((err: unknown) => problems.push(`SELECT pg_drop_replication_slot('${this.slot}'); -- ${(err as Error).message}`));
       await dropPublication(c, this.publication).catch((err: unknown) => problems.push(`DROP PUBLICATION ${this.publication}; -- ${(err as Error).message}`));
+      if (this.opts.captureDdl) {
+        await dropDdlCapture(c, this.opts.heartbeat.schema, this.publication).catch((err: unknown) =>
+          problems.push(`DROP EVENT TRIGGER dts_capture_ddl_end; DROP EVENT TRIGGER dts_capture_ddl_drop; DROP TABLE ${this.opts.heartbeat.schema}.${DDL_TABLE}; -- ${(err as Error).message}`),
+        );
+      }
       if (this.opts.heartbeat.enabled) {
         await c
           .query(`DELETE FROM "${this.opts.heartbeat.schema}"."${HEARTBEAT_TABLE}" WHERE slot_name = $1`, [this.slot])

@@ -1,12 +1,13 @@
 import { Observable } from 'rxjs';
 import type pg from 'pg';
 import { LogicalReplicationService } from 'pg-logical-replication';
-import type { FlowControl } from '../../core/contracts.js';
+import type { FlowControl, Logger } from '../../core/contracts.js';
 import { FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, Column, Row, TableShape } from '../../core/events.js';
 import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
 import { typmodDetails } from './catalog.js';
-import { HEARTBEAT_TABLE } from './helpers.js';
+import { DdlShapes, type DdlRow } from './ddl.js';
+import { DDL_TABLE, HEARTBEAT_TABLE } from './helpers.js';
 import { LosslessPgoutputPlugin, UNCHANGED_TOAST, type DecodedMessage, type Relation, type Tuple } from './pgoutput.js';
 import { PgPosition } from './position.js';
 
@@ -27,6 +28,9 @@ export interface StreamOptions {
   flow: FlowControl;
   /** Called with the replication service so the source can send standby status (confirmed LSN). */
   onService?: (service: LogicalReplicationService) => void;
+  /** DDL capture: inserts into `<schema>.dts_ddl_command` become `ddl` events (see ddl.ts). */
+  ddl?: { schema: string };
+  logger?: Logger;
 }
 
 interface TxState {
@@ -34,6 +38,10 @@ interface TxState {
   commitTime: number;
   xid: number;
   seq: number;
+  /** Whether the transaction changed rows of published tables (DDL in it is then not synchronized). */
+  dml: boolean;
+  /** DDL statements captured in this transaction, emitted at its commit. */
+  ddl: DdlRow[];
 }
 
 /**
@@ -52,6 +60,8 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
     let tx: TxState | null = null;
     let safeLsn = opts.from;
     let failed = false;
+    const ddlShapes = new DdlShapes(opts.database);
+    const isDdlTable = (rel: Relation) => opts.ddl !== undefined && rel.name === DDL_TABLE && rel.schema === opts.ddl.schema;
 
     const fail = (err: unknown) => {
       if (failed) return;
@@ -89,6 +99,7 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
       if (!tx) throw new Error(`pgoutput: ${op} of ${rel.schema}.${rel.name} outside a transaction`);
       tx.seq += 1;
       const isHeartbeat = rel.name === HEARTBEAT_TABLE;
+      if (!isHeartbeat && op !== 'truncate') tx.dml = true;
       subscriber.next({
         op: isHeartbeat ? 'heartbeat' : op,
         shape: shapeOf(rel),
@@ -99,6 +110,23 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
         position: new PgPosition(tx.finalLsn, tx.seq, safeLsn),
         tx: { id: String(tx.xid), seq: tx.seq },
         bytes,
+      });
+    };
+
+    const emitDdl = (t: TxState, d: DdlRow) => {
+      t.seq += 1;
+      const text = String(d.ddl);
+      subscriber.next({
+        op: 'ddl',
+        shape: ddlShapes.shapeFor(d),
+        snapshot: false,
+        before: null,
+        after: null,
+        ddl: { text, command: { tag: d.tag, objectType: d.object_type, schema: d.schema_name, name: d.object_name } },
+        commitTime: t.commitTime,
+        position: new PgPosition(t.finalLsn, t.seq, safeLsn),
+        tx: { id: String(t.xid), seq: t.seq },
+        bytes: text.length + 64,
       });
     };
 
@@ -114,12 +142,25 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
         }
         switch (m.tag) {
           case 'begin':
-            tx = { finalLsn: m.finalLsn, commitTime: m.commitTime, xid: m.xid, seq: 0 };
+            tx = { finalLsn: m.finalLsn, commitTime: m.commitTime, xid: m.xid, seq: 0, dml: false, ddl: [] };
             return undefined;
-          case 'commit':
+          case 'commit': {
+            const done = tx;
+            const ddl = done?.ddl ?? [];
+            if (done && ddl.length > 0 && done.dml) {
+              // Seed 003: DDL in a transaction that also changes rows is not synchronized.
+              opts.logger?.warn('DDL in a transaction that also changed rows is not synchronized', {
+                slot: opts.slot,
+                xid: done.xid,
+                ddl: ddl.map((d) => d.ddl).join('; '),
+              });
+            } else if (done) {
+              for (const d of ddl) emitDdl(done, d);
+            }
             if (tx) safeLsn = tx.finalLsn;
             tx = null;
-            return undefined;
+            return ddl.length > 0 ? opts.flow.waitForRoom() : undefined;
+          }
           case 'relation':
             shapes.delete(m.relation.oid); // a changed definition applies from this point on
             return undefined;
@@ -127,18 +168,25 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
             opts.typeNames.set(m.typeOid, m.name);
             return undefined;
           case 'insert':
+            if (isDdlTable(m.relation)) {
+              if (!tx) throw new Error('pgoutput: DDL capture row outside a transaction');
+              tx.ddl.push(m.new as unknown as DdlRow);
+              return undefined;
+            }
             checkToast(m.relation, m.new);
             emit('insert', m.relation, null, m.new, bytes);
             break;
           case 'update':
+            if (isDdlTable(m.relation)) return undefined;
             checkToast(m.relation, m.new);
             emit('update', m.relation, m.old ?? m.key, m.new, bytes);
             break;
           case 'delete':
+            if (isDdlTable(m.relation)) return undefined;
             emit('delete', m.relation, m.old ?? m.key, null, bytes);
             break;
           case 'truncate':
-            for (const rel of m.relations) emit('truncate', rel, null, null, bytes);
+            for (const rel of m.relations) if (!isDdlTable(rel)) emit('truncate', rel, null, null, bytes);
             break;
           default:
             return undefined;
