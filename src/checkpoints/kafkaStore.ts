@@ -1,6 +1,7 @@
 import '../kafka/fastGrouping.js';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Checkpoint, CheckpointStore } from './store.js';
+import { loadCommittedCheckpoint } from '../sinks/kafka/exactlyOnce.js';
 
 /**
  * Checkpoints in a compacted Kafka topic keyed by task id: the latest record per task wins.
@@ -33,37 +34,9 @@ export class KafkaCheckpointStore implements CheckpointStore {
     }
   }
 
+  /** Reads the topic to its end as a read_committed consumer (transaction markers included). */
   async load(taskId: string): Promise<Checkpoint | null> {
-    await this.ensureTopic();
-    const admin = this.kafka.admin();
-    await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(this.topic).finally(() => admin.disconnect());
-    const end = offsets.map((o) => ({ partition: o.partition, high: BigInt(o.high), low: BigInt(o.low) })).filter((o) => o.high > o.low);
-    if (end.length === 0) return null;
-    const consumer = this.kafka.consumer({ groupId: `tributary-checkpoint-reader-${process.pid}-${Date.now()}` });
-    let latest: Checkpoint | null = null;
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-      const remaining = new Map(end.map((o) => [o.partition, o.high]));
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`checkpoint topic ${this.topic}: could not read to its end within 30 s`)), 30_000);
-        void consumer.run({
-          eachMessage: async ({ partition, message }) => {
-            if (message.key?.toString() === taskId) latest = message.value === null ? null : (JSON.parse(message.value.toString()) as Checkpoint);
-            const high = remaining.get(partition);
-            if (high !== undefined && BigInt(message.offset) + 1n >= high) remaining.delete(partition);
-            if (remaining.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        });
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return latest;
+    return loadCommittedCheckpoint({ brokers: this.brokers }, this.topic, taskId);
   }
 
   private async connect(): Promise<Producer> {

@@ -2,6 +2,8 @@ import type { ClientConfig } from 'pg';
 import { registerCodecs } from '../codecs/index.js';
 import { formats } from '../formats/index.js';
 import { KafkaSink } from '../sinks/kafka/sink.js';
+import { SchemaRegistryFramer } from '../sinks/kafka/schemaRegistry.js';
+import { DTS_RECORD_SCHEMA } from '../formats/index.js';
 import { PostgresSource } from '../sources/postgres/source.js';
 import { MongoSource } from '../sources/mongodb/source.js';
 import { MongoSink } from '../sinks/mongodb/writer.js';
@@ -72,7 +74,7 @@ export function defaultRegistry(): Registry {
     });
   });
 
-  registry.registerSink('kafka', ({ config, plan, registry: reg, logger }, source) => {
+  registry.registerSink('kafka', ({ config, plan, registry: reg, logger, checkpoint }, source) => {
     const k = config.destination.kafka;
     if (!k) throw new Error('kafka factory called without destination.kafka');
     return new KafkaSink({
@@ -93,7 +95,19 @@ export function defaultRegistry(): Registry {
       conflictMode: config.conflictMode,
       ...(k.sasl ? { sasl: k.sasl } : {}),
       ...(k.tls?.enabled ? { tls: k.tls.caCert ? { caCert: k.tls.caCert } : {} } : {}),
-      tables: () => [],
+      tables: () => plan.tables,
+      ...(k.exactlyOnce && checkpoint && config.checkpoints.store === 'kafka'
+        ? {
+            exactlyOnce: {
+              transactionalId: `tributary-${config.name}`,
+              checkpointTopic: config.checkpoints.topic,
+              taskId: config.name,
+              checkpoint: checkpoint.current,
+              onCommitted: checkpoint.committed,
+            },
+          }
+        : {}),
+      ...(k.schemaRegistry && k.format === 'dts-avro' ? { valueFramer: new SchemaRegistryFramer({ url: k.schemaRegistry.url, schema: DTS_RECORD_SCHEMA }) } : {}),
       logger,
     });
     void source;

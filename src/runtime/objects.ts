@@ -13,6 +13,8 @@ export interface ObjectPlan {
   routes: Map<string, TableRoute>;
   /** Partition counts for topics the task may create. */
   partitions: Map<string, number>;
+  /** Destination names of the tables named one by one in `objects`. */
+  tables: TableRef[];
 }
 
 /** The database every relational object belongs to (PostgreSQL and Db2 tasks read one database). */
@@ -90,6 +92,11 @@ export function planObjects(cfg: TaskConfig): ObjectPlan {
   const nameMapping: NameMapping = { ...mapping, capitalization: cfg.nameCase };
   // Routes are looked up by the destination name the sink sees.
   const mapper = new NameMapper(nameMapping);
-  for (const { ref, route } of tableRefs) routes.set(refKey(mapper.mapRef(ref)), route);
-  return { selection: { include, exclude }, mapping: nameMapping, filters, routes, partitions };
+  const tables: TableRef[] = [];
+  for (const { ref, route } of tableRefs) {
+    const dest = mapper.mapRef(ref);
+    routes.set(refKey(dest), route);
+    tables.push(dest);
+  }
+  return { selection: { include, exclude }, mapping: nameMapping, filters, routes, partitions, tables };
 }

@@ -1,3 +1,4 @@
+import type { Checkpoint } from '../checkpoints/store.js';
 import type { Logger, Sink, Source } from '../core/contracts.js';
 import { FatalError } from '../core/errors.js';
 import type { TaskConfig } from '../config/schema.js';
@@ -12,6 +13,8 @@ export interface ComponentContext {
   selector: ObjectSelector;
   logger: Logger;
   registry: Registry;
+  /** The task's checkpoint, for sinks that commit it with the data (Kafka exactly-once). */
+  checkpoint?: { current(): Checkpoint; committed(cp: Checkpoint): void };
 }
 
 export type SourceFactory = (ctx: ComponentContext) => Source;

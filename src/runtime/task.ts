@@ -3,6 +3,8 @@ import { BehaviorSubject, concatMap, defer, interval, merge, tap, type OperatorF
 import { createActor, fromObservable, fromPromise, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import { fullSyncMachine, taskMachine, type ChunkSpec, type ThrottleSettings } from '../../machines/index.js';
 import type { CheckpointStore, Checkpoint } from '../checkpoints/index.js';
+import { skipThrough } from '../sinks/kafka/exactlyOnce.js';
+import type { KafkaSink } from '../sinks/kafka/sink.js';
 import { emptyCheckpoint } from '../checkpoints/index.js';
 import type { TaskOptions } from '../config/schema.js';
 import type { Logger, PrecheckItem, Sink, SnapshotChunk, Source } from '../core/contracts.js';
@@ -107,7 +109,20 @@ export class TaskRunner {
     this.id = options.name;
     this.plan = planObjects(options);
     const selector = new ObjectSelector(this.plan.selection);
-    const ctx = { config: options, plan: this.plan, selector, logger: deps.logger, registry: deps.registry };
+    const ctx = {
+      config: options,
+      plan: this.plan,
+      selector,
+      logger: deps.logger,
+      registry: deps.registry,
+      checkpoint: {
+        current: () => this.checkpoint,
+        committed: (cp: Checkpoint) => {
+          if (cp.position !== undefined) this.checkpoint.position = cp.position;
+          this.checkpoint.updatedAt = cp.updatedAt;
+        },
+      },
+    };
     this.source = deps.registry.source(options.source.type)(ctx);
     const dest = options.destination.kafka ? 'kafka' : 'mongodb';
     this.sink = deps.registry.sink(dest)(ctx, this.source);
@@ -231,9 +246,16 @@ export class TaskRunner {
     });
   }
 
+  /** True when the sink commits data and checkpoint in one Kafka transaction. */
+  private get exactlyOnce(): boolean {
+    return this.options.destination.kafka?.exactlyOnce === true && typeof (this.sink as Partial<KafkaSink>).recover === 'function';
+  }
+
   private async loadCheckpoint(): Promise<void> {
     if (this.checkpointLoaded) return;
-    this.checkpoint = (await this.deps.checkpoints.load(this.id)) ?? emptyCheckpoint(this.id);
+    // Exactly-once: take over the transactional id first (fencing a dead writer, aborting its open
+    // transaction), then read the last committed checkpoint.
+    this.checkpoint = (this.exactlyOnce ? await (this.sink as KafkaSink).recover() : await this.deps.checkpoints.load(this.id)) ?? emptyCheckpoint(this.id);
     this.checkpointLoaded = true;
   }
 
@@ -325,7 +347,7 @@ export class TaskRunner {
     }).pipe(
       concatMap((from) =>
         merge(
-          writeThrough(this.source.stream(from, flowControlOf(this.window)), {
+          writeThrough(this.source.stream(from, flowControlOf(this.window)).pipe(skipThrough(this.exactlyOnce && this.checkpoint.position ? from : null)), {
             sink: this.sink,
             transform: this.transform,
             window: this.window,
@@ -348,8 +370,11 @@ export class TaskRunner {
   private async confirmWatermark(): Promise<void> {
     const wm = this.tracker?.watermark();
     if (!wm || (this.confirmed && wm.compare(this.confirmed) <= 0)) return;
-    this.checkpoint.position = wm.encode();
-    await this.saveCheckpoint();
+    if (!this.exactlyOnce) {
+      // Exactly-once commits the position with the data; a separate save could move it backwards.
+      this.checkpoint.position = wm.encode();
+      await this.saveCheckpoint();
+    }
     await this.source.confirm(wm);
     this.confirmed = wm;
     this.actor.send({ type: 'PROGRESS', progress: { position: this.checkpoint.position, sourceTime: this.counters.lastCommitTime, eventsApplied: this.counters.events, bytesApplied: this.counters.bytes } });
