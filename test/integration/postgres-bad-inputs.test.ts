@@ -198,4 +198,44 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
     const slots = await withPg(db.database, async (c) => (await c.query('SELECT slot_name FROM pg_replication_slots WHERE slot_name = $1', [slot])).rowCount);
     expect(slots).toBe(0);
   });
+  it('a slot dropped while the runtime is down: the restarted task fails with LOST_HISTORY instead of reading from a new slot', async () => {
+    const db = await createTestDatabase('gone');
+    dbs.push(db);
+    await withPg(db.database, async (c) => {
+      await c.query('CREATE TABLE public.items (id int PRIMARY KEY, v text)');
+      await c.query(`INSERT INTO public.items VALUES (1, 'a')`);
+    });
+    const name = uniqueName('gone').replace(/_/g, '-');
+    // The restarted runtime prechecks again; its own earlier output must not fail the topic check.
+    const config = { ...taskConfig(name, pgSource(db.database), topic, dir, ['items']), conflictMode: 'ignoreAndProceed' as const };
+    const first = createRuntime({ confirmIntervalMs: 200 });
+    const t1 = first.add(config);
+    t1.start();
+    await t1.waitFor((st) => st.state === 'incremental' || st.state === 'failed' || st.state === 'precheckFailed', 60_000);
+    expect(t1.status.state).toBe('incremental');
+    await withPg(db.database, (c) => c.query(`INSERT INTO public.items VALUES (2, 'streamed')`));
+    await t1.waitFor((st) => st.counters.events >= 2 && st.position !== null, 30_000);
+    await first.shutdown();
+
+    const slot = `dts_sync_${name.replace(/-/g, '_')}`;
+    await withPg(db.database, async (c) => {
+      await c.query('SELECT pg_drop_replication_slot($1)', [slot]);
+      await c.query(`INSERT INTO public.items VALUES (3, 'written while nothing read it')`);
+    });
+
+    const second = createRuntime({ confirmIntervalMs: 200 });
+    try {
+      const t2 = second.add(config);
+      t2.start();
+      const s = await t2.waitFor((st) => st.state === 'failed' || st.state === 'precheckFailed', 60_000);
+      expect(s.state).toBe('failed');
+      expect(s.lastError?.code).toBe('LOST_HISTORY');
+      expect(s.lastError?.message).toMatch(new RegExp(`^The replication slot ${slot} of database ${db.database} starts at [0-9A-F]+/[0-9A-F]+, after the task's checkpoint [0-9A-F]+/[0-9A-F]+: the changes in between are no longer available`));
+      expect(s.lastError?.fix).toBe(`Release the task (drops ${slot} and the checkpoint) and start it again with full synchronization.`);
+      expect(t2.status.counters.events).toBe(0);
+      console.log('[slot gone while down]', JSON.stringify(s.lastError));
+    } finally {
+      await second.shutdown();
+    }
+  });
 });

@@ -2,7 +2,7 @@ import { EMPTY, Observable, concat, concatMap, defer, finalize, from, ignoreElem
 import pg from 'pg';
 import type { LogicalReplicationService } from 'pg-logical-replication';
 import type { FlowControl, Logger, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
-import { ConnectionError, FatalError, classifyError } from '../../core/errors.js';
+import { ConnectionError, FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
 import { bigIntToLsn } from '../../core/position.js';
@@ -231,14 +231,23 @@ export class PostgresSource implements Source {
     await this.endSnapshotExport();
     const typeNames = new Map<number, string>();
     const keys = new Map<string, readonly string[]>();
+    const start = (from as PgPosition).safeLsn;
     await this.withClient(async (c) => {
-      assertSlotUsable(await readSlot(c, this.slot), this.slot, this.database);
+      const state = await readSlot(c, this.slot);
+      assertSlotUsable(state, this.slot, this.database);
+      // A slot confirmed past the checkpoint cannot replay what lies between (typically: the slot was
+      // dropped while the runtime was down and prepare() created a new one). Never continue from there.
+      if (state.confirmedFlush !== null && start > 0n && state.confirmedFlush > start) {
+        throw new LostHistoryError(
+          `The replication slot ${this.slot} of database ${this.database} starts at ${bigIntToLsn(state.confirmedFlush)}, after the task's checkpoint ${bigIntToLsn(start)}: the changes in between are no longer available (was the slot dropped and created again?).`,
+          { object: this.slot, fix: `Release the task (drops ${this.slot} and the checkpoint) and start it again with full synchronization.` },
+        );
+      }
       for (const r of (await c.query<{ oid: number; typname: string }>('SELECT oid::int AS oid, typname FROM pg_type')).rows) typeNames.set(r.oid, r.typname);
       if (this.selected.length === 0) this.selected = await this.loadSelection(c);
       for (const t of this.selected) keys.set(`${t.ref.schema}.${t.ref.table}`, t.shape.key);
       keys.set(`${this.opts.heartbeat.schema}.${HEARTBEAT_TABLE}`, ['slot_name']);
     });
-    const start = (from as PgPosition).safeLsn;
     this.confirmed = start;
     return { typeNames, keys, start };
   }
