@@ -150,6 +150,29 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
   });
 }
 
+/**
+ * Whether a change stream event was already delivered before `from`, so a stream opened at `from`
+ * must skip it. `startAtOperationTime` is inclusive, so events at exactly `from`'s cluster time come
+ * back: they were delivered when `from` is a whole oplog entry, a token of this stream that sorts at
+ * or after theirs, or a position without a token. The last is the cluster time `prepare()` takes
+ * before the full sync (the newest oplog entry, or the `operationTime` of a reply): every change at
+ * that time is committed, so the copy already holds it, and sending it again would duplicate it
+ * (mongo-java-server replays the oplog entry at that `ts`, typically the last insert before the task).
+ * `targetNs` names the collection of a per-collection stream (undefined for database and cluster streams).
+ */
+export function alreadyDelivered(ev: ChangeStreamEvent, from: MongoPosition, targetNs?: TableRef): boolean {
+  const ct = ev.clusterTime;
+  if (!ct) return false;
+  const c = cmpTs(ct, from.timestamp());
+  if (c < 0) return true;
+  if (c > 0) return false;
+  if (from instanceof OplogPosition) return from.seq < 0;
+  const rt = from as ResumeTokenPosition;
+  if (rt.token === null) return true;
+  const sameStream = targetNs === undefined || rt.ns === `${targetNs.database}.${targetNs.table}`;
+  return sameStream && tokenData(ev._id) <= rt.token;
+}
+
 export type WatchScope = 'auto' | 'cluster' | 'database' | 'collection';
 
 export interface ChangeStreamOptions extends StreamOptions {
@@ -205,19 +228,6 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
         else o.startAtOperationTime = from.timestamp();
         return o;
       };
-      // Events at exactly `from`'s time that were already delivered: a whole oplog entry, or the token itself.
-      const alreadySeen = (ev: ChangeStreamEvent, target: WatchTarget): boolean => {
-        const ct = ev.clusterTime;
-        if (!ct) return false;
-        const c = cmpTs(ct, from.timestamp());
-        if (c < 0) return true;
-        if (c > 0) return false;
-        if (from instanceof OplogPosition) return from.seq < 0;
-        const fromToken = (from as ResumeTokenPosition).token;
-        const sameStream = target.ns === undefined || (from as ResumeTokenPosition).ns === `${target.ns.database}.${target.ns.table}`;
-        return fromToken !== null && sameStream && tokenData(ev._id) <= fromToken;
-      };
-
       const consume = async (target: WatchTarget, cs: ChangeStream<Document, ChangeStreamEvent>, first: ChangeStreamEvent | null) => {
         const ctx = { ...opts.ctx, fullDocument: opts.fullDocument, ...(target.ns ? { defaultNs: target.ns } : {}) };
         let pending = first;
@@ -253,7 +263,7 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
             opts.logger?.warn('change stream invalidated (collection or database dropped or renamed); this stream ends', { stream: target.label });
             return;
           }
-          if (alreadySeen(ev, target)) continue;
+          if (alreadyDelivered(ev, from, target.ns)) continue;
           let out: ChangeEvent | null;
           try {
             out = convertChangeEvent(ev, ctx);
