@@ -1,4 +1,4 @@
-import { concatMap, defer, filter, firstValueFrom, identity, tap, type Observable, type OperatorFunction } from 'rxjs';
+import { defer, filter, firstValueFrom, identity, mergeMap, tap, type Observable, type OperatorFunction } from 'rxjs';
 import { createBatch } from '../core/batch.js';
 import type { FlowControl, Sink } from '../core/contracts.js';
 import type { ChangeEvent } from '../core/events.js';
@@ -64,9 +64,12 @@ export interface WritePipeline {
 }
 
 /**
- * Reader → transform → in-flight window → throttle → batches → destination. Every batch is written
- * in order and counted out of the window only when the destination acknowledged it. Emits one
- * AckedBatch per acknowledged batch.
+ * Reader → transform → in-flight window → throttle → batches → destination. Batches are handed to
+ * the sink in order, up to the sink's `maxInFlightWrites` at once (default 1: one after the other;
+ * a sink that allows more keeps them ordered itself, e.g. the Kafka producer thread is FIFO), and
+ * counted out of the window only when the destination acknowledged them (the AckTracker confirms
+ * only contiguous positions, whatever order acknowledgements arrive in). Emits one AckedBatch per
+ * acknowledged batch.
  */
 export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline): Observable<AckedBatch> {
   return events$.pipe(
@@ -74,7 +77,7 @@ export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline)
     tap((e) => p.window.admit(e.bytes)),
     throttleRate(p.throttle),
     batchBy<ChangeEvent>({ maxEvents: p.batch.maxEvents, maxBytes: p.batch.maxBytes, maxWaitMs: p.batch.maxWaitMs }),
-    concatMap((group) =>
+    mergeMap((group) =>
       defer(async () => {
         const last = group.items[group.items.length - 1] as ChangeEvent;
         const ticket = p.tracker?.track(last.position);
@@ -87,6 +90,7 @@ export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline)
         if (ticket !== undefined) p.tracker?.ack(ticket);
         return { events: group.items.length, bytes: group.bytes, last, byTable: countByTable(group.items) } satisfies AckedBatch;
       }),
+      Math.max(1, (p.sink as { maxInFlightWrites?: number }).maxInFlightWrites ?? 1),
     ),
   );
 }

@@ -11,6 +11,7 @@ import type { EncodeContext, Format } from '../../formats/index.js';
 import { loadCommittedCheckpoint } from './exactlyOnce.js';
 import { precheckKafka } from './precheck.js';
 import { Router, type PartitionPolicy, type TableRoute } from './routing.js';
+import { WorkerProducer, packBatch } from './workerProducer.js';
 
 /**
  * Message acknowledgement mechanism (the seeds' "Message acknowledgement mechanism"):
@@ -96,6 +97,14 @@ export interface KafkaSinkOptions {
   exactlyOnce?: ExactlyOnceOptions;
   /** Frames values after encoding (schema registry wire format). */
   valueFramer?: ValueFramer;
+  /**
+   * Runs kafkajs production (record encoding, compression, CRC, sockets) on a worker thread and
+   * keeps up to `maxInFlightWrites` batches in flight, in order (default true; always false with
+   * `exactlyOnce`, whose transactions stay on the main thread).
+   */
+  producerThread?: boolean;
+  /** Batches in flight at once with `producerThread` (default 4). */
+  maxInFlightWrites?: number;
 }
 
 /**
@@ -126,6 +135,17 @@ export class KafkaSink implements Sink {
   private readonly kafka: Kafka;
   private readonly clientConfig: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>;
   private producer: Producer | null = null;
+  private connecting: Promise<Producer | WorkerProducer> | null = null;
+  /** The producer thread (producerThread mode); replaced after it exited. */
+  private worker: WorkerProducer | null = null;
+  /** Orders the main-thread stage of concurrent writes (topics, encoding, posting) by call order. */
+  private stageTail: Promise<void> = Promise.resolve();
+  /** Writes entered and not settled. */
+  private outstanding = 0;
+  /** Set when a write failed: later writes of the same run fail too, until none is outstanding. */
+  private poisoned: Error | null = null;
+  /** Worker mode: batches the pipeline may keep in flight at once (1 = one after the other). */
+  readonly maxInFlightWrites: number;
   private readonly router: Router;
   private readonly partitions = new Map<string, number>();
   private sequence = 0;
@@ -139,6 +159,7 @@ export class KafkaSink implements Sink {
       ...(opts.tls ? { ssl: opts.tls.caCert ? { ca: [opts.tls.caCert] } : true } : {}),
     };
     this.kafka = new Kafka({ ...this.clientConfig, clientId: opts.clientId ?? 'tributary', logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
+    this.maxInFlightWrites = this.threaded ? Math.max(1, opts.maxInFlightWrites ?? 4) : 1;
     this.router = new Router({ topic: opts.topic, ...(opts.ddlTopic ? { ddlTopic: opts.ddlTopic } : {}), policy: opts.partitionPolicy, ...(opts.routeFor ? { routeFor: opts.routeFor } : {}) });
   }
 
@@ -170,8 +191,45 @@ export class KafkaSink implements Sink {
     }
   }
 
-  private async connect(): Promise<Producer> {
-    if (this.producer) return this.producer;
+  /** Production on a worker thread: asked for (default) and not exactly-once. */
+  private get threaded(): boolean {
+    return (this.opts.producerThread ?? true) && !this.opts.exactlyOnce;
+  }
+
+  private connect(): Promise<Producer> {
+    if (this.producer) return Promise.resolve(this.producer);
+    if (this.threaded) throw new Error('KafkaSink.connect() is for the in-process producer');
+    return this.connectOnce(() => this.connectInProcess()) as Promise<Producer>;
+  }
+
+  /** Concurrent writes share one connection attempt. */
+  private connectOnce<T extends Producer | WorkerProducer>(fn: () => Promise<T>): Promise<T> {
+    if (!this.connecting) this.connecting = fn().finally(() => (this.connecting = null));
+    return this.connecting as Promise<T>;
+  }
+
+  /** Starts (or restarts, after it exited) the producer thread and connects its producer. */
+  private connectWorker(): Promise<WorkerProducer> {
+    if (this.worker?.alive) return Promise.resolve(this.worker);
+    return this.connectOnce(async () => {
+      const w = new WorkerProducer({
+        client: { ...this.clientConfig, clientId: this.opts.clientId ?? 'tributary' },
+        acks: ackValue(this.opts.acks),
+        compression: compressionTypes[this.opts.compression],
+      });
+      try {
+        await w.connect();
+      } catch (err) {
+        await w.close().catch(() => undefined);
+        throw connectError(err, this.opts);
+      }
+      this.worker = w;
+      await this.ensureTopics(this.router.topics(this.opts.tables?.() ?? []));
+      return w;
+    });
+  }
+
+  private async connectInProcess(): Promise<Producer> {
     const eo = this.opts.exactlyOnce;
     const producer = eo
       ? this.kafka.producer({
@@ -262,6 +320,7 @@ export class KafkaSink implements Sink {
   }
 
   async write(batch: Batch<ChangeEvent>): Promise<void> {
+    if (this.threaded) return this.writeThreaded(batch);
     const producer = await this.connect();
     // Learn the partition counts of every topic of this batch before choosing partitions.
     const unknown = new Set<string>();
@@ -306,6 +365,74 @@ export class KafkaSink implements Sink {
     this.counters.batches += 1;
   }
 
+  /**
+   * Worker mode: topics, encoding, framing, splitting and posting happen on the main thread in
+   * call order (a chain), the produce on the worker, FIFO. Any failure poisons the writes already
+   * entered so no later batch of the same run is posted after an earlier one failed; the worker
+   * rejects what was already posted (fail-stop). Once nothing is outstanding, the next write starts
+   * clean (the pipeline retries from its acknowledged position).
+   */
+  private async writeThreaded(batch: Batch<ChangeEvent>): Promise<void> {
+    if (this.outstanding === 0 && this.poisoned) {
+      this.poisoned = null;
+      this.worker?.reset();
+    }
+    this.outstanding++;
+    let topics = new Set<string>();
+    try {
+      let sent = null as Promise<void> | null;
+      let messages = 0;
+      let bytes = 0;
+      const stage = this.stageTail.then(async () => {
+        if (this.poisoned) throw this.poisoned;
+        const worker = await this.connectWorker();
+        const unknown = new Set<string>();
+        for (const e of batch.items) if (e.op !== 'heartbeat') { const t = this.router.topicOf(e); if (!this.partitions.has(t)) unknown.add(t); }
+        if (unknown.size > 0) await this.ensureTopics([...unknown]);
+        if (this.poisoned) throw this.poisoned;
+        const enc = this.encode(batch.items);
+        topics = enc.topics;
+        bytes = enc.bytes;
+        if (enc.topicMessages.length === 0) return;
+        if (this.opts.valueFramer) {
+          const framer = this.opts.valueFramer;
+          try {
+            await framer.prepare([...topics]);
+          } catch (err) {
+            throw classifyError(err, 'registering schemas in the schema registry');
+          }
+          for (const tm of enc.topicMessages) for (const m of tm.messages) m.value = framer.frame(tm.topic, m.value as Buffer);
+          if (this.poisoned) throw this.poisoned;
+        }
+        const packed = packBatch(splitBySize(enc.topicMessages, Math.max(1024, this.opts.maxMessageBytes - BATCH_HEADROOM)));
+        messages = packed.count;
+        sent = worker.send(packed);
+        sent.catch(() => undefined);
+      });
+      this.stageTail = stage.catch(() => undefined);
+      await stage;
+      if (!sent) return;
+      try {
+        await sent;
+      } catch (err) {
+        throw writeError(err, topics, this.opts);
+      }
+      this.counters.messages += messages;
+      this.counters.bytes += bytes;
+      this.counters.batches += 1;
+    } catch (err) {
+      this.poisoned ??= err as Error;
+      throw err;
+    } finally {
+      this.outstanding--;
+    }
+  }
+
+  /** The producer thread, when one is running (tests). */
+  get producerWorker(): WorkerProducer | null {
+    return this.worker;
+  }
+
   /** The checkpoint committed with a batch: the task's checkpoint, at the batch's last incremental event. */
   private checkpointFor(items: readonly ChangeEvent[], eo: ExactlyOnceOptions): Checkpoint {
     const base = eo.checkpoint();
@@ -323,7 +450,9 @@ export class KafkaSink implements Sink {
   async close(): Promise<void> {
     const p = this.producer;
     this.producer = null;
-    await p?.disconnect().catch(() => undefined);
+    const w = this.worker;
+    this.worker = null;
+    await Promise.all([p?.disconnect().catch(() => undefined), w?.close().catch(() => undefined)]);
   }
 }
 
