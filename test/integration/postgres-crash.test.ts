@@ -54,7 +54,7 @@ class Child {
       if (this.proc.exitCode !== null) throw new Error(`child exited ${this.proc.exitCode}: ${this.stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`child did not reach ${state} within ${timeoutMs} ms; states ${this.lines.map((l) => l.state).join(',')}; stderr ${this.stderr}`);
+    throw new Error(`child did not reach ${state} within ${timeoutMs} ms; states ${this.lines.map((l) => l.state).join(',')}; errors ${JSON.stringify([...new Set(this.lines.map((l) => JSON.stringify(l.error)))])}; stderr ${this.stderr}`);
   }
   kill(signal: NodeJS.Signals): Promise<void> {
     return new Promise((resolve) => {
@@ -179,7 +179,11 @@ describe('PostgreSQL → Kafka: the runtime SIGKILLed mid-stream and started aga
       if (!diff || Date.now() > deadline) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    expect(diff).toBe('');
+    const failedLine = second.lines.find((l) => l.state === 'failed');
+    expect(failedLine, `restarted runtime: ${JSON.stringify(failedLine)}`).toBeUndefined();
+    const missing: number[] = [];
+    for (let i = 1; i <= writes; i++) if (!inserted.has(String(1000 + i))) missing.push(1000 + i);
+    expect(diff, `${missing.length} inserts missing (${missing[0]}..${missing.at(-1)}); ${messages} messages; checkpoint at the kill ${checkpointBefore.position}`).toBe('');
     // Every one of the `writes` inserts is there, plus the 100 seed rows from the full sync.
     expect(inserted.size).toBe(100 + writes);
     console.log(

@@ -237,7 +237,8 @@ export class PostgresSource implements Source {
       assertSlotUsable(state, this.slot, this.database);
       // A slot confirmed past the checkpoint cannot replay what lies between (typically: the slot was
       // dropped while the runtime was down and prepare() created a new one). Never continue from there.
-      if (state.confirmedFlush !== null && start > 0n && state.confirmedFlush > start) {
+      // Standby status reports "last byte + 1" (pg-logical-replication adds it), hence the + 1.
+      if (state.confirmedFlush !== null && start > 0n && state.confirmedFlush > start + 1n) {
         throw new LostHistoryError(
           `The replication slot ${this.slot} of database ${this.database} starts at ${bigIntToLsn(state.confirmedFlush)}, after the task's checkpoint ${bigIntToLsn(start)}: the changes in between are no longer available (was the slot dropped and created again?).`,
           { object: this.slot, fix: `Release the task (drops ${this.slot} and the checkpoint) and start it again with full synchronization.` },
