@@ -11,8 +11,6 @@ import { servers } from './servers.js';
 import { createTestDatabase, createTopic, deleteTopics, kafkaClient, uniqueName, withPg } from './support.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/run-task.ts', import.meta.url));
-/** See the file: works around a kafkajs named import that only Vitest's interop accepts. */
-const INTEROP = fileURLToPath(new URL('./fixtures/kafkajs-interop.mjs', import.meta.url));
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface CanalMessage {
@@ -28,7 +26,7 @@ class Child {
   readonly lines: Array<{ state: string; events: number; position: string | null; error: unknown }> = [];
   stderr = '';
   constructor(config: unknown) {
-    this.proc = spawn(process.execPath, ['--import', INTEROP, '--import', 'tsx', FIXTURE, JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let buf = '';
     this.proc.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
