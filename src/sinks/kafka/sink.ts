@@ -386,6 +386,9 @@ export class KafkaSink implements Sink {
       const stage = this.stageTail.then(async () => {
         if (this.poisoned) throw this.poisoned;
         const worker = await this.connectWorker();
+        // Every pipeline writing through this sink (full sync runs several) shares one window of
+        // batches posted to the worker: it bounds the memory held in flight.
+        await worker.room(this.maxInFlightWrites);
         const unknown = new Set<string>();
         for (const e of batch.items) if (e.op !== 'heartbeat') { const t = this.router.topicOf(e); if (!this.partitions.has(t)) unknown.add(t); }
         if (unknown.size > 0) await this.ensureTopics([...unknown]);

@@ -145,6 +145,7 @@ export class WorkerProducer {
   private nextId = 1;
   private exited: Error | null = null;
   private closing = false;
+  private roomWaiters: Array<() => void> = [];
 
   constructor(init: ProducerWorkerInit) {
     const entry = workerEntry();
@@ -163,6 +164,12 @@ export class WorkerProducer {
   /** Requests posted and not answered yet. */
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** Resolves once fewer than `max` requests are in flight (or the worker exited). */
+  room(max: number): Promise<void> {
+    if (this.pending.size < max || this.exited) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   connect(): Promise<void> {
@@ -217,6 +224,13 @@ export class WorkerProducer {
     if (this.pending.size === 0) this.worker.unref();
     if ('error' in msg) p.reject(revive(msg.error));
     else p.resolve();
+    this.wakeRoomWaiters();
+  }
+
+  private wakeRoomWaiters(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
   }
 
   private died(cause: Error): void {
@@ -227,5 +241,6 @@ export class WorkerProducer {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject(this.exited);
+    this.wakeRoomWaiters();
   }
 }
