@@ -129,6 +129,12 @@ export interface KafkaSinkOptions {
  * message.max.bytes is written in several requests, in order.
  *
  * Exactly-once: see `ExactlyOnceOptions`.
+ *
+ * Producer thread (`producerThread`, default unless exactly-once): encoding and routing stay on the
+ * calling thread; each batch's keys and values are packed into one transferred buffer and produced
+ * by kafkajs on a worker thread (workerProducer.ts), FIFO and fail-stop, with up to
+ * `maxInFlightWrites` batches posted at once. A crashed worker rejects the pending writes with a
+ * ConnectionError; the next write starts a new one.
  */
 export class KafkaSink implements Sink {
   readonly kind = 'kafka';
