@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+import { registerCodecs } from '../../src/codecs/index.js';
 import { servers } from './servers.js';
 
 /** A name no other test uses: lower case, safe for databases, slots and topics. */
@@ -41,6 +42,8 @@ export async function createTestDatabase(prefix = 'trib'): Promise<{ database: s
 }
 
 export function kafkaClient(clientId = 'tributary-test'): Kafka {
+  // Consumers must decode LZ4 and Snappy batches (LZ4 is Tributary's default compression).
+  registerCodecs();
   return new Kafka({ clientId, brokers: [...servers.kafka.brokers], logLevel: logLevel.NOTHING });
 }
 
