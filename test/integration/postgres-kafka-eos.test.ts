@@ -67,7 +67,7 @@ describe('PostgreSQL → Kafka exactly-once: the runtime SIGKILLed mid-stream an
       objects: [{ schema: 'public', table: 't' }],
       checkpoints: { store: 'kafka', topic: checkpointTopic },
     };
-    let first = runTask(config);
+    const first = runTask(config);
     await waitState(first, 'incremental', 90_000);
 
     let next = 1;
