@@ -91,8 +91,9 @@ describe('the tributary command', () => {
   it('validate --print shows the resolved config with defaults and masked secrets', async () => {
     const r = await tributary(['validate', 'test/fixtures/config/postgres-kafka.yaml', '--print', '--json'], { PG_PASSWORD: 'pg-Secret-1', KAFKA_PASSWORD: 'kafka-Secret-2' });
     expect(r.code).toBe(0);
-    const cfg = JSON.parse(r.stdout) as { retry: { connectionMinutes: number }; destination: { kafka: { acks: string; sasl: { password: string } } }; source: { password: string } };
-    expect(cfg.retry.connectionMinutes).toBe(720);
+    const cfg = JSON.parse(r.stdout) as { retry: { autoRestartWithinDays: number }; fullSync: { parallelism: number }; destination: { kafka: { acks: string; sasl: { password: string } } }; source: { password: string } };
+    expect(cfg.retry.autoRestartWithinDays).toBe(7);
+    expect(cfg.fullSync.parallelism).toBe(4);
     expect(cfg.destination.kafka.acks).toBe('all');
     expect(r.stdout).not.toContain('pg-Secret-1');
     expect(r.stdout).not.toContain('kafka-Secret-2');
