@@ -88,6 +88,12 @@ export function serveHttp(runtime: Runtime, opts: { port: number; host?: string 
     const action = parts[2];
     if (action === undefined) {
       if (method === 'GET') return send(res, 200, describe(task));
+      if (method === 'PUT') {
+        const text = await readBody(req);
+        const isJson = (req.headers['content-type'] ?? '').includes('json');
+        const modified = await runtime.modify(task.id, parseTaskConfig(text, { format: isJson ? 'json' : 'yaml', source: 'request body' }));
+        return send(res, 200, describe(modified));
+      }
       if (method === 'DELETE') {
         await runtime.remove(task.id);
         return send(res, 200, { deleted: task.id });

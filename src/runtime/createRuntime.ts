@@ -34,6 +34,13 @@ export interface Runtime {
   release(taskId: string): void;
   remove(taskId: string): Promise<void>;
   setThrottle(taskId: string, throttle: ThrottleSettings): void;
+  /**
+   * Changes a task's objects, filters, columns, mapping, compression, acks or throttles: the task
+   * stops (confirming and checkpointing what was acknowledged), then continues from its checkpoint
+   * under the new config; tables it did not cover before get a full sync of their own first, then
+   * join the stream. Source and destination endpoints cannot change.
+   */
+  modify(taskId: string, config: TaskConfigInput | TaskOptions): Promise<TaskRunner>;
   /** Every status change of every task. */
   readonly status$: Observable<TaskStatus>;
   /** Stops every task, confirming and checkpointing what was acknowledged. */
@@ -63,12 +70,9 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     return new FileCheckpointStore(cfg.checkpoints.dir);
   };
 
-  return {
-    add(config, extra) {
-      const validated = validateTaskConfig(config) as TaskOptions;
-      const cfg: TaskOptions = { ...validated, ...(extra?.etlFunction ? { etlFunction: extra.etlFunction } : {}) };
-      if (tasks.has(cfg.name)) throw new FatalError('TASK_EXISTS', `A task named '${cfg.name}' already exists.`, { object: cfg.name, field: 'name', fix: 'Choose another name, or remove the existing task first.' });
+  const build = (cfg: TaskOptions, previousSelection?: TaskDeps['previousSelection']): TaskRunner => {
       const runner = new TaskRunner(cfg, {
+        ...(previousSelection ? { previousSelection } : {}),
         registry,
         checkpoints: storeFor(cfg),
         logger,
@@ -79,6 +83,31 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       });
       runner.status$.subscribe((s) => status$.next(s));
       tasks.set(cfg.name, runner);
+      return runner;
+  };
+
+  return {
+    add(config, extra) {
+      const validated = validateTaskConfig(config) as TaskOptions;
+      const cfg: TaskOptions = { ...validated, ...(extra?.etlFunction ? { etlFunction: extra.etlFunction } : {}) };
+      if (tasks.has(cfg.name)) throw new FatalError('TASK_EXISTS', `A task named '${cfg.name}' already exists.`, { object: cfg.name, field: 'name', fix: 'Choose another name, or remove the existing task first.' });
+      return build(cfg);
+    },
+    async modify(taskId, config) {
+      const old = get(taskId);
+      const cfg = { ...(validateTaskConfig(config) as TaskOptions), ...(old.options.etlFunction ? { etlFunction: old.options.etlFunction } : {}) };
+      const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+      const endpoint = (o: TaskOptions) => ({ source: { ...o.source, heartbeat: undefined }, destination: o.destination.kafka ? { brokers: o.destination.kafka.brokers } : o.destination.mongodb, checkpoints: o.checkpoints });
+      if (cfg.name !== taskId || !same(endpoint(cfg), endpoint(old.options))) {
+        throw new FatalError('MODIFY_ENDPOINT', `Task ${taskId}: modifying may change objects, filters, mapping, format options and throttles, not the task name, source, brokers or checkpoint store.`, {
+          object: taskId,
+          fix: 'Create a new task for another endpoint, or release this one first.',
+        });
+      }
+      await old.stop();
+      tasks.delete(taskId);
+      const runner = build(cfg, old.plan.selection);
+      runner.start();
       return runner;
     },
     get,

@@ -12,7 +12,7 @@ import { classifyError } from '../core/errors.js';
 import type { ChangeEvent } from '../core/events.js';
 import { qualifiedName } from '../core/events.js';
 import type { Position } from '../core/position.js';
-import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects } from '../operators/index.js';
+import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, type SelectionSpec } from '../operators/index.js';
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
 import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
@@ -28,6 +28,12 @@ export interface TaskDeps {
   inflight?: { maxEvents?: number; maxBytes?: number };
   /** How often the acked watermark is confirmed to the source and checkpointed. */
   confirmIntervalMs?: number;
+  /**
+   * Set when this runner replaces a running task whose objects changed: tables the previous
+   * selection already covered keep streaming from the checkpoint; tables it did not cover get a
+   * full sync of their own first.
+   */
+  previousSelection?: SelectionSpec;
 }
 
 export interface TaskCounters {
@@ -160,7 +166,8 @@ export class TaskRunner {
       input: {
         taskId: this.id,
         syncSchema: options.syncTypes.schema,
-        syncFull: options.syncTypes.full,
+        // A modified task copies the tables it newly covers, even when it never had a full sync.
+        syncFull: options.syncTypes.full || deps.previousSelection !== undefined,
         syncIncremental: options.syncTypes.incremental,
         connectionRetryMinutes: options.retry.connectionMinutes,
         otherRetryMinutes: options.retry.otherMinutes,
@@ -287,6 +294,15 @@ export class TaskRunner {
       await this.saveCheckpoint();
     }
     this.chunks = new Map(plan.chunks.map((c) => [c.id, c]));
+    const previous = this.deps.previousSelection ? new ObjectSelector(this.deps.previousSelection) : null;
+    if (previous) {
+      // Tables the task already covered are up to date through the stream: only new ones are copied.
+      return plan.chunks.map((c) => {
+        const rows = this.checkpoint.chunksDone[c.id];
+        const done = previous.selectsTable(c.table) || rows !== undefined;
+        return { id: c.id, table: qualifiedName(c.table), ...(c.estimatedRows !== undefined ? { estimatedRows: c.estimatedRows } : {}), ...(done ? { done: true, rows: rows ?? 0 } : {}) };
+      });
+    }
     if (this.checkpoint.fullDone) return plan.chunks.map((c) => ({ id: c.id, table: qualifiedName(c.table), done: true, rows: 0 }));
     return plan.chunks.map((c) => {
       const rows = this.checkpoint.chunksDone[c.id];
