@@ -18,6 +18,10 @@ install() {
 
 up() {
   install
+  if port_open 127.0.0.1 "$PORT" && ! as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    log "a PostgreSQL (not this checkout's) already listens on 127.0.0.1:$PORT: reusing it"
+    return 0
+  fi
   mkdir -p "$CACHE/pg" "$SOCK"
   chown "$RUNAS" "$CACHE/pg" "$SOCK"
   touch "$LOGFILE"; chown "$RUNAS" "$LOGFILE"
