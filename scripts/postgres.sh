@@ -4,9 +4,12 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PORT="${TRIBUTARY_PG_PORT:-15432}"
 PGBIN="/usr/lib/postgresql/15/bin"
-DATA="$CACHE/pg/data"
-SOCK="$CACHE/pg/run"
-LOGFILE="$LOGS/postgres.log"
+# The cluster lives where the postgres OS user can reach it whatever the checkout's permissions
+# (a CI clone may sit in a directory only root can enter): one cluster per checkout.
+PGHOME="${TRIBUTARY_PG_HOME:-/var/lib/postgresql/tributary-$(printf '%s' "$ROOT" | md5sum | cut -c1-10)}"
+DATA="$PGHOME/data"
+SOCK="$PGHOME/run"
+LOGFILE="$PGHOME/postgres.log"
 RUNAS=postgres
 
 as_pg() { if [ "$(id -un)" = "$RUNAS" ]; then "$@"; else runuser -u "$RUNAS" -- "$@"; fi; }
@@ -22,9 +25,10 @@ up() {
     log "a PostgreSQL (not this checkout's) already listens on 127.0.0.1:$PORT: reusing it"
     return 0
   fi
-  mkdir -p "$CACHE/pg" "$SOCK"
-  chown "$RUNAS" "$CACHE/pg" "$SOCK"
+  mkdir -p "$PGHOME" "$SOCK"
+  chown "$RUNAS" "$PGHOME" "$SOCK"
   touch "$LOGFILE"; chown "$RUNAS" "$LOGFILE"
+  ln -sfn "$LOGFILE" "$LOGS/postgres.log"
   if [ ! -f "$DATA/PG_VERSION" ]; then
     log "initdb into $DATA"
     as_pg "$PGBIN/initdb" -D "$DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
