@@ -15,6 +15,11 @@ export interface CatalogTable {
   partitions: Array<{ oid: number; schema: string; table: string; pages: number; estimatedRows: number }>;
   /** True when the table has neither a primary key nor a usable unique constraint. */
   keyless: boolean;
+  /**
+   * Unique indexes that cannot identify rows (on expressions, partial, over nullable columns or
+   * deferrable), with why: a keyless table that has some is told so, not just "no primary key".
+   */
+  unusableKeys: Array<{ index: string; reason: string }>;
 }
 
 const IDENTITY: Record<string, CatalogTable['replicaIdentity']> = { d: 'default', n: 'nothing', f: 'full', i: 'index' };
@@ -55,15 +60,21 @@ export async function readCatalog(client: pg.Client, database: string): Promise<
       ORDER BY a.attrelid, a.attnum`,
     [oids],
   );
-  const keys = await client.query<{ indrelid: number; indisprimary: boolean; cols: string[]; usable: boolean }>(
-    `SELECT i.indrelid::int AS indrelid, i.indisprimary,
+  const keys = await client.query<{ indrelid: number; indisprimary: boolean; cols: string[]; usable: boolean; index: string; reason: string | null }>(
+    `SELECT i.indrelid::int AS indrelid, i.indisprimary, ic.relname AS index,
+            CASE WHEN i.indexprs IS NOT NULL AND i.indpred IS NOT NULL
+                   THEN 'on expressions and partial (' || pg_get_expr(i.indpred, i.indrelid) || ')'
+                 WHEN i.indexprs IS NOT NULL OR 0 = ANY (i.indkey) THEN 'on expressions'
+                 WHEN i.indpred IS NOT NULL THEN 'partial (WHERE ' || pg_get_expr(i.indpred, i.indrelid) || ')'
+                 WHEN NOT i.indimmediate THEN 'deferrable'
+                 ELSE 'over nullable columns' END AS reason,
             ARRAY(SELECT a.attname FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
                   JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum ORDER BY k.ord)::text[] AS cols,
             (i.indexprs IS NULL AND i.indpred IS NULL AND i.indimmediate
              AND NOT EXISTS (SELECT 1 FROM unnest(i.indkey) k(attnum) JOIN pg_attribute a
                              ON a.attrelid = i.indrelid AND a.attnum = k.attnum WHERE NOT a.attnotnull)
              AND 0 <> ALL (i.indkey)) AS usable
-       FROM pg_index i
+       FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
       WHERE i.indisunique AND i.indisvalid AND i.indrelid = ANY($1::oid[])
       ORDER BY i.indrelid, i.indisprimary DESC, i.indexrelid`,
     [oids],
@@ -75,7 +86,16 @@ export async function readCatalog(client: pg.Client, database: string): Promise<
     colsByRel.set(c.attrelid, list);
   }
   const keyByRel = new Map<number, string[]>();
-  for (const k of keys.rows) if (k.usable && !keyByRel.has(k.indrelid)) keyByRel.set(k.indrelid, k.cols);
+  const unusableByRel = new Map<number, CatalogTable['unusableKeys']>();
+  for (const k of keys.rows) {
+    if (k.usable) {
+      if (!keyByRel.has(k.indrelid)) keyByRel.set(k.indrelid, k.cols);
+    } else {
+      const list = unusableByRel.get(k.indrelid) ?? [];
+      list.push({ index: k.index, reason: k.reason ?? 'not usable' });
+      unusableByRel.set(k.indrelid, list);
+    }
+  }
 
   return roots.map((t) => {
     const ref: TableRef = { database, schema: t.nspname, table: t.relname };
@@ -94,6 +114,7 @@ export async function readCatalog(client: pg.Client, database: string): Promise<
       shape: { ref, columns: colsByRel.get(t.oid) ?? [], key: key ?? [] },
       partitions,
       keyless: key === undefined,
+      unusableKeys: unusableByRel.get(t.oid) ?? [],
     } satisfies CatalogTable;
   });
 }

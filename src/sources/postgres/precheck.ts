@@ -30,7 +30,7 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
   const items: PrecheckItem[] = [];
   const settings = new Map(
     (await client.query<{ name: string; setting: string }>(
-      `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level','max_replication_slots','max_wal_senders','max_slot_wal_keep_size','server_version_num','server_version','hot_standby_feedback')`,
+      `SELECT name, setting FROM pg_settings WHERE name IN ('wal_level','max_replication_slots','max_wal_senders','max_slot_wal_keep_size','server_version_num','server_version','hot_standby_feedback','sync_replication_slots')`,
     )).rows.map((r) => [r.name, r.setting]),
   );
 
@@ -83,17 +83,29 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
       : { id: 'source.select_privilege', group: 'source', title: 'Account can SELECT every selected table', status: 'fail', detail: `no SELECT on ${noSelect.join(', ')}`, fix: `Run GRANT SELECT ON ${noSelect.join(', ')} TO ${role?.rolname ?? '<account>'};` },
   );
 
-  const keyless = selected.filter((t) => t.keyless).map((t) => `${t.ref.schema}.${t.ref.table}`);
+  const keyless = selected.filter((t) => t.keyless && t.unusableKeys.length === 0).map((t) => `${t.ref.schema}.${t.ref.table}`);
+  const onlyUnusable = selected
+    .filter((t) => t.keyless && t.unusableKeys.length > 0)
+    .map((t) => `${t.ref.schema}.${t.ref.table} (${t.unusableKeys.map((k) => `unique index ${k.index} is ${k.reason}`).join('; ')})`);
+  const keyDetail = [
+    ...(keyless.length > 0 ? [`no primary key or usable UNIQUE constraint: ${keyless.join(', ')}`] : []),
+    ...(onlyUnusable.length > 0
+      ? [`no primary key, and their only unique indexes cannot identify rows (an index on expressions, partial, deferrable or over nullable columns is no key): ${onlyUnusable.join(', ')}`]
+      : []),
+  ].join('; ');
   items.push(
-    keyless.length === 0
+    keyless.length === 0 && onlyUnusable.length === 0
       ? pass('source.primary_keys', 'Every table has a primary key or a UNIQUE constraint')
       : {
           id: 'source.primary_keys',
           group: 'source',
           title: 'Every table has a primary key or a UNIQUE constraint',
           status: input.exactlyOnce ? 'warn' : 'fail',
-          detail: `no primary key or usable UNIQUE constraint: ${keyless.join(', ')}`,
-          fix: 'Add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), exclude these tables, or enable exactly-once writes.',
+          detail: keyDetail,
+          fix:
+            onlyUnusable.length > 0
+              ? 'Add a primary key or a UNIQUE constraint on plain NOT NULL columns (ALTER TABLE ... ADD PRIMARY KEY (...)), exclude these tables, or enable exactly-once writes.'
+              : 'Add a primary key (ALTER TABLE ... ADD PRIMARY KEY (...)), exclude these tables, or enable exactly-once writes.',
         },
   );
 
@@ -103,6 +115,9 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
       ? pass('source.unsupported_objects', 'No temporary or unlogged tables selected')
       : { id: 'source.unsupported_objects', group: 'source', title: 'No temporary or unlogged tables selected', status: 'fail', detail: `these are not written to WAL and cannot be replicated: ${unlogged.join(', ')}`, fix: 'Exclude them, or ALTER TABLE ... SET LOGGED.' },
   );
+
+  items.push(...(await unsyncableObjects(client, selected)));
+  items.push(await highAvailability(client, settings, input.slot));
 
   const limit = TABLE_LIMITS[input.flavour];
   items.push(
@@ -182,4 +197,169 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
       : { id: 'source.long_transactions', group: 'source', title: 'No long-running open transactions', status: 'warn', detail: `open for over 5 minutes: ${longTx.map((t) => `pid ${t.pid} (${t.age})`).join(', ')}; they delay slot creation and pin WAL`, fix: 'Commit or end them (SELECT pg_terminate_backend(pid)).' },
   );
   return items;
+}
+
+
+const name = (t: CatalogTable) => `${t.ref.schema}.${t.ref.table}`;
+
+/**
+ * Objects that cannot be synchronized, by name: tables inheriting across schemas, TimescaleDB
+ * hypertables, and tables in schemas (or themselves) belonging to an extension.
+ */
+export async function unsyncableObjects(client: pg.Client, selected: CatalogTable[]): Promise<PrecheckItem[]> {
+  const items: PrecheckItem[] = [];
+  const oids = selected.map((t) => t.oid);
+
+  // Classic inheritance only: declarative partitions (relispartition) are read through their root.
+  const inherits = (await client.query<{ child: string; parent: string }>(
+    `SELECT format('%I.%I', cn.nspname, c.relname) AS child, format('%I.%I', pn.nspname, p.relname) AS parent
+       FROM pg_inherits i
+       JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_namespace cn ON cn.oid = c.relnamespace
+       JOIN pg_class p ON p.oid = i.inhparent JOIN pg_namespace pn ON pn.oid = p.relnamespace
+      WHERE c.relnamespace <> p.relnamespace AND NOT c.relispartition
+        AND (i.inhrelid = ANY($1::oid[]) OR i.inhparent = ANY($1::oid[]))
+      ORDER BY 1, 2`,
+    [oids],
+  )).rows;
+  items.push(
+    inherits.length === 0
+      ? pass('source.inheritance', 'No selected table inherits across schemas')
+      : {
+          id: 'source.inheritance',
+          group: 'source',
+          title: 'No selected table inherits across schemas',
+          status: 'fail',
+          detail: `tables inheriting from a table in another schema cannot be synchronized: ${inherits.map((r) => `${r.child} inherits ${r.parent}`).join(', ')}`,
+          fix: 'Exclude the parent and child tables from the task, or move them into one schema (ALTER TABLE ... SET SCHEMA ...).',
+        },
+  );
+
+  // TimescaleDB: only when its catalog exists, so an absent extension is no error.
+  const hasTimescale = (await client.query<{ present: boolean }>(
+    `SELECT to_regclass('_timescaledb_catalog.hypertable') IS NOT NULL AS present`,
+  )).rows[0]?.present;
+  let hypertables: string[] = [];
+  if (hasTimescale) {
+    const selectedNames = new Set(selected.map((t) => `${t.ref.schema}\u0000${t.ref.table}`));
+    hypertables = (await client.query<{ schema_name: string; table_name: string }>(
+      `SELECT schema_name::text, table_name::text FROM _timescaledb_catalog.hypertable ORDER BY 1, 2`,
+    )).rows
+      .filter((h) => selectedNames.has(`${h.schema_name}\u0000${h.table_name}`))
+      .map((h) => `${h.schema_name}.${h.table_name}`);
+  }
+  items.push(
+    hypertables.length === 0
+      ? pass('source.hypertables', 'No TimescaleDB hypertable selected', hasTimescale ? undefined : 'the timescaledb extension is not installed')
+      : {
+          id: 'source.hypertables',
+          group: 'source',
+          title: 'No TimescaleDB hypertable selected',
+          status: 'fail',
+          detail: `TimescaleDB hypertables store rows in chunk tables and cannot be synchronized: ${hypertables.join(', ')}`,
+          fix: 'Exclude these hypertables from the task.',
+        },
+  );
+
+  const members = (await client.query<{ oid: number; schema: string; extension: string; whole_schema: boolean }>(
+    `SELECT c.oid::int AS oid, n.nspname AS schema, e.extname AS extension, d.classid = 'pg_namespace'::regclass AS whole_schema
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_depend d ON d.deptype = 'e' AND d.refclassid = 'pg_extension'::regclass
+                       AND ((d.classid = 'pg_namespace'::regclass AND d.objid = n.oid) OR (d.classid = 'pg_class'::regclass AND d.objid = c.oid))
+       JOIN pg_extension e ON e.oid = d.refobjid
+      WHERE c.oid = ANY($1::oid[])
+      ORDER BY n.nspname, c.relname`,
+    [oids],
+  )).rows;
+  const byOid = new Map(selected.map((t) => [t.oid, t]));
+  const inSchemas = new Map<string, { extension: string; tables: string[] }>();
+  const memberTables: string[] = [];
+  for (const m of members) {
+    const t = byOid.get(m.oid);
+    if (!t) continue;
+    if (m.whole_schema) {
+      const entry = inSchemas.get(m.schema) ?? { extension: m.extension, tables: [] };
+      if (!entry.tables.includes(name(t))) entry.tables.push(name(t));
+      inSchemas.set(m.schema, entry);
+    } else if (!memberTables.some((x) => x.startsWith(`${name(t)} `))) {
+      memberTables.push(`${name(t)} (extension ${m.extension})`);
+    }
+  }
+  const parts = [
+    ...[...inSchemas].map(([schema, e]) => `schema ${schema} belongs to extension ${e.extension} (selected: ${e.tables.join(', ')})`),
+    ...(memberTables.length > 0 ? [`tables belonging to an extension: ${memberTables.join(', ')}`] : []),
+  ];
+  items.push(
+    parts.length === 0
+      ? pass('source.extension_objects', 'No schema or table created by an extension selected')
+      : {
+          id: 'source.extension_objects',
+          group: 'source',
+          title: 'No schema or table created by an extension selected',
+          status: 'fail',
+          detail: `objects created by CREATE EXTENSION cannot be synchronized: ${parts.join('; ')}`,
+          fix: `Exclude ${[...inSchemas.keys()].map((s) => `schema ${s}`).concat(memberTables.map((t) => t.split(' ')[0] ?? t)).join(', ')} from the task; create the extension on the destination instead.`,
+        },
+  );
+  return items;
+}
+
+/**
+ * High availability: with physical standbys (or on a standby), a switchover only keeps the task
+ * running when the standby has hot_standby_feedback on and, on PostgreSQL 17+, the slot is synced
+ * to it (sync_replication_slots on, slot created with failover).
+ */
+export async function highAvailability(client: pg.Client, settings: Map<string, string>, slot: string): Promise<PrecheckItem> {
+  const title = 'Replication slot survives a switchover to a standby';
+  const version = Number(settings.get('server_version_num') ?? 0);
+  const r = (await client.query<{ in_recovery: boolean; standbys: string[]; without_feedback: string[]; physical_slots: string[] }>(
+    `SELECT pg_is_in_recovery() AS in_recovery,
+            ARRAY(SELECT coalesce(nullif(r.application_name, ''), 'pid ' || r.pid) || coalesce(' at ' || host(r.client_addr), '')
+                    FROM pg_stat_replication r
+                   WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND s.slot_type = 'logical')
+                   ORDER BY 1) AS standbys,
+            ARRAY(SELECT coalesce(nullif(r.application_name, ''), 'pid ' || r.pid)
+                    FROM pg_stat_replication r
+                   WHERE r.backend_xmin IS NULL
+                     AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND (s.slot_type = 'logical' OR s.xmin IS NOT NULL))
+                  UNION ALL
+                  SELECT 'slot ' || slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND xmin IS NULL
+                   ORDER BY 1) AS without_feedback,
+            ARRAY(SELECT slot_name::text FROM pg_replication_slots WHERE slot_type = 'physical' ORDER BY 1) AS physical_slots`,
+  )).rows[0] ?? { in_recovery: false, standbys: [], without_feedback: [], physical_slots: [] };
+  if (!r.in_recovery && r.standbys.length === 0 && r.physical_slots.length === 0) {
+    return pass('source.high_availability', title, 'no standby attached');
+  }
+  const where = r.in_recovery
+    ? 'this server is a standby'
+    : r.standbys.length > 0
+      ? `physical standbys attached: ${r.standbys.join(', ')}`
+      : `physical replication slots (a standby that is not connected now): ${r.physical_slots.join(', ')}`;
+  const problems: string[] = [];
+  const fixes: string[] = [];
+  if (r.in_recovery ? settings.get('hot_standby_feedback') !== 'on' : r.without_feedback.length > 0) {
+    problems.push(r.in_recovery ? 'hot_standby_feedback is off' : `hot_standby_feedback is off (no feedback reported) for ${r.without_feedback.join(', ')}`);
+    fixes.push('set hot_standby_feedback = on on every standby (ALTER SYSTEM SET hot_standby_feedback = on; SELECT pg_reload_conf();)');
+  }
+  if (version >= 170000) {
+    if (settings.get('sync_replication_slots') !== 'on') {
+      problems.push('sync_replication_slots is off');
+      fixes.push('set sync_replication_slots = on on the standbys (with primary_slot_name and hot_standby_feedback)');
+    }
+    const failover = (await client.query<{ failover: boolean }>(`SELECT failover FROM pg_replication_slots WHERE slot_name = $1`, [slot])).rows[0]?.failover;
+    if (failover !== true) {
+      problems.push(failover === undefined ? `slot ${slot} does not exist yet and is created without failover` : `slot ${slot} has failover disabled`);
+      fixes.push(`enable failover on slot ${slot} (ALTER_REPLICATION_SLOT ${slot} (FAILOVER true) on a replication connection) once it exists`);
+    }
+  }
+  if (problems.length === 0) {
+    return pass('source.high_availability', title, `${where}; ${version >= 170000 ? 'hot_standby_feedback, sync_replication_slots and slot failover are set' : 'hot_standby_feedback is on'}`);
+  }
+  return {
+    id: 'source.high_availability',
+    group: 'source',
+    title,
+    status: 'warn',
+    detail: `${where}, but ${problems.join(', ')}: without ${version >= 170000 ? 'these settings' : 'it'} a switchover to a standby fails the task (its replication slot is missing or unusable there)`,
+    fix: `${fixes.map((f, i) => (i === 0 ? f[0]?.toUpperCase() + f.slice(1) : f)).join('; ')}.`,
+  };
 }
