@@ -1,6 +1,8 @@
 /**
  * Text-format PostgreSQL values → Row values, without losing information:
- * - int2, int4, oid, float4, float8 → JS number (exact for these types; NaN/±Infinity stay numbers);
+ * - int2, int4, oid → JS number (exact, and printed the same as PostgreSQL prints them);
+ * - float4, float8 → the exact text PostgreSQL sent: a JS number would print differently
+ *   (`1.5e-7` for PostgreSQL's `1.5e-07`, `100000000000000000000` for `1e+20`);
  * - bool → boolean; bytea → Buffer;
  * - everything else (int8, numeric, money, dates, timestamps with their microseconds, time,
  *   interval, uuid, json/jsonb text, arrays in PostgreSQL text form, enums, ranges, composites)
@@ -40,8 +42,6 @@ const parsers = new Map<number, ValueParser>([
   [PG_OID.int2, toNumber],
   [PG_OID.int4, toNumber],
   [PG_OID.oid, toNumber],
-  [PG_OID.float4, toNumber],
-  [PG_OID.float8, toNumber],
   [PG_OID.bool, toBoolean],
   [PG_OID.bytea, toBuffer],
 ]);
