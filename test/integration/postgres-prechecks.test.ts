@@ -116,6 +116,30 @@ describe('PostgreSQL precheck: objects that cannot be synchronized, high availab
     });
   });
 
+  it('a selected TimescaleDB hypertable fails (catalog stand-in: TimescaleDB itself is not installable here)', async () => {
+    const other = await createTestDatabase('prechk_ts');
+    try {
+      await withPg(other.database, async (c) => {
+        // The shape TimescaleDB's catalog has for what the check reads: _timescaledb_catalog.hypertable(schema_name, table_name).
+        await c.query('CREATE SCHEMA _timescaledb_catalog');
+        await c.query('CREATE TABLE _timescaledb_catalog.hypertable (id serial PRIMARY KEY, schema_name name NOT NULL, table_name name NOT NULL)');
+        await c.query('CREATE TABLE public.metrics (id int PRIMARY KEY, at timestamptz)');
+        await c.query('CREATE TABLE public.other (id int PRIMARY KEY)');
+        await c.query(`INSERT INTO _timescaledb_catalog.hypertable (schema_name, table_name) VALUES ('public', 'metrics'), ('public', 'not_selected')`);
+        const ht = item(await precheck(c, other.database, ['public.metrics', 'public.other']), 'source.hypertables');
+        expect(ht.status).toBe('fail');
+        expect(ht.detail).toBe('TimescaleDB hypertables store rows in chunk tables and cannot be synchronized: public.metrics');
+        expect(ht.fix).toBe('Exclude these hypertables from the task.');
+        const clean = item(await precheck(c, other.database, ['public.other']), 'source.hypertables');
+        expect(clean.status).toBe('pass');
+        expect(clean.detail).toBeUndefined();
+        console.log('[hypertables]', JSON.stringify(ht));
+      });
+    } finally {
+      await other.drop();
+    }
+  });
+
   describe('a server with a physical replication slot (a private cluster)', () => {
     let cluster: TinyCluster;
     beforeAll(async () => {
