@@ -313,6 +313,22 @@ const phaseInput =
     progress: context.progress,
   });
 
+/** How every sync phase routes its actor's failure: the guards alone choose failed or retrying. */
+const errorOf = ({ event }: { event: { error: unknown } }) => ({ error: event.error });
+const phaseOnError = [
+  { guard: { type: 'isFatal', params: errorOf }, target: 'failed', actions: { type: 'recordError', params: errorOf } },
+  { target: 'retrying', actions: [{ type: 'recordError', params: errorOf }, 'beginRetry'] },
+] as const;
+
+/** Events every sync phase handles the same way. */
+const phaseEvents = {
+  PAUSE: 'paused',
+  HEALTHY: { actions: 'clearRetry' },
+  PROGRESS: {
+    actions: [{ type: 'mergeProgress', params: ({ event }: { event: { progress: Partial<ProgressCounters> } }) => ({ progress: event.progress }) }, 'clearRetry'],
+  },
+} as const;
+
 export const taskMachine = setup({
   types: {
     context: {} as TaskMachineContext,
@@ -488,25 +504,9 @@ export const taskMachine = setup({
         src: 'schemaSync',
         input: phaseInput('schema'),
         onDone: proceedFrom('schema'),
-        onError: [
-          {
-            guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
-            target: 'failed',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          {
-            target: 'retrying',
-            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'beginRetry'],
-          },
-        ],
+        onError: phaseOnError,
       },
-      on: {
-        PAUSE: 'paused',
-        HEALTHY: { actions: 'clearRetry' },
-        PROGRESS: {
-          actions: [{ type: 'mergeProgress', params: ({ event }) => ({ progress: event.progress }) }, 'clearRetry'],
-        },
-      },
+      on: phaseEvents,
     },
 
     full: {
@@ -517,25 +517,9 @@ export const taskMachine = setup({
         src: 'fullSync',
         input: phaseInput('full'),
         onDone: proceedFrom('full'),
-        onError: [
-          {
-            guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
-            target: 'failed',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          {
-            target: 'retrying',
-            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'beginRetry'],
-          },
-        ],
+        onError: phaseOnError,
       },
-      on: {
-        PAUSE: 'paused',
-        HEALTHY: { actions: 'clearRetry' },
-        PROGRESS: {
-          actions: [{ type: 'mergeProgress', params: ({ event }) => ({ progress: event.progress }) }, 'clearRetry'],
-        },
-      },
+      on: phaseEvents,
     },
 
     incremental: {
@@ -547,25 +531,9 @@ export const taskMachine = setup({
         input: phaseInput('incremental'),
         // Incremental sync runs until stopped; an actor that ends on its own completes the task.
         onDone: { target: 'completed', actions: 'clearRetry' },
-        onError: [
-          {
-            guard: { type: 'isFatal', params: ({ event }) => ({ error: event.error }) },
-            target: 'failed',
-            actions: { type: 'recordError', params: ({ event }) => ({ error: event.error }) },
-          },
-          {
-            target: 'retrying',
-            actions: [{ type: 'recordError', params: ({ event }) => ({ error: event.error }) }, 'beginRetry'],
-          },
-        ],
+        onError: phaseOnError,
       },
-      on: {
-        PAUSE: 'paused',
-        HEALTHY: { actions: 'clearRetry' },
-        PROGRESS: {
-          actions: [{ type: 'mergeProgress', params: ({ event }) => ({ progress: event.progress }) }, 'clearRetry'],
-        },
-      },
+      on: phaseEvents,
     },
 
     retrying: {
