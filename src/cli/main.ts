@@ -32,6 +32,7 @@ commands:
   offsets <task.yaml>    show the task's checkpoint; --set <position> or --reset while the task is stopped
   inspect [task.yaml]    print the task state chart (JSON, for the Stately visualizer); --live runs the
                          task and prints every transition
+  verify <task.yaml>     MongoDB → MongoDB: compare counts and content hashes per collection; exit 1 on differences
   docs                   print the configuration reference (markdown)
   demo                   PostgreSQL → Kafka demo on the local test servers
 
@@ -202,6 +203,33 @@ async function cmdOffsets(args: Args): Promise<number> {
   return EXIT.ok;
 }
 
+/** MongoDB destinations: per collection, counts and content hashes of source and destination. */
+async function cmdVerify(args: Args): Promise<number> {
+  const cfg = await load(args);
+  if (cfg.source.type !== 'mongodb' || !cfg.destination.mongodb) {
+    throw new UsageError('verify compares a MongoDB source with a MongoDB destination; this task writes elsewhere.');
+  }
+  const { MongoClient } = await import('mongodb');
+  const { verifyCollections, formatVerificationReport } = await import('../sinks/mongodb/verify.js');
+  const { mongoUri } = await import('../runtime/defaults.js');
+  const pairs = cfg.objects.flatMap((o) =>
+    o.database && o.collection
+      ? [{ source: { database: o.database, collection: o.collection }, destination: { database: o.rename?.database ?? o.database, collection: o.rename?.collection ?? o.collection } }]
+      : [],
+  );
+  if (pairs.length === 0) throw new UsageError('verify needs objects that name a database and a collection.');
+  const src = await MongoClient.connect(mongoUri(cfg.source));
+  const dst = await MongoClient.connect(mongoUri(cfg.destination.mongodb));
+  try {
+    const report = await verifyCollections(src, dst, pairs);
+    out(args, formatVerificationReport(report), report);
+    return report.equal ? EXIT.ok : EXIT.failed;
+  } finally {
+    await src.close();
+    await dst.close();
+  }
+}
+
 async function cmdInspect(args: Args): Promise<number> {
   if (args.flags.has('live')) return cmdRun(args);
   process.stdout.write(`${JSON.stringify(taskMachineDefinition(), null, 2)}\n`);
@@ -231,6 +259,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         return await cmdOffsets(args);
       case 'inspect':
         return await cmdInspect(args);
+      case 'verify':
+        return await cmdVerify(args);
       case 'docs':
         process.stdout.write(generateConfigDocs());
         return EXIT.ok;

@@ -118,6 +118,36 @@ describe('the tributary command', () => {
     expect(ok.code).toBe(0);
   }, 120_000);
 
+  it('verify compares MongoDB source and destination: exit 0 when equal, 1 with the differing _id otherwise', async () => {
+    const { MongoClient } = await import('mongodb');
+    const rs = process.env.TRIBUTARY_MONGO_RS_URI ?? 'mongodb://127.0.0.1:27117/?replicaSet=rs0';
+    const other = process.env.TRIBUTARY_MONGO_OPLOG_URI ?? 'mongodb://127.0.0.1:27118';
+    const dbName = uniqueName('verify');
+    const a = await MongoClient.connect(rs);
+    const b = await MongoClient.connect(other);
+    try {
+      const docs = Array.from({ length: 20 }, (_, i) => ({ _id: i, n: i }));
+      await a.db(dbName).collection('c').insertMany(docs);
+      await b.db(dbName).collection('c').insertMany(docs);
+      const file = join(dir, 'verify.yaml');
+      await writeFile(file, [`name: verify-task`, 'source:', '  type: mongodb', `  uri: "${rs}"`, 'destination:', '  mongodb:', `    uri: "${other}"`, 'objects:', `  - { database: ${dbName}, collection: c }`, ''].join('\n'));
+      const same = await tributary(['verify', file]);
+      expect(same.stdout).toContain('EQUAL');
+      expect(same.code).toBe(0);
+      await b.db(dbName).collection('c').updateOne({ _id: 7 }, { $set: { n: -1 } });
+      const differs = await tributary(['verify', file, '--json']);
+      expect(differs.code).toBe(1);
+      const report = JSON.parse(differs.stdout) as { equal: boolean; collections: Array<{ contentDiffers: string[] }> };
+      expect(report.equal).toBe(false);
+      expect(report.collections[0]?.contentDiffers).toEqual(['7']);
+    } finally {
+      await a.db(dbName).dropDatabase();
+      await b.db(dbName).dropDatabase();
+      await a.close();
+      await b.close();
+    }
+  }, 60_000);
+
   it('inspect prints the task state chart', async () => {
     const r = await tributary(['inspect']);
     expect(r.code).toBe(0);
