@@ -10,7 +10,9 @@ import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
 import type { EncodeContext, EncodedRecord, Format } from './format.js';
 import { sequenceText } from './format.js';
-import { mongoId, recordKey } from './key.js';
+import type { ByteSink } from './byteSink.js';
+import { quote } from './json.js';
+import { mongoId, recordKey, recordKeyText } from './key.js';
 import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
 import { pgTypeInfo, pgValueText, sameValue } from './types/postgres.js';
 
@@ -44,7 +46,7 @@ const j = JSON.stringify;
 function valueJson(v: unknown): string {
   switch (typeof v) {
     case 'string':
-      return j(v);
+      return quote(v);
     case 'number':
       if (Number.isFinite(v)) return `"${v}"`;
       break;
@@ -55,7 +57,7 @@ function valueJson(v: unknown): string {
       break;
   }
   const t = pgValueText(v);
-  return t === null ? 'null' : j(t);
+  return t === null ? 'null' : quote(t);
 }
 
 function rowJson(cols: readonly PreparedColumn[], row: Row): string {
@@ -73,22 +75,22 @@ function rowJson(cols: readonly PreparedColumn[], row: Row): string {
   return `${s}}`;
 }
 
-/** Previous values of the columns that changed (only columns present in both images). */
+/** `[{…}]`: previous values of the columns that changed (only columns present in both images). */
 function oldJson(cols: readonly PreparedColumn[], before: Row, after: Row): string {
-  let s = '{';
+  let s = '[{';
   let first = true;
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i] as PreparedColumn;
     const b = before[c.name];
     if (b === undefined) continue;
     const a = after[c.name];
-    if (a === undefined || sameValue(a, b)) continue;
+    if (a === b || a === undefined || sameValue(a, b)) continue;
     if (first) first = false;
     else s += ',';
     s += c.prefix;
     s += valueJson(b);
   }
-  return `${s}}`;
+  return `${s}}]`;
 }
 
 export function createCanalJson(options: CanalJsonOptions = {}): Format {
@@ -123,11 +125,20 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
     return p;
   }
 
-  function encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord {
-    const mongo = ctx.sourceKind === 'mongodb';
+  // `,"ts":<now>` for the last `now` seen (a batch shares it).
+  let lastNow = NaN;
+  let tsText = '';
+
+  /** The Canal message text of an event. */
+  function build(e: ChangeEvent, ctx: EncodeContext, mongo: boolean): string {
     const p = cache.get(e.shape) ?? prepare(e.shape, mongo);
-    const start = `{"id":${sequenceText(ctx.sequence)}`;
-    const times = `${e.commitTime},"ts":${ctx.now}`;
+    const seq = ctx.sequence;
+    const start = typeof seq === 'number' ? `{"id":${seq}` : `{"id":${sequenceText(seq)}`;
+    if (ctx.now !== lastNow) {
+      lastNow = ctx.now;
+      tsText = `,"ts":${ctx.now}`;
+    }
+    const times = `${e.commitTime}${tsText}`;
     const tail = ',"gtid":null,"serverId":null}';
     let s: string;
     switch (e.op) {
@@ -151,7 +162,7 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
           data = rowJson(p.cols, after);
           // Without an old image (REPLICA IDENTITY DEFAULT and an unchanged key) nothing is known
           // about previous values: `old` is [{}], so Flink's canal-json pairs it with `data`.
-          old = e.before === null || e.before === undefined ? '[{}]' : `[${oldJson(p.cols, e.before, after)}]`;
+          old = e.before === null || e.before === undefined ? '[{}]' : oldJson(p.cols, e.before, after);
         }
         s = `${start}${p.head.UPDATE}${times}${p.dmlMid}${data}],"old":${old}${tail}`;
         break;
@@ -173,10 +184,23 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
           fix: 'heartbeats are not written to Kafka by the Canal JSON format',
         });
     }
+    return s;
+  }
+
+  function encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord {
+    const mongo = ctx.sourceKind === 'mongodb';
+    const s = build(e, ctx, mongo);
     return { key: recordKey(e, mongo), value: Buffer.from(s, 'utf8') };
   }
 
-  return { name: 'canal-json', encode };
+  function encodeInto(e: ChangeEvent, ctx: EncodeContext, out: ByteSink): void {
+    const mongo = ctx.sourceKind === 'mongodb';
+    const s = build(e, ctx, mongo);
+    out.writeKey(recordKeyText(e, mongo));
+    out.writeValue(s);
+  }
+
+  return { name: 'canal-json', encode, encodeInto };
 }
 
 function quoteIdent(s: string): string {

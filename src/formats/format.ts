@@ -1,4 +1,5 @@
 import type { ChangeEvent } from '../core/events.js';
+import type { ByteSink } from './byteSink.js';
 import { SequencePosition, bigIntToLsn } from '../core/position.js';
 
 /** What an encoder needs besides the event itself. */
@@ -22,6 +23,12 @@ export interface EncodedRecord {
 export interface Format {
   name: string;
   encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord;
+  /**
+   * Optional fast path: writes the same key and value bytes as `encode` straight into `out`
+   * (`writeKey` then `writeValue`), for sinks that lay a batch's messages out contiguously.
+   * Formats with headers do not offer it.
+   */
+  encodeInto?(e: ChangeEvent, ctx: EncodeContext, out: ByteSink): void;
 }
 
 /**

@@ -3,6 +3,7 @@ import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
 import { pgValueText } from './types/postgres.js';
 import { bsonToJson } from './types/mongodb.js';
+import { quote } from './json.js';
 
 /**
  * The Kafka record key shared by all formats, so that switching format keeps partitioning:
@@ -13,9 +14,14 @@ import { bsonToJson } from './types/mongodb.js';
  * - DDL, truncate, and tables without a key: null (the producer then partitions by table).
  */
 export function recordKey(e: ChangeEvent, mongo: boolean): Buffer | null {
-  if (e.op !== 'insert' && e.op !== 'update' && e.op !== 'delete') return null;
-  const text = mongo ? mongoKeyText(e) : relationalKeyText(e);
+  const text = recordKeyText(e, mongo);
   return text === null ? null : Buffer.from(text, 'utf8');
+}
+
+/** `recordKey` as text (null for no key). */
+export function recordKeyText(e: ChangeEvent, mongo: boolean): string | null {
+  if (e.op !== 'insert' && e.op !== 'update' && e.op !== 'delete') return null;
+  return mongo ? mongoKeyText(e) : relationalKeyText(e);
 }
 
 export function mongoId(e: ChangeEvent): unknown {
@@ -47,11 +53,15 @@ export function relationalKeyText(e: ChangeEvent): string | null {
       fix: 'check the table\'s replica identity (it must include the key columns)',
     });
   }
+  if (key.length === 1) {
+    const t = pgValueText(row[key[0] as string]);
+    return t === null ? '[null]' : `[${quote(t)}]`;
+  }
   let out = '[';
   for (let i = 0; i < key.length; i++) {
     if (i > 0) out += ',';
     const t = pgValueText(row[key[i] as string]);
-    out += t === null ? 'null' : JSON.stringify(t);
+    out += t === null ? 'null' : quote(t);
   }
   return `${out}]`;
 }

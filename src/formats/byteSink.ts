@@ -1,0 +1,69 @@
+/**
+ * A growing byte buffer that encoders write messages into back to back (`Format.encodeInto`), so
+ * a batch's keys and values end up laid out contiguously in one ArrayBuffer: the Kafka sink
+ * transfers that ArrayBuffer to its producer thread as is, without copying messages again.
+ *
+ * After each `writeKey`/`writeValue` the offset and length of the last key and value are in
+ * `keyOffset`/`keyLength` (-1 = null key) and `valueOffset`/`valueLength`.
+ */
+export class ByteSink {
+  /** Backing store; replaced (copied) when it grows. Its `buffer` starts at byte 0. */
+  buf: Buffer;
+  /** Bytes written. */
+  pos = 0;
+  keyOffset = 0;
+  keyLength = -1;
+  valueOffset = 0;
+  valueLength = 0;
+
+  constructor(capacity = 64 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, capacity));
+  }
+
+  private grow(need: number): void {
+    const next = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /** Appends the UTF-8 of `s`; returns its byte length. */
+  writeString(s: string): number {
+    // UTF-16 code units → at most 3 UTF-8 bytes each.
+    if (this.pos + s.length * 3 > this.buf.length) this.grow(this.pos + s.length * 3);
+    const n = this.buf.write(s, this.pos, 'utf8');
+    this.pos += n;
+    return n;
+  }
+
+  writeBytes(b: Uint8Array): number {
+    if (this.pos + b.length > this.buf.length) this.grow(this.pos + b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return b.length;
+  }
+
+  writeKey(text: string | null): void {
+    this.keyOffset = this.pos;
+    this.keyLength = text === null ? -1 : this.writeString(text);
+  }
+
+  writeKeyBytes(b: Uint8Array | null): void {
+    this.keyOffset = this.pos;
+    this.keyLength = b === null ? -1 : this.writeBytes(b);
+  }
+
+  writeValue(text: string): void {
+    this.valueOffset = this.pos;
+    this.valueLength = this.writeString(text);
+  }
+
+  writeValueBytes(b: Uint8Array): void {
+    this.valueOffset = this.pos;
+    this.valueLength = this.writeBytes(b);
+  }
+
+  /** A view (no copy) of written bytes. */
+  view(offset: number, length: number): Buffer {
+    return this.buf.subarray(offset, offset + length);
+  }
+}
