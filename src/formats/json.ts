@@ -1,4 +1,5 @@
 /** Characters JSON.stringify escapes in a string: `"`, `\`, controls, and (lone) surrogates. */
+// eslint-disable-next-line no-control-regex -- exactly the characters JSON escapes
 const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
 
 /**

@@ -11,7 +11,8 @@ import type { EncodeContext, Format } from '../../formats/index.js';
 import { loadCommittedCheckpoint } from './exactlyOnce.js';
 import { precheckKafka } from './precheck.js';
 import { Router, type PartitionPolicy, type TableRoute } from './routing.js';
-import { WorkerProducer, packBatch } from './workerProducer.js';
+import { ByteSink } from '../../formats/byteSink.js';
+import { RECORD_OVERHEAD, WorkerProducer, packBatch, packEncoded, type EncodedBatch, type PackedBatch } from './workerProducer.js';
 
 /**
  * Message acknowledgement mechanism (the seeds' "Message acknowledgement mechanism"):
@@ -36,8 +37,6 @@ export function ackValue(mode: AckMode): 0 | 1 | -1 {
   return v as 0 | 1 | -1;
 }
 
-/** Record overhead counted per message when splitting (record header, varints, offsets). */
-const RECORD_OVERHEAD = 64;
 /** Headroom for record-batch and request headers when filling a request to the broker's limit. */
 const BATCH_HEADROOM = 16 * 1024;
 
@@ -155,6 +154,8 @@ export class KafkaSink implements Sink {
   private readonly router: Router;
   private readonly partitions = new Map<string, number>();
   private sequence = 0;
+  /** Initial size of a batch's encode buffer (from the previous batch). */
+  private arenaHint = 64 * 1024;
   /** Messages and bytes written, for metrics. */
   readonly counters = { messages: 0, bytes: 0, batches: 0 };
 
@@ -296,33 +297,81 @@ export class KafkaSink implements Sink {
     }
   }
 
-  /** Encodes a batch into per-topic messages; fails before sending anything when a record is too large. */
-  private encode(events: readonly ChangeEvent[]): { topicMessages: TopicMessages[]; bytes: number; topics: Set<string> } {
-    const byTopic = new Map<string, Message[]>();
+  /**
+   * Encodes a batch into one ByteSink (keys and values back to back, through the format's
+   * `encodeInto` when it has one), routed and grouped by topic; fails before sending anything
+   * when a record is too large.
+   */
+  private encode(events: readonly ChangeEvent[]): { enc: EncodedBatch; bytes: number; topics: Set<string> } {
+    const byTopic = new Map<string, number[]>();
     const now = Date.now();
     let bytes = 0;
     const ctx: EncodeContext = { sequence: 0, now, sourceKind: this.opts.sourceKind, database: this.opts.database };
+    const format = this.opts.format;
+    const out = new ByteSink(this.arenaHint);
+    const meta = new Int32Array(events.length * 6);
+    let headers: Map<number, Record<string, string>> | null = null;
+    let count = 0;
+    let lastTopic = '';
+    let lastList: number[] | undefined;
     for (const e of events) {
       if (e.op === 'heartbeat') continue;
       ctx.sequence = ++this.sequence;
-      const rec = this.opts.format.encode(e, ctx);
-      const size = rec.value.length + (rec.key?.length ?? 0);
+      let h: Record<string, string> | undefined;
+      if (format.encodeInto) format.encodeInto(e, ctx, out);
+      else {
+        const rec = format.encode(e, ctx);
+        out.writeKeyBytes(rec.key);
+        out.writeValueBytes(rec.value);
+        h = rec.headers;
+      }
+      const keyLen = out.keyLength;
+      const size = out.valueLength + (keyLen > 0 ? keyLen : 0);
       if (size > this.opts.maxMessageBytes) {
+        const key = keyLen < 0 ? null : out.buf.toString('utf8', out.keyOffset, out.keyOffset + keyLen);
         throw new OversizedRecordError(
-          `A ${e.op} of table ${qualifiedName(e.shape.ref)} with key ${rec.key?.toString() ?? '(none)'} encodes to ${size} bytes, over the ${this.opts.maxMessageBytes}-byte message limit; nothing of its batch was written.`,
+          `A ${e.op} of table ${qualifiedName(e.shape.ref)} with key ${key ?? '(none)'} encodes to ${size} bytes, over the ${this.opts.maxMessageBytes}-byte message limit; nothing of its batch was written.`,
           { object: qualifiedName(e.shape.ref), field: 'destination.kafka.maxMessageBytes', fix: 'Leave large columns out with the object\'s `columns` list, or raise message.max.bytes on the brokers and destination.kafka.maxMessageBytes together.' },
         );
       }
       bytes += size;
       const topic = this.router.topicOf(e);
-      const count = this.partitions.get(topic) ?? 1;
-      const msg: Message = { key: rec.key, value: rec.value, partition: this.router.partitionOf(e, count) };
-      if (rec.headers) msg.headers = rec.headers;
-      let list = byTopic.get(topic);
+      const partitionCount = this.partitions.get(topic) ?? 1;
+      const o = count * 6;
+      meta[o] = this.router.partitionOf(e, partitionCount);
+      meta[o + 1] = out.keyOffset;
+      meta[o + 2] = keyLen;
+      meta[o + 3] = out.valueOffset;
+      meta[o + 4] = out.valueLength;
+      if (h) {
+        (headers ??= new Map()).set(count, h);
+        meta[o + 5] = messageSize({ value: null, headers: h }) - RECORD_OVERHEAD;
+      }
+      let list = topic === lastTopic ? lastList : byTopic.get(topic);
       if (!list) byTopic.set(topic, (list = []));
-      list.push(msg);
+      list.push(count);
+      lastTopic = topic;
+      lastList = list;
+      count++;
     }
-    return { topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })), bytes, topics: new Set(byTopic.keys()) };
+    // Size the next batch's buffer from this one (it is transferred, not reused).
+    if (count > 0) this.arenaHint = Math.max(64 * 1024, Math.ceil(out.pos * 1.25));
+    return { enc: { data: out, meta, count, byTopic, headers }, bytes, topics: new Set(byTopic.keys()) };
+  }
+
+  /**
+   * Main-thread work of a threaded write without a value framer: encode, route, split by size
+   * and pack for the producer thread (the encoded bytes are transferred as they lie). Null when
+   * the batch has nothing to write. Public for bench/micro-canal.ts.
+   */
+  packForWorker(events: readonly ChangeEvent[]): { packed: PackedBatch; bytes: number; topics: Set<string> } | null {
+    const { enc, bytes, topics } = this.encode(events);
+    if (enc.count === 0) return null;
+    return { packed: packEncoded(enc, this.requestLimit), bytes, topics };
+  }
+
+  private get requestLimit(): number {
+    return Math.max(1024, this.opts.maxMessageBytes - BATCH_HEADROOM);
   }
 
   async write(batch: Batch<ChangeEvent>): Promise<void> {
@@ -332,7 +381,8 @@ export class KafkaSink implements Sink {
     const unknown = new Set<string>();
     for (const e of batch.items) if (e.op !== 'heartbeat') { const t = this.router.topicOf(e); if (!this.partitions.has(t)) unknown.add(t); }
     if (unknown.size > 0) await this.ensureTopics([...unknown]);
-    const { topicMessages, bytes, topics } = this.encode(batch.items);
+    const { enc, bytes, topics } = this.encode(batch.items);
+    const topicMessages = toTopicMessages(enc);
     const eo = this.opts.exactlyOnce;
     if (topicMessages.length === 0 && !eo) return;
     if (this.opts.valueFramer && topicMessages.length > 0) {
@@ -344,7 +394,7 @@ export class KafkaSink implements Sink {
       }
       for (const tm of topicMessages) for (const m of tm.messages) m.value = framer.frame(tm.topic, m.value as Buffer);
     }
-    const parts = splitBySize(topicMessages, Math.max(1024, this.opts.maxMessageBytes - BATCH_HEADROOM));
+    const parts = splitBySize(topicMessages, this.requestLimit);
     const compression = compressionTypes[this.opts.compression];
     try {
       if (eo) {
@@ -399,21 +449,29 @@ export class KafkaSink implements Sink {
         for (const e of batch.items) if (e.op !== 'heartbeat') { const t = this.router.topicOf(e); if (!this.partitions.has(t)) unknown.add(t); }
         if (unknown.size > 0) await this.ensureTopics([...unknown]);
         if (this.poisoned) throw this.poisoned;
-        const enc = this.encode(batch.items);
-        topics = enc.topics;
-        bytes = enc.bytes;
-        if (enc.topicMessages.length === 0) return;
-        if (this.opts.valueFramer) {
+        let packed: PackedBatch;
+        if (!this.opts.valueFramer) {
+          const r = this.packForWorker(batch.items);
+          if (!r) return;
+          packed = r.packed;
+          topics = r.topics;
+          bytes = r.bytes;
+        } else {
           const framer = this.opts.valueFramer;
+          const { enc, ...rest } = this.encode(batch.items);
+          topics = rest.topics;
+          bytes = rest.bytes;
+          if (enc.count === 0) return;
+          const topicMessages = toTopicMessages(enc);
           try {
             await framer.prepare([...topics]);
           } catch (err) {
             throw classifyError(err, 'registering schemas in the schema registry');
           }
-          for (const tm of enc.topicMessages) for (const m of tm.messages) m.value = framer.frame(tm.topic, m.value as Buffer);
+          for (const tm of topicMessages) for (const m of tm.messages) m.value = framer.frame(tm.topic, m.value as Buffer);
           if (this.poisoned) throw this.poisoned;
+          packed = packBatch(splitBySize(topicMessages, this.requestLimit));
         }
-        const packed = packBatch(splitBySize(enc.topicMessages, Math.max(1024, this.opts.maxMessageBytes - BATCH_HEADROOM)));
         messages = packed.count;
         sent = worker.send(packed);
         sent.catch(() => undefined);
@@ -463,6 +521,29 @@ export class KafkaSink implements Sink {
     this.worker = null;
     await Promise.all([p?.disconnect().catch(() => undefined), w?.close().catch(() => undefined)]);
   }
+}
+
+/** Messages (key and value as views of the batch's buffer) grouped by topic, in event order. */
+function toTopicMessages(enc: EncodedBatch): TopicMessages[] {
+  const out: TopicMessages[] = [];
+  const { meta, data } = enc;
+  for (const [topic, list] of enc.byTopic) {
+    const messages: Message[] = [];
+    for (const n of list) {
+      const o = n * 6;
+      const keyLen = meta[o + 2] as number;
+      const m: Message = {
+        key: keyLen < 0 ? null : data.view(meta[o + 1] as number, keyLen),
+        value: data.view(meta[o + 3] as number, meta[o + 4] as number),
+        partition: meta[o] as number,
+      };
+      const h = enc.headers?.get(n);
+      if (h) m.headers = h;
+      messages.push(m);
+    }
+    out.push({ topic, messages });
+  }
+  return out;
 }
 
 function bufLen(v: unknown): number {

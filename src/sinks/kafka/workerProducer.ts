@@ -16,6 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KafkaConfig, TopicMessages } from 'kafkajs';
 import { ConnectionError } from '../../core/errors.js';
+import type { ByteSink } from '../../formats/byteSink.js';
 
 export interface ProducerWorkerInit {
   client: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl' | 'clientId'>;
@@ -107,6 +108,65 @@ export function packBatch(parts: readonly TopicMessages[][]): PackedBatch {
     counts.push(n);
   }
   return { data, index, topics, parts: counts, count, ...(headers ? { headers } : {}) };
+}
+
+/**
+ * A batch the sink encoded into one ByteSink: per message six int32 in `meta` (partition, key
+ * offset, key length (-1 = null), value offset, value length, header bytes), grouped by topic in
+ * first-seen order (message numbers per topic, in event order).
+ */
+export interface EncodedBatch {
+  data: ByteSink;
+  meta: Int32Array;
+  count: number;
+  byTopic: Map<string, number[]>;
+  headers: Map<number, Record<string, string>> | null;
+}
+
+/** Record overhead counted per message when splitting (as the sink's messageSize). */
+export const RECORD_OVERHEAD = 64;
+
+/**
+ * `packBatch(splitBySize(topicMessages, limit))` for a batch already laid out in one ByteSink:
+ * the same index, topics and request split, and the ByteSink's ArrayBuffer as `data` (no copy).
+ */
+export function packEncoded(enc: EncodedBatch, limit: number): PackedBatch {
+  const { meta, byTopic } = enc;
+  const index = new Int32Array(enc.count * 6);
+  const topics: string[] = [];
+  const counts: number[] = [];
+  let headers: Array<[number, Record<string, string>]> | undefined;
+  let i = 0;
+  let size = 0;
+  let inPart = 0;
+  for (const [topic, list] of byTopic) {
+    const t = topics.length;
+    topics.push(topic);
+    for (let j = 0; j < list.length; j++) {
+      const r = (list[j] as number) * 6;
+      const keyLen = meta[r + 2] as number;
+      const n = RECORD_OVERHEAD + (keyLen > 0 ? keyLen : 0) + (meta[r + 4] as number) + (meta[r + 5] as number);
+      if (size + n > limit && inPart > 0) {
+        counts.push(inPart);
+        inPart = 0;
+        size = 0;
+      }
+      const o = i * 6;
+      index[o] = t;
+      index[o + 1] = meta[r] as number;
+      index[o + 2] = keyLen < 0 ? 0 : (meta[r + 1] as number);
+      index[o + 3] = keyLen;
+      index[o + 4] = meta[r + 3] as number;
+      index[o + 5] = meta[r + 4] as number;
+      const h = enc.headers?.get(list[j] as number);
+      if (h) (headers ??= []).push([i, h]);
+      i++;
+      inPart++;
+      size += n;
+    }
+  }
+  if (inPart > 0) counts.push(inPart);
+  return { data: enc.data.buf.buffer as ArrayBuffer, index, topics, parts: counts, count: i, ...(headers ? { headers } : {}) };
 }
 
 /**
