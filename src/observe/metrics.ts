@@ -22,6 +22,7 @@ interface Family {
 export async function renderMetrics(tasks: readonly TaskRunner[]): Promise<string> {
   const fam = (name: string, type: Family['type'], help: string): Family => ({ name, type, help, samples: [] });
   const events = fam('tributary_events_total', 'counter', 'Events written to the destination and acknowledged.');
+  const heartbeats = fam('tributary_heartbeats_total', 'counter', 'Heartbeats acknowledged (they keep latency and the source position moving when idle).');
   const bytes = fam('tributary_bytes_total', 'counter', 'Bytes (source size estimate) written and acknowledged.');
   const batches = fam('tributary_batches_total', 'counter', 'Batches written and acknowledged.');
   const tableEvents = fam('tributary_table_events_total', 'counter', 'Events acknowledged, by destination table.');
@@ -39,6 +40,7 @@ export async function renderMetrics(tasks: readonly TaskRunner[]): Promise<strin
     const task = { task: t.id };
     events.samples.push(line(events.name, task, s.counters.events));
     bytes.samples.push(line(bytes.name, task, s.counters.bytes));
+    heartbeats.samples.push(line(heartbeats.name, task, s.counters.heartbeats));
     batches.samples.push(line(batches.name, task, s.counters.batches));
     for (const [table, c] of t.tableCounters) {
       tableEvents.samples.push(line(tableEvents.name, { ...task, table }, c.events));
@@ -59,7 +61,7 @@ export async function renderMetrics(tasks: readonly TaskRunner[]): Promise<strin
       if (v !== null) slot.samples.push(line(slot.name, task, v));
     }
   }
-  return [events, bytes, batches, tableEvents, tableBytes, latency, state, healthy, retries, rows, rowsEst, precheck, slot]
+  return [events, heartbeats, bytes, batches, tableEvents, tableBytes, latency, state, healthy, retries, rows, rowsEst, precheck, slot]
     .map((f) => [`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.samples].join('\n'))
     .join('\n')
     .concat('\n');

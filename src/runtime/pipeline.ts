@@ -14,7 +14,10 @@ export interface BatchLimits {
 
 /** What the pipeline reports for every batch the destination acknowledged. */
 export interface AckedBatch {
+  /** Changes acknowledged (heartbeats excluded). */
   events: number;
+  /** Heartbeats acknowledged (they keep latency and the source position moving when idle). */
+  heartbeats: number;
   bytes: number;
   last: ChangeEvent;
   /** Per destination table (`qualifiedName`): events and bytes of this batch. */
@@ -88,7 +91,11 @@ export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline)
         if (failure) throw failure;
         p.window.release(group.items.length, group.bytes);
         if (ticket !== undefined) p.tracker?.ack(ticket);
-        return { events: group.items.length, bytes: group.bytes, last, byTable: countByTable(group.items) } satisfies AckedBatch;
+        const byTable = countByTable(group.items);
+        let events = 0;
+        for (const c of byTable.values()) events += c.events;
+        // Heartbeats travel (and are acknowledged) like changes but are not counted as events.
+        return { events, heartbeats: group.items.length - events, bytes: group.bytes, last, byTable } satisfies AckedBatch;
       }),
       Math.max(1, (p.sink as { maxInFlightWrites?: number }).maxInFlightWrites ?? 1),
     ),

@@ -37,7 +37,9 @@ export interface TaskDeps {
 }
 
 export interface TaskCounters {
+  /** Changes written and acknowledged (heartbeats excluded). */
   events: number;
+  heartbeats: number;
   bytes: number;
   batches: number;
   snapshotRows: number;
@@ -93,7 +95,7 @@ export class TaskRunner {
   readonly plan: ObjectPlan;
   /** Events and bytes acknowledged per destination table. */
   readonly tableCounters = new Map<string, { events: number; bytes: number }>();
-  readonly counters: TaskCounters = { events: 0, bytes: 0, batches: 0, snapshotRows: 0, lastCommitTime: null, lastAckAt: null };
+  readonly counters: TaskCounters = { heartbeats: 0, events: 0, bytes: 0, batches: 0, snapshotRows: 0, lastCommitTime: null, lastAckAt: null };
   private readonly actor: Actor<typeof taskMachine>;
   private readonly window: InflightWindow;
   private readonly fullThrottle = new ThrottleController();
@@ -346,6 +348,7 @@ export class TaskRunner {
       } else this.tableCounters.set(table, { ...c });
     }
     this.counters.events += a.events;
+    this.counters.heartbeats += a.heartbeats;
     this.counters.bytes += a.bytes;
     this.counters.batches += 1;
     this.counters.lastCommitTime = a.last.commitTime;

@@ -127,14 +127,14 @@ describe('the tributary command', () => {
     const b = await MongoClient.connect(other);
     try {
       const docs = Array.from({ length: 20 }, (_, i) => ({ _id: i, n: i }));
-      await a.db(dbName).collection('c').insertMany(docs);
-      await b.db(dbName).collection('c').insertMany(docs);
+      await a.db(dbName).collection<{ _id: number; n: number }>('c').insertMany(docs);
+      await b.db(dbName).collection<{ _id: number; n: number }>('c').insertMany(docs);
       const file = join(dir, 'verify.yaml');
       await writeFile(file, [`name: verify-task`, 'source:', '  type: mongodb', `  uri: "${rs}"`, 'destination:', '  mongodb:', `    uri: "${other}"`, 'objects:', `  - { database: ${dbName}, collection: c }`, ''].join('\n'));
       const same = await tributary(['verify', file]);
       expect(same.stdout).toContain('EQUAL');
       expect(same.code).toBe(0);
-      await b.db(dbName).collection('c').updateOne({ _id: 7 }, { $set: { n: -1 } });
+      await b.db(dbName).collection<{ _id: number; n: number }>('c').updateOne({ _id: 7 }, { $set: { n: -1 } });
       const differs = await tributary(['verify', file, '--json']);
       expect(differs.code).toBe(1);
       const report = JSON.parse(differs.stdout) as { equal: boolean; collections: Array<{ contentDiffers: string[] }> };
