@@ -71,7 +71,7 @@ async function viaService(database: string, slot: string, publication: string, s
 
 async function viaSource(source: PostgresSource, from: Position, chain: boolean): Promise<Run> {
   const window = new InflightWindow({ maxEvents: 1e12, maxBytes: 1e15 });
-  let events$: Observable<ChangeEvent> = source.stream(from, neverWait);
+  const events$: Observable<ChangeEvent> = source.stream(from, neverWait);
   let count = 0;
   let first = 0;
   let last = 0;
@@ -159,6 +159,9 @@ async function main(): Promise<void> {
       ['(c) PostgresSource.stream()', () => viaSource(makeSource(), from, false)],
       ['(d) stream + operator chain', () => viaSource(makeSource(), from, true)],
     ];
+    // MICRO_PATHS=cd runs only those paths (e.g. under --cpu-prof).
+    const only = process.env.MICRO_PATHS;
+    if (only) paths.splice(0, paths.length, ...paths.filter(([name]) => only.includes(name[1]!)));
     const results = new Map<string, Run[]>(paths.map(([name]) => [name, []]));
     // Interleave the paths so load drift on the machine spreads over all of them.
     for (let r = 0; r < RUNS; r++) {

@@ -50,21 +50,33 @@ export interface DecodedMessage {
 /** PostgreSQL epoch (2000-01-01) in Unix ms. */
 const PG_EPOCH_MS = 946_684_800_000;
 
+/** Buffer's own slicers (no encoding lookup or argument checks of `toString`). */
+type Slicers = Buffer & { utf8Slice(start: number, end: number): string };
+
 class Reader {
   offset = 0;
-  constructor(readonly buf: Buffer) {}
+  buf: Buffer = Buffer.alloc(0);
+  reset(buf: Buffer): this {
+    this.buf = buf;
+    this.offset = 0;
+    return this;
+  }
   u8(): number {
     return this.buf[this.offset++] ?? 0;
   }
   i16(): number {
-    const v = this.buf.readInt16BE(this.offset);
-    this.offset += 2;
-    return v;
+    const b = this.buf;
+    const o = this.offset;
+    if (o + 2 > b.length) return b.readInt16BE(o); // throws the range error
+    this.offset = o + 2;
+    return (((b[o] as number) << 24) | ((b[o + 1] as number) << 16)) >> 16;
   }
   i32(): number {
-    const v = this.buf.readInt32BE(this.offset);
-    this.offset += 4;
-    return v;
+    const b = this.buf;
+    const o = this.offset;
+    if (o + 4 > b.length) return b.readInt32BE(o); // throws the range error
+    this.offset = o + 4;
+    return ((b[o] as number) << 24) | ((b[o + 1] as number) << 16) | ((b[o + 2] as number) << 8) | (b[o + 3] as number);
   }
   u64(): bigint {
     const v = this.buf.readBigUInt64BE(this.offset);
@@ -81,6 +93,15 @@ class Reader {
     this.offset = end + 1;
     return s;
   }
+  /** `n` bytes of UTF-8 text. */
+  text(n: number): string {
+    const b = this.buf;
+    const start = this.offset;
+    const end = start + n;
+    if (n < 0 || end > b.length) throw new RangeError(`pgoutput: value of ${n} bytes runs past the end of a ${b.length}-byte message`);
+    this.offset = end;
+    return (b as Slicers).utf8Slice(start, end);
+  }
   bytes(n: number): Buffer {
     const b = this.buf.subarray(this.offset, this.offset + n);
     this.offset += n;
@@ -92,6 +113,9 @@ const IDENTITY = { d: 'default', n: 'nothing', f: 'full', i: 'index' } as const;
 
 export class PgoutputDecoder {
   private readonly relations = new Map<number, Relation>();
+  private readonly reader = new Reader();
+  /** Whether the last decoded message holds an UNCHANGED_TOAST marker (callers skip their check otherwise). */
+  unchangedToast = false;
 
   relation(oid: number): Relation {
     const r = this.relations.get(oid);
@@ -100,7 +124,8 @@ export class PgoutputDecoder {
   }
 
   decode(buf: Buffer): PgMessage {
-    const r = new Reader(buf);
+    const r = this.reader.reset(buf);
+    this.unchangedToast = false;
     const tag = String.fromCharCode(r.u8());
     switch (tag) {
       case 'B':
@@ -138,22 +163,22 @@ export class PgoutputDecoder {
       case 'I': {
         const relation = this.relation(r.i32());
         r.u8(); // 'N'
-        return { tag: 'insert', relation, new: readTuple(r, relation, null) };
+        return { tag: 'insert', relation, new: readTuple(this, r, relation, null) };
       }
       case 'U': {
         const relation = this.relation(r.i32());
         const kind = String.fromCharCode(r.u8());
         let old: Tuple | null = null;
         let key: Tuple | null = null;
-        if (kind === 'O') old = readTuple(r, relation, null);
-        else if (kind === 'K') key = readTuple(r, relation, null);
+        if (kind === 'O') old = readTuple(this, r, relation, null);
+        else if (kind === 'K') key = readTuple(this, r, relation, null);
         if (kind !== 'N') r.u8(); // the 'N' that introduces the new tuple
-        return { tag: 'update', relation, old, key, new: readTuple(r, relation, old) };
+        return { tag: 'update', relation, old, key, new: readTuple(this, r, relation, old) };
       }
       case 'D': {
         const relation = this.relation(r.i32());
         const kind = String.fromCharCode(r.u8());
-        const tuple = readTuple(r, relation, null);
+        const tuple = readTuple(this, r, relation, null);
         return kind === 'O' ? { tag: 'delete', relation, old: tuple, key: null } : { tag: 'delete', relation, old: null, key: tuple };
       }
       case 'T': {
@@ -176,7 +201,7 @@ export class PgoutputDecoder {
   }
 }
 
-function readTuple(r: Reader, relation: Relation, fallback: Tuple | null): Tuple {
+function readTuple(d: PgoutputDecoder, r: Reader, relation: Relation, fallback: Tuple | null): Tuple {
   const n = r.i16();
   const tuple: Tuple = {};
   const cols = relation.columns;
@@ -186,11 +211,15 @@ function readTuple(r: Reader, relation: Relation, fallback: Tuple | null): Tuple
     const kind = r.u8();
     if (kind === 0x74 /* t */) {
       const len = r.i32();
-      tuple[col.name] = col.parse(r.buf.toString('utf8', r.offset, (r.offset += len)));
+      tuple[col.name] = col.parse(r.text(len));
     } else if (kind === 0x6e /* n */) {
       tuple[col.name] = null;
     } else if (kind === 0x75 /* u */) {
-      tuple[col.name] = fallback !== null && col.name in fallback ? fallback[col.name] : UNCHANGED_TOAST;
+      if (fallback !== null && col.name in fallback) tuple[col.name] = fallback[col.name];
+      else {
+        tuple[col.name] = UNCHANGED_TOAST;
+        d.unchangedToast = true;
+      }
     } else if (kind === 0x62 /* b */) {
       const len = r.i32();
       tuple[col.name] = Buffer.from(r.bytes(len));

@@ -1,6 +1,6 @@
 import { Observable } from 'rxjs';
 import type pg from 'pg';
-import { LogicalReplicationService } from 'pg-logical-replication';
+import type { LogicalReplicationService } from 'pg-logical-replication';
 import type { FlowControl, Logger } from '../../core/contracts.js';
 import { FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, Column, Row, TableShape } from '../../core/events.js';
@@ -8,8 +8,9 @@ import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
 import { typmodDetails } from './catalog.js';
 import { DdlShapes, type DdlRow } from './ddl.js';
 import { DDL_TABLE, HEARTBEAT_TABLE } from './helpers.js';
-import { LosslessPgoutputPlugin, UNCHANGED_TOAST, type DecodedMessage, type Relation, type Tuple } from './pgoutput.js';
+import { LosslessPgoutputPlugin, UNCHANGED_TOAST, type Relation, type Tuple } from './pgoutput.js';
 import { PgPosition } from './position.js';
+import { FastReplicationService } from './replication.js';
 
 /** A single change larger than this fails the task rather than exhausting memory. */
 export const MAX_CHANGE_BYTES = 256 * 1024 * 1024;
@@ -37,6 +38,8 @@ interface TxState {
   finalLsn: bigint;
   commitTime: number;
   xid: number;
+  /** String(xid), once per transaction. */
+  id: string;
   seq: number;
   /** Whether the transaction changed rows of published tables (DDL in it is then not synchronized). */
   dml: boolean;
@@ -51,11 +54,8 @@ interface TxState {
  */
 export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
   return new Observable<ChangeEvent>((subscriber) => {
-    const service = new LogicalReplicationService(opts.connection, {
-      acknowledge: { auto: false, timeoutSeconds: 0 },
-      flowControl: { enabled: true },
-    });
     const plugin = new LosslessPgoutputPlugin({ publicationNames: [opts.publication] });
+    const decoder = plugin.decoder;
     const shapes = new Map<number, TableShape>();
     let tx: TxState | null = null;
     let safeLsn = opts.from;
@@ -108,7 +108,7 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
         after,
         commitTime: tx.commitTime,
         position: new PgPosition(tx.finalLsn, tx.seq, safeLsn),
-        tx: { id: String(tx.xid), seq: tx.seq },
+        tx: { id: tx.id, seq: tx.seq },
         bytes,
       });
     };
@@ -125,24 +125,26 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
         ddl: { text, command: { tag: d.tag, objectType: d.object_type, schema: d.schema_name, name: d.object_name } },
         commitTime: t.commitTime,
         position: new PgPosition(t.finalLsn, t.seq, safeLsn),
-        tx: { id: String(t.xid), seq: t.seq },
+        tx: { id: t.id, seq: t.seq },
         bytes: text.length + 64,
       });
     };
 
-    service.on('data', (_lsn: string, decoded: DecodedMessage) => {
+    // Every XLogData message, in order; a returned promise holds the next ones back (the socket pauses).
+    const onMessage = (payload: Buffer): Promise<void> | undefined => {
       if (failed) return undefined;
       try {
-        const { message: m, bytes } = decoded;
+        const bytes = payload.length;
         if (bytes > MAX_CHANGE_BYTES) {
           throw new FatalError('CHANGE_TOO_LARGE', `A single change of ${bytes} bytes arrived from slot ${opts.slot}; the limit is 256 MB.`, {
             object: opts.slot,
             fix: 'Exclude the large column from the task (column selection) or split the change at the source.',
           });
         }
+        const m = decoder.decode(payload);
         switch (m.tag) {
           case 'begin':
-            tx = { finalLsn: m.finalLsn, commitTime: m.commitTime, xid: m.xid, seq: 0, dml: false, ddl: [] };
+            tx = { finalLsn: m.finalLsn, commitTime: m.commitTime, xid: m.xid, id: String(m.xid), seq: 0, dml: false, ddl: [] };
             return undefined;
           case 'commit': {
             const done = tx;
@@ -173,12 +175,12 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
               tx.ddl.push(m.new as unknown as DdlRow);
               return undefined;
             }
-            checkToast(m.relation, m.new);
+            if (decoder.unchangedToast) checkToast(m.relation, m.new);
             emit('insert', m.relation, null, m.new, bytes);
             break;
           case 'update':
             if (isDdlTable(m.relation)) return undefined;
-            checkToast(m.relation, m.new);
+            if (decoder.unchangedToast) checkToast(m.relation, m.new);
             emit('update', m.relation, m.old ?? m.key, m.new, bytes);
             break;
           case 'delete':
@@ -196,7 +198,8 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
         fail(err);
         return undefined;
       }
-    });
+    };
+    const service = new FastReplicationService(opts.connection, onMessage);
     service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
       // Answer keepalives with what is already confirmed; the source's timer sends the same.
       if (shouldRespond && safeLsnConfirmed !== null) void service.acknowledge(bigIntToLsn(safeLsnConfirmed)).catch(() => undefined);
