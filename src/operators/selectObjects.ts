@@ -76,6 +76,9 @@ export class ObjectSelector {
   private readonly exclude: readonly CompiledRule[];
   private readonly byShape = new WeakMap<TableShape, number>();
   private readonly byName = new Map<string, number>();
+  /** The last shape asked about and its mask: consecutive events mostly share a table. */
+  private lastShape: TableShape | null = null;
+  private lastMask = 0;
 
   constructor(spec: SelectionSpec) {
     const issues: { path: string; message: string; fix?: string }[] = [];
@@ -98,11 +101,14 @@ export class ObjectSelector {
   }
 
   private maskFor(shape: TableShape): number {
+    if (shape === this.lastShape) return this.lastMask;
     let mask = this.byShape.get(shape);
     if (mask === undefined) {
       mask = this.maskForRef(shape.ref);
       this.byShape.set(shape, mask);
     }
+    this.lastShape = shape;
+    this.lastMask = mask;
     return mask;
   }
 

@@ -68,6 +68,10 @@ class TokenBucket {
   take(cost: number): void {
     if (this.rate > 0) this.tokens -= cost;
   }
+
+  get unlimited(): boolean {
+    return this.rate === 0;
+  }
 }
 
 /**
@@ -94,6 +98,8 @@ export function throttleRate<T extends { bytes: number }>(
       let timer: Subscription | null = null;
       let draining = false;
       let sourceDone = false;
+      /** Both limits off: events pass straight through while nothing is queued. */
+      let unlimited = false;
 
       const drain = (): void => {
         timer = null;
@@ -126,6 +132,7 @@ export function throttleRate<T extends { bytes: number }>(
           const now = scheduler.now();
           events.setRate(l.eventsPerSecond, now, burstMs);
           bytes.setRate(l.bytesPerSecond, now, burstMs);
+          unlimited = events.unlimited && bytes.unlimited;
           if (timer !== null) {
             timer.unsubscribe();
             timer = null;
@@ -137,6 +144,10 @@ export function throttleRate<T extends { bytes: number }>(
 
       const sourceSub = source.subscribe({
         next(item) {
+          if (unlimited && head === queue.length && timer === null && !draining) {
+            subscriber.next(item);
+            return;
+          }
           if (head === queue.length && timer === null && !draining) {
             const now = scheduler.now();
             events.refill(now);
