@@ -69,9 +69,25 @@ async function viaService(database: string, slot: string, publication: string, s
   return { rate: (N - 1) / ((last - first) / 1000), cpuUs: (cpu1 - cpu0) / (N - 1) };
 }
 
-async function viaSource(source: PostgresSource, from: Position, chain: boolean): Promise<Run> {
+/**
+ * `waitEvery` > 0: the FlowControl makes the reader wait (a timer turn) every that many events, and
+ * the run checks that the ids arrive complete and in order (the backpressure path).
+ */
+async function viaSource(source: PostgresSource, from: Position, chain: boolean, waitEvery = 0): Promise<Run> {
   const window = new InflightWindow({ maxEvents: 1e12, maxBytes: 1e15 });
-  const events$: Observable<ChangeEvent> = source.stream(from, neverWait);
+  let calls = 0;
+  const flow =
+    waitEvery > 0 ? { waitForRoom: () => (++calls % waitEvery === 0 ? new Promise<void>((r) => setTimeout(r, 1)) : undefined) } : neverWait;
+  let expectId = 1;
+  const events$: Observable<ChangeEvent> = source.stream(from, flow).pipe(
+    tap((e) => {
+      if (waitEvery > 0 && e.op === 'insert') {
+        const id = Number((e.after as { id: string }).id);
+        if (id !== expectId) throw new Error(`backpressure path: expected id ${expectId}, got ${id}`);
+        expectId += 1;
+      }
+    }),
+  );
   let count = 0;
   let first = 0;
   let last = 0;
@@ -158,6 +174,7 @@ async function main(): Promise<void> {
       ['(b) our decoder, LogicalReplicationService', () => viaService(db.database, setup.slot, setup.publication, false)],
       ['(c) PostgresSource.stream()', () => viaSource(makeSource(), from, false)],
       ['(d) stream + operator chain', () => viaSource(makeSource(), from, true)],
+      ['(e) stream, reader waits every 1000 events (checks order)', () => viaSource(makeSource(), from, false, 1000)],
     ];
     // MICRO_PATHS=cd runs only those paths (e.g. under --cpu-prof).
     const only = process.env.MICRO_PATHS;
@@ -171,7 +188,7 @@ async function main(): Promise<void> {
       }
     }
     for (const [name, xs] of results) {
-      console.log(`${name.padEnd(44)} ${stats(xs.map((x) => x.rate), 0)} events/s | CPU ${stats(xs.map((x) => x.cpuUs), 2)} µs/event`);
+      console.log(`${name.padEnd(56)} ${stats(xs.map((x) => x.rate), 0)} events/s | CPU ${stats(xs.map((x) => x.cpuUs), 2)} µs/event`);
     }
   } finally {
     await db.drop();
