@@ -289,6 +289,7 @@ export class TaskRunner {
   }
 
   private async planChunks(): Promise<ChunkSpec[]> {
+    await this.quiesced();
     await this.loadCheckpoint();
     const plan = await this.source.prepare({ full: true });
     if (!this.checkpoint.streamFrom) {
@@ -357,6 +358,7 @@ export class TaskRunner {
 
   private incremental(): Observable<unknown> {
     return defer(async () => {
+      await this.quiesced();
       await this.loadCheckpoint();
       if (this.options.syncTypes.full && !this.checkpoint.fullDone) {
         this.checkpoint.fullDone = true;
@@ -408,6 +410,13 @@ export class TaskRunner {
   }
 
   private quiescing: Promise<void> | null = null;
+  /**
+   * A phase that starts right after a pause or stop (RESUME, restart) waits until the previous
+   * pipeline finished closing its connections, so that close cannot hit the new ones.
+   */
+  private async quiesced(): Promise<void> {
+    while (this.quiescing) await this.quiescing;
+  }
   /** After the pipeline stopped: confirm what was acked, then close connections. */
   private quiesce(): Promise<void> {
     if (this.quiescing) return this.quiescing;
