@@ -149,7 +149,7 @@ export class TaskRunner {
     this.applyThrottle(throttle);
     const machine = taskMachine.provide({
       actors: {
-        precheck: fromPromise(async () => this.precheck()),
+        precheck: fromPromise(async () => this.precheckAndStart()),
         schemaSync: fromPromise(async () => undefined),
         fullSync: fullSyncMachine.provide({
           actors: {
@@ -288,6 +288,26 @@ export class TaskRunner {
     return [...items.filter((i) => i.group === 'connectivity'), ...items.filter((i) => i.group !== 'connectivity')];
   }
 
+  /**
+   * The machine's precheck. An incremental-only task that passed every item also records its start
+   * position here (creating the replication slot), so that once the task reports `incremental`
+   * every later change is captured.
+   */
+  private async precheckAndStart(): Promise<PrecheckItem[]> {
+    const items = await this.precheck();
+    if (!this.options.syncTypes.full && items.every((i) => i.status === 'pass')) await this.establishStart();
+    return items;
+  }
+
+  /** Incremental only, first start: where the stream begins. */
+  private async establishStart(): Promise<void> {
+    await this.loadCheckpoint();
+    if (this.checkpoint.position || this.checkpoint.streamFrom) return;
+    const plan = await this.source.prepare({ full: false });
+    this.checkpoint.streamFrom = plan.streamFrom.encode();
+    await this.saveCheckpoint();
+  }
+
   private async planChunks(): Promise<ChunkSpec[]> {
     await this.quiesced();
     await this.loadCheckpoint();
@@ -364,11 +384,7 @@ export class TaskRunner {
         this.checkpoint.fullDone = true;
         await this.saveCheckpoint();
       }
-      if (!this.checkpoint.position && !this.checkpoint.streamFrom) {
-        const plan = await this.source.prepare({ full: false });
-        this.checkpoint.streamFrom = plan.streamFrom.encode();
-        await this.saveCheckpoint();
-      }
+      await this.establishStart();
       const from = this.source.decodePosition((this.checkpoint.position ?? this.checkpoint.streamFrom) as string);
       this.tracker = new AckTracker(1024, from);
       this.confirmed = from;
