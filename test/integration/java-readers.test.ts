@@ -15,13 +15,12 @@ import type { ChangeEvent, TableShape } from '../../src/core/events.js';
 import { SequencePosition, lsnToBigInt } from '../../src/core/position.js';
 import { createCanalJson, createDtsAvro, type EncodeContext, type EncodedRecord, type Format } from '../../src/formats/index.js';
 import { servers } from './servers.js';
-import { createTopic, deleteTopics, kafkaClient, uniqueName } from './support.js';
+import { createTopic, deleteTopics, kafkaClient, uniqueName, brokerLogDir } from './support.js';
 
 const run = promisify(execFile);
 const broker = servers.kafka.brokers[0] ?? '127.0.0.1:19092';
 const javaDir = resolve('test/java');
 const avsc = resolve('test/fixtures/formats/Record.avsc');
-const kafkaData = resolve('.cache/kafka/data');
 const kafkaLibs = resolve('.cache/kafka/libs');
 const codecs: CompressionName[] = ['lz4', 'gzip', 'snappy'];
 
@@ -66,7 +65,8 @@ async function readBack(jobs: Job[]): Promise<Line[]> {
 
 /** The broker's own view of the logs: which codecs the stored batches of each topic carry. */
 async function storedCodecs(topicList: string[]): Promise<Map<string, Set<string>>> {
-  const files = topicList.map((t) => `${kafkaData}/${t}-0/00000000000000000000.log`);
+  const logDir = await brokerLogDir();
+  const files = topicList.map((t) => `${logDir}/${t}-0/00000000000000000000.log`);
   const { stdout } = await run('java', ['-cp', `${kafkaLibs}/*`, 'kafka.tools.DumpLogSegments', '--files', files.join(',')], { maxBuffer: 64 * 1024 * 1024 });
   const out = new Map<string, Set<string>>(topicList.map((t) => [t, new Set<string>()]));
   let current: Set<string> | undefined;

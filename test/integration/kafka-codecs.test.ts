@@ -4,16 +4,16 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressionTypes, registerCodecs, type CompressionName } from '../../src/codecs/index.js';
 import { servers } from './servers.js';
-import { createTopic, deleteTopics, kafkaClient, readTopic, uniqueName } from './support.js';
+import { createTopic, deleteTopics, kafkaClient, readTopic, uniqueName, brokerLogDir } from './support.js';
 
 const run = promisify(execFile);
 const broker = servers.kafka.brokers[0] ?? '127.0.0.1:19092';
-const kafkaData = resolve('.cache/kafka/data');
 const kafkaLibs = resolve('.cache/kafka/libs');
 
 /** The broker's own view of a partition's log: which codec each stored batch carries. */
 async function storedCodecs(topic: string): Promise<string[]> {
-  const { stdout } = await run('java', ['-cp', `${kafkaLibs}/*`, 'kafka.tools.DumpLogSegments', '--files', `${kafkaData}/${topic}-0/00000000000000000000.log`]);
+  const logDir = await brokerLogDir();
+  const { stdout } = await run('java', ['-cp', `${kafkaLibs}/*`, 'kafka.tools.DumpLogSegments', '--files', `${logDir}/${topic}-0/00000000000000000000.log`]);
   return [...stdout.matchAll(/compresscodec: (\w+)/g)].map((m) => m[1] ?? '');
 }
 

@@ -102,3 +102,17 @@ export async function readTopic(
   }
   return out;
 }
+
+/**
+ * The running broker's log directory, asked from the broker itself: the broker in use may have
+ * been started by another checkout (scripts/kafka.sh reuses a listening broker).
+ */
+export async function brokerLogDir(): Promise<string> {
+  return withAdmin(async (a) => {
+    const { brokers } = await a.describeCluster();
+    const cfg = await a.describeConfigs({ includeSynonyms: false, resources: [{ type: 4, name: String(brokers[0]?.nodeId ?? 1), configNames: ['log.dirs'] }] });
+    const dir = cfg.resources[0]?.configEntries.find((e) => e.configName === 'log.dirs')?.configValue?.split(',')[0];
+    if (!dir) throw new Error('the broker did not report log.dirs');
+    return dir;
+  });
+}
