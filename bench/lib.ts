@@ -158,3 +158,29 @@ export function itemsInsert(from: number, to: number): string {
            md5(g::text) || md5((g + 1)::text) || md5((g + 2)::text) || left(md5((g + 3)::text), 24)
       FROM generate_series(${from}, ${to}) g`;
 }
+
+/**
+ * Polls `count()` until it reaches `n` and returns the rate from the first acknowledgement to the
+ * `n`-th (excluding what the first poll already saw), and the time it finished. `check` throws to
+ * abort (a failed task).
+ */
+export async function drainRate(count: () => number, n: number, what: string, check: () => void = () => undefined): Promise<{ rate: number; doneAt: number }> {
+  let firstAt = 0;
+  let firstCount = 0;
+  await until(
+    () => {
+      check();
+      const got = count();
+      if (got > 0 && firstAt === 0) {
+        firstAt = performance.now();
+        firstCount = got;
+      }
+      return got >= n;
+    },
+    900_000,
+    what,
+    5,
+  );
+  const doneAt = performance.now();
+  return { rate: (n - firstCount) / ((doneAt - firstAt) / 1000), doneAt };
+}

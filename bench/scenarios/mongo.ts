@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { CompressionTypes, type Message } from 'kafkajs';
 import { MongoClient, type AnyBulkWriteOperation } from 'mongodb';
 import { createRuntime, type TaskRunner } from '../../src/index.js';
-import { MB, createTopic, deleteTopics, kafka, round, rssSampler, uniqueName, until, type ScenarioContext } from '../lib.js';
+import { drainRate, MB, createTopic, deleteTopics, kafka, round, rssSampler, uniqueName, until, type ScenarioContext } from '../lib.js';
 import { rawProduce } from './pgIncremental.js';
 
 const SRC_URI = process.env.TRIBUTARY_MONGO_RS_URI ?? 'mongodb://127.0.0.1:27117/?replicaSet=rs0';
@@ -91,25 +91,13 @@ async function drainBacklog(task: TaskRunner, n: number, write: () => Promise<vo
   const base = task.status.counters.events - task.status.counters.snapshotRows;
   const t0 = performance.now();
   task.resume();
-  let firstAt = 0;
-  let firstCount = 0;
-  await until(
-    () => {
-      check(task);
-      const c = task.status.counters;
-      const got = c.events - c.snapshotRows - base;
-      if (got > 0 && firstAt === 0) {
-        firstAt = performance.now();
-        firstCount = got;
-      }
-      return got >= n;
-    },
-    300_000,
+  const { rate, doneAt } = await drainRate(
+    () => task.status.counters.events - task.status.counters.snapshotRows - base,
+    n,
     `${n} incremental events acked`,
-    5,
+    () => check(task),
   );
-  const done = performance.now();
-  return { rate: (n - firstCount) / ((done - firstAt) / 1000), wall: n / ((done - t0) / 1000) };
+  return { rate, wall: n / ((doneAt - t0) / 1000) };
 }
 
 /** Up to `count` messages of `topic` from the beginning (key and value), for the raw-produce baseline. */
@@ -168,24 +156,7 @@ async function mongoToKafka(ctx: ScenarioContext, src: MongoClient, method: Meth
     const rss = rssSampler(100);
     const t0 = performance.now();
     task.start();
-    let firstAt = 0;
-    let firstCount = 0;
-    await until(
-      () => {
-        check(task);
-        const rows = task.status.counters.snapshotRows;
-        if (rows > 0 && firstAt === 0) {
-          firstAt = performance.now();
-          firstCount = rows;
-        }
-        return rows >= n;
-      },
-      900_000,
-      `${n} rows copied`,
-      5,
-    );
-    const done = performance.now();
-    const full = (n - firstCount) / ((done - firstAt) / 1000);
+    const { rate: full, doneAt: done } = await drainRate(() => task.status.counters.snapshotRows, n, `${n} rows copied`, () => check(task));
     const fullWall = n / ((done - t0) / 1000);
     ctx.log(`[${method}] full sync: ${round(full, 0)} rows/s (first ack → last), ${round(fullWall, 0)} rows/s from start()`);
     await until(() => (check(task), task.status.state === 'incremental'), 120_000, 'incremental state');

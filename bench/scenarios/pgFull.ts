@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type KafkaSink } from '../../src/index.js';
-import { ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, pgConfig, round, rssSampler, uniqueName, until, withPg, type ScenarioContext } from '../lib.js';
+import { drainRate, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, pgConfig, round, rssSampler, uniqueName, withPg, type ScenarioContext } from '../lib.js';
 
 export async function pgFull(ctx: ScenarioContext): Promise<void> {
   const n = ctx.quick ? 200_000 : 1_000_000;
@@ -31,27 +31,12 @@ export async function pgFull(ctx: ScenarioContext): Promise<void> {
     const rss = rssSampler(100);
     const t0 = performance.now();
     task.start();
-    let firstAt = 0;
-    let firstCount = 0;
-    await until(
-      () => {
+    const { rate, doneAt } = await drainRate(() => task.status.counters.snapshotRows, n, `${n} rows copied`, () => {
         const st = task.status;
         if (st.state === 'failed' || st.state === 'precheckFailed') throw new Error(`task ${st.state}: ${st.lastError?.message ?? JSON.stringify(st.precheck?.filter((p) => p.status !== 'pass'))}`);
-        const rows = st.counters.snapshotRows;
-        if (rows > 0 && firstAt === 0) {
-          firstAt = performance.now();
-          firstCount = rows;
-        }
-        return rows >= n;
-      },
-      900_000,
-      `${n} rows copied`,
-      5,
-    );
-    const doneAt = performance.now();
+      });
     const peak = rss.stop();
     const status = task.status;
-    const rate = (n - firstCount) / ((doneAt - firstAt) / 1000);
     const wall = n / ((doneAt - t0) / 1000);
     ctx.log(`full sync: ${round(rate, 0)} rows/s (first ack → last), ${round(wall, 0)} rows/s from start(); ${status.progress.chunksTotal} chunks`);
     ctx.row({ metric: 'rows (4 × 50k-row chunks in parallel, default)', value: n, unit: 'rows' });

@@ -16,7 +16,7 @@ import { createRuntime, type KafkaSink } from '../../src/index.js';
 import { registerCodecs } from '../../src/codecs/index.js';
 import { slotNameFor } from '../../src/sources/postgres/slot.js';
 import {
-  ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
+  drainRate, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
   type ScenarioContext,
 } from '../lib.js';
 
@@ -189,29 +189,14 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     const tStart = performance.now();
     task.start();
-    let firstAt = 0;
-    let firstCount = 0;
-    await until(
-      () => {
+    const { rate, doneAt } = await drainRate(() => sink.counters.messages, n, `${n} messages in Kafka`, () => {
         const st = task.status;
         if (st.state === 'failed' || st.state === 'precheckFailed') throw new Error(`task ${st.state}: ${st.lastError?.message ?? JSON.stringify(st.precheck?.filter((p) => p.status !== 'pass'))}`);
-        const m = sink.counters.messages;
-        if (m > 0 && firstAt === 0) {
-          firstAt = performance.now();
-          firstCount = m;
-        }
-        return m >= n;
-      },
-      900_000,
-      `${n} messages in Kafka`,
-      5,
-    );
-    const doneAt = performance.now();
+      });
     if (profiler) ctx.log(`CPU profile of the burst phase: ${await profiler.stop(process.env.BENCH_PROFILE as string)}`);
     const bytes = sink.counters.bytes;
-    const rate = (n - firstCount) / ((doneAt - firstAt) / 1000);
     const wallRate = n / ((doneAt - tStart) / 1000);
-    const mbps = (bytes * ((n - firstCount) / n)) / MB / ((doneAt - firstAt) / 1000);
+    const mbps = ((bytes / n) * rate) / MB;
     const avgMessage = bytes / n;
     ctx.log(`pipeline: ${round(rate, 0)} events/s (first ack → last ack), ${round(wallRate, 0)} events/s from start(); ${round(avgMessage, 0)} B/message`);
 
