@@ -1,4 +1,4 @@
-import './kafka/fastGrouping.js';
+import './kafka/patches.js';
 /** Tributary's public API. */
 export * from './core/index.js';
 export { createRuntime, defaultRegistry, Registry, TaskRunner, type Runtime, type RuntimeOptions, type TaskStatus } from './runtime/index.js';

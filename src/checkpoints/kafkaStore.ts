@@ -1,4 +1,4 @@
-import '../kafka/fastGrouping.js';
+import '../kafka/patches.js';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Checkpoint, CheckpointStore } from './store.js';
 import { loadCommittedCheckpoint } from '../sinks/kafka/exactlyOnce.js';

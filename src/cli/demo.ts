@@ -1,4 +1,4 @@
-import '../kafka/fastGrouping.js';
+import '../kafka/patches.js';
 import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import { createRuntime } from '../runtime/createRuntime.js';

@@ -1,4 +1,4 @@
-import '../kafka/fastGrouping.js';
+import '../kafka/patches.js';
 import { loadTaskConfig } from '../config/load.js';
 import { generateConfigDocs } from '../config/docs.js';
 import { collectSecrets, redactConfig } from '../config/redact.js';

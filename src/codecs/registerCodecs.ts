@@ -1,4 +1,4 @@
-import '../kafka/fastGrouping.js';
+import '../kafka/patches.js';
 import kafkajs from 'kafkajs';
 import { CompressionTypes } from 'kafkajs';
 import type { BatchCodec } from './codec.js';

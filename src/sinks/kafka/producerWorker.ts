@@ -7,8 +7,8 @@
  * holds). After a failure every later request is rejected (fail-stop) until a `reset` request,
  * which the main thread posts only once nothing of the failed run is outstanding.
  */
-// fastGrouping must be loaded before kafkajs (it replaces a kafkajs module in the CJS cache).
-import '../../kafka/fastGrouping.js';
+// The kafkajs patches must load before kafkajs (they replace kafkajs modules in the CJS cache).
+import '../../kafka/patches.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Kafka, logLevel, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import { registerCodecs } from '../../codecs/registerCodecs.js';

@@ -1,0 +1,136 @@
+/**
+ * A Produce request (versions 3–7 share this body) whose record batches are built by
+ * `encodeRecordBatch` in one pass per partition, instead of kafkajs' per-record encoders.
+ *
+ * kafkajs 2.2.4 builds every record with its own zero-filled 512-byte encoder and sizes each
+ * timestamp with BigInt arithmetic, then copies each record into the batch; on this project's
+ * benchmark that made production the largest cost of a change (see bench/README.md). This module
+ * installs a request factory with kafkajs' contract (`({ acks, timeout, transactionalId,
+ * producerId, producerEpoch, compression, topicData }) → { apiKey, apiVersion, apiName,
+ * expectResponse, encode }`) in Node's CommonJS module cache before kafkajs loads the original; v4–v7
+ * require v3, so all of them use it. Responses, retries, idempotence and transactions stay kafkajs'.
+ * Import it ahead of 'kafkajs' (src/kafka/patches.ts does); `fastProduceInstalled()` tells
+ * whether it took effect.
+ */
+import Module, { createRequire } from 'node:module';
+import { encodeRecordBatch, type RecordInput } from './recordBatch.js';
+
+const require = createRequire(import.meta.url);
+
+interface KafkaLong {
+  value: bigint;
+}
+interface PartitionData {
+  partition: number;
+  firstSequence?: number;
+  messages: RecordInput[];
+}
+interface TopicData {
+  topic: string;
+  partitions: PartitionData[];
+}
+interface ProduceArgs {
+  acks: number;
+  timeout: number;
+  transactionalId?: string | null;
+  producerId?: KafkaLong | bigint | number;
+  producerEpoch?: number;
+  compression?: number;
+  topicData: TopicData[];
+}
+interface EncoderLike {
+  buf: Buffer;
+  offset: number;
+}
+type EncoderClass = new () => EncoderLike;
+type Codec = { compress(encoder: { buffer: Buffer }): Promise<Buffer> };
+
+function toBigInt(v: ProduceArgs['producerId']): bigint {
+  if (v === undefined) return -1n;
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(v);
+  return v.value;
+}
+
+/** The Produce request body (v3+) with every partition's record batch, as one buffer. */
+export async function encodeProduceBody(args: ProduceArgs, lookupCodec: (type: number) => Codec | null): Promise<Buffer> {
+  const compression = (args.compression ?? 0) & 0x07;
+  const codec = compression === 0 ? null : lookupCodec(compression);
+  if (compression !== 0 && !codec) throw new Error(`no codec registered for Kafka compression type ${compression}`);
+  const compress = codec ? (records: Buffer) => codec.compress({ buffer: records }) : undefined;
+  const producerId = toBigInt(args.producerId);
+  const transactional = args.transactionalId !== null && args.transactionalId !== undefined;
+  const now = Date.now();
+
+  const txId = transactional ? Buffer.from(args.transactionalId as string, 'utf8') : null;
+  const parts: Buffer[] = [];
+  let size = 2 + (txId?.length ?? 0) + 2 + 4 + 4;
+  const head = Buffer.allocUnsafe(size);
+  let o = 0;
+  o = head.writeInt16BE(txId ? txId.length : -1, o);
+  if (txId) o += txId.copy(head, o);
+  o = head.writeInt16BE(args.acks, o);
+  o = head.writeInt32BE(args.timeout, o);
+  head.writeInt32BE(args.topicData.length, o);
+  parts.push(head);
+  for (const t of args.topicData) {
+    const name = Buffer.from(t.topic, 'utf8');
+    const th = Buffer.allocUnsafe(2 + name.length + 4);
+    th.writeInt16BE(name.length, 0);
+    name.copy(th, 2);
+    th.writeInt32BE(t.partitions.length, 2 + name.length);
+    parts.push(th);
+    size += th.length;
+    for (const p of t.partitions) {
+      const batch = await encodeRecordBatch(p.messages, {
+        compression,
+        ...(compress ? { compress } : {}),
+        producerId,
+        producerEpoch: args.producerEpoch ?? 0,
+        firstSequence: p.firstSequence ?? 0,
+        transactional,
+        now,
+      });
+      const ph = Buffer.allocUnsafe(8);
+      ph.writeInt32BE(p.partition, 0);
+      ph.writeInt32BE(batch.length, 4);
+      parts.push(ph, batch);
+      size += 8 + batch.length;
+    }
+  }
+  return Buffer.concat(parts, size);
+}
+
+function produceRequestV3(Encoder: EncoderClass, lookupCodec: (type: number) => Codec | null) {
+  return (args: ProduceArgs) => ({
+    apiKey: 0,
+    apiVersion: 3,
+    apiName: 'Produce',
+    expectResponse: () => args.acks !== 0,
+    encode: async (): Promise<EncoderLike> => {
+      const body = await encodeProduceBody(args, lookupCodec);
+      // An Encoder positioned at the end of the finished body: kafkajs only reads `.buffer` from it.
+      const enc = new Encoder();
+      enc.buf = body;
+      enc.offset = body.length;
+      return enc;
+    },
+  });
+}
+
+const file = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
+let factory: unknown = null;
+if (!require.cache[file]) {
+  const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
+  const { lookupCodec } = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodec: (type: number) => Codec | null };
+  factory = produceRequestV3(Encoder, lookupCodec);
+  const m = new Module(file);
+  m.filename = file;
+  m.loaded = true;
+  m.exports = factory;
+  require.cache[file] = m;
+}
+
+export function fastProduceInstalled(): boolean {
+  return factory !== null && require.cache[file]?.exports === factory;
+}

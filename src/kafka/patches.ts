@@ -1,0 +1,10 @@
+/**
+ * Tributary's replacements of kafkajs internals, installed in Node's CommonJS module cache before
+ * kafkajs loads its own: linear per-partition grouping (fastGrouping.ts) and one-pass record
+ * batches (fastProduceRequest.ts). Import this module ahead of 'kafkajs' in every entry point.
+ */
+import './fastGrouping.js';
+import './fastProduceRequest.js';
+
+export { fastGroupingInstalled } from './fastGrouping.js';
+export { fastProduceInstalled } from './fastProduceRequest.js';
