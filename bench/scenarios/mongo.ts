@@ -230,7 +230,7 @@ export async function mongo(ctx: ScenarioContext): Promise<void> {
     const rawTopic = uniqueName('bench_mongo_raw');
     topics.push(rawTopic);
     await createTopic(rawTopic, PARTITIONS);
-    const raw = await rawProduce(rawTopic, sample, n, CompressionTypes.LZ4);
+    const raw = await rawProduce(rawTopic, sample, n, CompressionTypes.LZ4, { stock: true });
     ctx.log(`baseline raw kafkajs LZ4 acks=all: ${round(raw.rate, 0)} msgs/s`);
     const inserts = runs.flatMap((r) => r.insertRates).concat(mm.insertRate);
     const insertRate = inserts.reduce((a, b) => a + b, 0) / inserts.length;
