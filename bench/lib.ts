@@ -101,9 +101,17 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Samples process RSS every `everyMs`; `stop()` returns the peak in bytes. */
 export function rssSampler(everyMs = 100): { stop: () => number } {
   let peak = process.memoryUsage.rss();
+  // BENCH_MEMLOG=1: one line per second with the main thread's heap and the process's buffers.
+  let ticks = 0;
+  const perSecond = Math.max(1, Math.round(1000 / everyMs));
   const timer = setInterval(() => {
     const rss = process.memoryUsage.rss();
     if (rss > peak) peak = rss;
+    if (process.env.BENCH_MEMLOG && ++ticks % perSecond === 0) {
+      const m = process.memoryUsage();
+      const mb = (v: number) => Math.round(v / MB);
+      console.log(`   mem: rss ${mb(m.rss)} heapUsed ${mb(m.heapUsed)} heapTotal ${mb(m.heapTotal)} external ${mb(m.external)} arrayBuffers ${mb(m.arrayBuffers)} MB`);
+    }
   }, everyMs);
   return {
     stop() {
