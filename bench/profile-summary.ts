@@ -18,7 +18,7 @@ interface Profile {
 const categories: Array<[string, (url: string, fn: string) => boolean]> = [
   ['idle', (_u, f) => f === '(idle)'],
   ['GC', (_u, f) => f === '(garbage collector)'],
-  ['pgoutput decode (src/sources/postgres/pgoutput.ts, values.ts)', (u) => /sources\/postgres\/(pgoutput|values)\.ts/.test(u)],
+  ['pgoutput decode (src/sources/postgres/pgoutput.ts, values.ts)', (u) => /sources\/postgres\/(pgoutput|values)\.[jt]s/.test(u)],
   ['replication client (pg-logical-replication, pg, pg-protocol)', (u) => /node_modules\/(pg-logical-replication|pg|pg-protocol)\//.test(u)],
   ['source stream → ChangeEvent (stream.ts, position.ts)', (u) => /sources\/postgres\//.test(u)],
   ['encode (src/formats)', (u) => /src\/formats\//.test(u)],

@@ -4,10 +4,11 @@
  * Prints a table (targets beside the figures, never asserted) and writes JSON to bench/results/.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { register } from 'node:module';
 import { cpus, loadavg } from 'node:os';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { ResultRow, ScenarioContext } from './lib.js';
 
 /**
@@ -39,6 +40,40 @@ function table(rows: ResultRow[]): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('-|-'), ...cells.map((c) => line(c.map(String)))].join('\n');
 }
 
+/**
+ * Each scenario runs in a child process of its own (this file with BENCH_SCENARIO set), so that
+ * its peak RSS is its own and not what an earlier scenario's harness left in the heap.
+ */
+function runInChild(name: string, quick: boolean): Promise<ResultRow[]> {
+  return new Promise((resolve) => {
+    const rows: ResultRow[] = [];
+    const child = fork(fileURLToPath(import.meta.url), quick ? ['--quick'] : [], { env: { ...process.env, BENCH_SCENARIO: name } });
+    child.on('message', (r) => rows.push(r as ResultRow));
+    child.once('exit', (code) => {
+      if (code !== 0) rows.push({ scenario: name, metric: 'FAILED', value: null, unit: '', note: `scenario process exited with code ${code}` });
+      resolve(rows);
+    });
+  });
+}
+
+/** The child side: one scenario, its rows sent to the parent as they come. */
+async function runScenario(name: string, quick: boolean): Promise<void> {
+  const sends: Array<Promise<void>> = [];
+  const ctx: ScenarioContext = {
+    quick,
+    shared: new Map<string, unknown>(),
+    row: (r) => sends.push(new Promise<void>((resolve) => process.send?.({ scenario: name, ...r }, () => resolve()))),
+    log: (msg) => console.log(`   ${msg}`),
+  };
+  try {
+    await scenarios[name]?.(ctx);
+  } catch (err) {
+    console.error(`   ${name} failed: ${(err as Error).stack ?? String(err)}`);
+    ctx.row({ metric: 'FAILED', value: null, unit: '', note: (err as Error).message.slice(0, 200) });
+  }
+  await Promise.all(sends);
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
@@ -48,37 +83,26 @@ async function main(): Promise<void> {
   const m = machine();
   console.log(`machine: ${m.cpuModel} × ${m.cpuCount}, ${m.totalMemoryMB} MB RAM, Node ${m.node}, ${m.platform}${quick ? ' (quick sizes)' : ''}`);
   const rows: ResultRow[] = [];
-  const shared = new Map<string, unknown>();
   const timings: Record<string, number> = {};
   for (const name of names) {
     console.log(`\n== ${name}`);
     const t0 = performance.now();
     const loadBefore = loadavg()[0] ?? 0;
-    const ctx: ScenarioContext = {
-      quick,
-      shared,
-      row: (r) => rows.push({ scenario: name, ...r }),
-      log: (msg) => console.log(`   ${msg}`),
-    };
-    try {
-      await scenarios[name]?.(ctx);
-    } catch (err) {
-      console.error(`   ${name} failed: ${(err as Error).stack ?? String(err)}`);
-      rows.push({ scenario: name, metric: 'FAILED', value: null, unit: '', note: (err as Error).message.slice(0, 200) });
-    }
+    rows.push(...(await runInChild(name, quick)));
     timings[name] = Math.round(performance.now() - t0) / 1000;
     rows.push({ scenario: name, metric: 'machine load avg (1 min) before → after', value: `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`, unit: '', note: `${cpus().length} cores; other processes share them` });
     console.log(`   (${timings[name]} s)`);
   }
   console.log(`\n${table(rows)}\n`);
-  const dir = join(dirname(fileURLToPath(import.meta.url)), 'results');
+  const dir = join(process.cwd(), 'bench', 'results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
   await writeFile(file, JSON.stringify({ at: new Date().toISOString(), quick, machine: m, scenarios: names, seconds: timings, rows }, null, 2));
   console.log(`results: ${file}`);
 }
 
-main().then(
+const child = process.env.BENCH_SCENARIO;
+(child ? runScenario(child, process.argv.includes('--quick')) : main()).then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err);

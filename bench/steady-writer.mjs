@@ -1,10 +1,10 @@
 /* global performance, setTimeout */
-// Worker thread: commits `perTx`-row INSERT transactions at a fixed rate on its own event loop, so
-// the pipeline's work in the main thread does not delay the writer. Plain JS (no loader needed).
-import { parentPort, workerData } from 'node:worker_threads';
+// Child process: commits `perTx`-row INSERT transactions at a fixed rate on its own event loop, so
+// the pipeline's work does not delay the writer, and the writer's memory is not counted in the
+// pipeline's RSS. Its parameters arrive as the first IPC message. Plain JS (no loader needed).
 import pg from 'pg';
 
-const { config, firstId, perTx, rate, total, sql } = workerData;
+const { config, firstId, perTx, rate, total, sql } = await new Promise((resolve) => process.once('message', resolve));
 const client = new pg.Client(config);
 await client.connect();
 const everyMs = (perTx * 1000) / rate;
@@ -20,4 +20,4 @@ for (let k = 0; k < txs; k++) {
 }
 const seconds = (performance.now() - t0) / 1000;
 await client.end();
-parentPort.postMessage({ achieved: (txs * perTx) / seconds, late, seconds });
+process.send({ achieved: (txs * perTx) / seconds, late, seconds }, () => process.disconnect());

@@ -9,6 +9,8 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { CompressionTypes, type Message } from 'kafkajs';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
@@ -231,14 +233,14 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
     const steadyTotal = Math.round((steadySeconds * steadyRate) / perTx) * perTx;
     const steadyFrom = Date.now() + 1;
     await sleep(2);
-    const writer = new Worker(new URL('../steady-writer.mjs', import.meta.url), {
-      workerData: { config: pgConfig(db.database), firstId: n + 1, perTx, rate: steadyRate, total: steadyTotal, sql: itemsInsert(0, 0).replace('generate_series(0, 0)', 'generate_series($FROM, $TO)') },
-    });
+    const writer = fork(fileURLToPath(new URL('../steady-writer.mjs', import.meta.url)), [], { execArgv: [] });
+    writer.send({ config: pgConfig(db.database), firstId: n + 1, perTx, rate: steadyRate, total: steadyTotal, sql: itemsInsert(0, 0).replace('generate_series(0, 0)', 'generate_series($FROM, $TO)') });
     const w = await new Promise<{ achieved: number; late: number }>((resolve, reject) => {
-      writer.once('message', resolve);
+      writer.once('message', (m) => resolve(m as { achieved: number; late: number }));
       writer.once('error', reject);
+      writer.once('exit', (code) => reject(new Error(`steady writer exited with code ${code}`)));
     });
-    ctx.log(`steady writer (worker thread): ${round(w.achieved, 0)} events/s achieved, ${w.late} transactions over one period late`);
+    ctx.log(`steady writer (child process): ${round(w.achieved, 0)} events/s achieved, ${w.late} transactions over one period late`);
     await until(() => sink.counters.messages >= n + steadyTotal, 120_000, 'steady phase in Kafka', 5);
     const peak = rss.stop();
     await runtime.shutdown();
