@@ -1,4 +1,4 @@
-/* global performance */
+/* global performance, Buffer */
 // Worker thread: baseline (b), raw kafkajs production of pre-encoded messages. A worker has its own
 // CommonJS module cache, so this is STOCK kafkajs 2.2.4, without the module replacements that
 // Tributary installs (src/kafka/patches.ts) in the bench's main thread. Only the LZ4/Snappy codecs

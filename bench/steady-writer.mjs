@@ -1,4 +1,4 @@
-/* global performance, setTimeout */
+/* global performance, setTimeout, process */
 // Child process: commits `perTx`-row INSERT transactions at a fixed rate on its own event loop, so
 // the pipeline's work does not delay the writer, and the writer's memory is not counted in the
 // pipeline's RSS. Its parameters arrive as the first IPC message. Plain JS (no loader needed).
