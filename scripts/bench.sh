@@ -8,4 +8,5 @@ bash scripts/servers.sh up
 rm -rf .cache/bench-dist
 npx tsc -p tsconfig.bench.json
 cp bench/*.mjs .cache/bench-dist/bench/
-exec node .cache/bench-dist/bench/run.js "$@"
+# The V8 settings the `tributary` command runs with (README "Memory"); BENCH_NODE_FLAGS replaces them.
+exec node ${BENCH_NODE_FLAGS:---max-semi-space-size=4 --no-allocation-site-pretenuring} .cache/bench-dist/bench/run.js "$@"

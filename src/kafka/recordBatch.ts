@@ -37,6 +37,10 @@ export interface RecordBatchOptions {
 }
 
 const HEADER_BYTES = 61;
+/** Scratch for the uncompressed records of a batch about to be compressed (the codec copies them). */
+let scratch: Buffer | null = null;
+let scratchBusy = false;
+const SCRATCH_KEEP = 16 * 1024 * 1024;
 const TRANSACTIONAL = 0x10;
 
 function varintSize(zigzagged: number): number {
@@ -152,7 +156,11 @@ export async function encodeRecordBatch(records: readonly RecordInput[], opts: R
 
   // Pass 2: the records.
   const compressed = opts.compression !== 0 && opts.compress !== undefined;
-  const out = Buffer.allocUnsafe(compressed ? recordsBytes : HEADER_BYTES + recordsBytes);
+  // One batch at a time borrows the scratch (an asynchronous codec may still read it while another
+  // batch is encoded); the others, and uncompressed batches, get a buffer of their own.
+  const borrow = compressed && !scratchBusy && recordsBytes <= SCRATCH_KEEP;
+  if (borrow && (scratch === null || scratch.length < recordsBytes)) scratch = Buffer.allocUnsafeSlow(Math.max(recordsBytes, 256 * 1024));
+  const out = borrow ? (scratch as Buffer) : Buffer.allocUnsafe(compressed ? recordsBytes : HEADER_BYTES + recordsBytes);
   let off = compressed ? 0 : HEADER_BYTES;
   for (let i = 0; i < count; i++) {
     off = writeVarint(out, off, (bodySizes[i] as number) * 2);
@@ -174,7 +182,13 @@ export async function encodeRecordBatch(records: readonly RecordInput[], opts: R
 
   let batch: Buffer;
   if (compressed) {
-    const packed = await (opts.compress as NonNullable<RecordBatchOptions['compress']>)(out);
+    let packed: Buffer;
+    if (borrow) scratchBusy = true;
+    try {
+      packed = await (opts.compress as NonNullable<RecordBatchOptions['compress']>)(out.subarray(0, recordsBytes));
+    } finally {
+      if (borrow) scratchBusy = false;
+    }
     batch = Buffer.allocUnsafe(HEADER_BYTES + packed.length);
     packed.copy(batch, HEADER_BYTES);
   } else batch = out;

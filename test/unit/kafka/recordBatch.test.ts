@@ -10,6 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { crc32c } from '../../../src/kafka/crc32c.js';
 import { encodeRecordBatch, type RecordInput } from '../../../src/kafka/recordBatch.js';
 import { encodeProduceBody } from '../../../src/kafka/fastProduceRequest.js';
+import { frameRequest } from '../../../src/kafka/fastRequestFraming.js';
+import { gzip } from 'node:zlib';
+import { promisify } from 'node:util';
 import { lz4Codec } from '../../../src/codecs/lz4.js';
 
 const require = createRequire(import.meta.url);
@@ -106,6 +109,18 @@ describe('encodeRecordBatch', () => {
     expect([decoded.firstTimestamp, decoded.maxTimestamp]).toEqual([String(T0), String(T0 + 6)]);
   });
 
+  it('keeps concurrent batches apart when an asynchronous codec still reads one while the next is encoded', async () => {
+    const gz = promisify(gzip);
+    const batchOf = (tag: string): RecordInput[] => Array.from({ length: 500 }, (_, i) => ({ key: `${tag}-${i}`, value: `${tag}:${'v'.repeat(i % 50)}`, timestamp: String(T0) }));
+    const tags = ['a', 'b', 'c', 'd'];
+    const batches = await Promise.all(tags.map((t) => encodeRecordBatch(batchOf(t), { compression: 1, compress: (b) => gz(b) })));
+    for (const [i, b] of batches.entries()) {
+      const decoded = await decodeBatch(new Decoder(b));
+      expect(decoded.records.map((r) => r.key?.toString())).toEqual(batchOf(tags[i] as string).map((r) => r.key));
+      expect(decoded.records.map((r) => r.value?.toString())).toEqual(batchOf(tags[i] as string).map((r) => r.value));
+    }
+  });
+
   it('refuses an empty batch', async () => {
     await expect(encodeRecordBatch([], { compression: 0 })).rejects.toThrow(/at least one record/);
   });
@@ -137,5 +152,16 @@ describe('encodeProduceBody', () => {
 
   it('names a compression type that has no codec', async () => {
     await expect(encodeProduceBody({ acks: 1, timeout: 1000, compression: 4, topicData: [] }, () => null)).rejects.toThrow(/compression type 4/);
+  });
+});
+
+describe('frameRequest', () => {
+  it('frames a request with the same bytes as the kafkajs framing it replaces', async () => {
+    const createRequest = original<(a: object) => Promise<KjsEncoder>>('kafkajs/src/protocol/request.js');
+    const body = Buffer.from(Array.from({ length: 3000 }, (_, i) => i & 255));
+    for (const clientId of ['tributary', 'clïent', null]) {
+      const theirs = await createRequest({ correlationId: 12345, clientId, request: { apiKey: 0, apiVersion: 7, encode: async () => ({ buf: body, buffer: body }) } });
+      expect(frameRequest(12345, clientId, 0, 7, body).equals(theirs.buffer)).toBe(true);
+    }
   });
 });
