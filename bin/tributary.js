@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4 --no-allocation-site-pretenuring
 // The `tributary` command: the compiled CLI when built (npm run build), else the TypeScript
 // sources through tsx (a development dependency).
 import { existsSync } from 'node:fs';

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/postgres.sh up
 bash scripts/kafka.sh up
-exec node bin/tributary.js demo "$@"
+exec node --max-semi-space-size=4 --no-allocation-site-pretenuring bin/tributary.js demo "$@"

@@ -33,7 +33,8 @@ interface ProduceArgs {
   acks: number;
   timeout: number;
   transactionalId?: string | null;
-  producerId?: KafkaLong | bigint | number;
+  /** kafkajs passes the InitProducerId answer as a decimal string, its default as a Long. */
+  producerId?: KafkaLong | bigint | number | string;
   producerEpoch?: number;
   compression?: number;
   topicData: TopicData[];
@@ -46,10 +47,11 @@ type EncoderClass = new () => EncoderLike;
 type Codec = { compress(encoder: { buffer: Buffer }): Promise<Buffer> };
 
 function toBigInt(v: ProduceArgs['producerId']): bigint {
-  if (v === undefined) return -1n;
+  if (v === undefined || v === null) return -1n;
   if (typeof v === 'bigint') return v;
-  if (typeof v === 'number') return BigInt(v);
-  return v.value;
+  if (typeof v === 'number' || typeof v === 'string') return BigInt(v);
+  if (typeof v.value === 'bigint') return v.value;
+  throw new TypeError(`unexpected Kafka producer id ${String(v)}`);
 }
 
 /** The Produce request body (v3+) with every partition's record batch, as one buffer. */

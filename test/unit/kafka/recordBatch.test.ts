@@ -142,8 +142,9 @@ describe('encodeProduceBody', () => {
       { topic: 'alpha', partitions: [{ partition: 0, messages: records.slice(0, 2) }, { partition: 2, messages: records.slice(2) }] },
       { topic: 'béta', partitions: [{ partition: 1, firstSequence: 9, messages: records.slice(1, 3) }] },
     ];
-    for (const transactionalId of [null, 'tx-1']) {
-      const args = { acks: -1, timeout: 30000, transactionalId, producerId: { value: 77n }, producerEpoch: 2, compression: 0, topicData };
+    // kafkajs' default producer id is a Long; a transactional producer's is InitProducerId's decimal string.
+    for (const [transactionalId, producerId] of [[null, { value: -1n }], ['tx-1', '4611686018427387904'], ['tx-2', { value: 77n }]] as const) {
+      const args = { acks: -1, timeout: 30000, transactionalId, producerId, producerEpoch: 2, compression: 0, topicData };
       const theirs = (await produceV3(args).encode()).buffer;
       const ours = await encodeProduceBody(args, compression.lookupCodec);
       expect(ours.equals(theirs)).toBe(true);
