@@ -6,8 +6,7 @@
  * loaded; import it ahead of 'kafkajs'. If kafkajs was already loaded, nothing changes (only
  * slower); `fastGroupingInstalled()` tells which happened.
  */
-import { createRequire } from 'node:module';
-import Module from 'node:module';
+import { replaceKafkajsModule } from './moduleCache.js';
 
 type Partitioner = (args: { topic: string; partitionMetadata: unknown[]; message: unknown }) => number;
 
@@ -33,18 +32,4 @@ function groupMessagesPerPartition({
   return result;
 }
 
-const require = createRequire(import.meta.url);
-const file = require.resolve('kafkajs/src/producer/groupMessagesPerPartition.js');
-let installed = false;
-if (!require.cache[file]) {
-  const m = new Module(file);
-  m.filename = file;
-  m.loaded = true;
-  m.exports = groupMessagesPerPartition;
-  require.cache[file] = m;
-  installed = true;
-}
-
-export function fastGroupingInstalled(): boolean {
-  return installed && require.cache[file]?.exports === groupMessagesPerPartition;
-}
+export const fastGroupingInstalled = replaceKafkajsModule('kafkajs/src/producer/groupMessagesPerPartition.js', () => groupMessagesPerPartition);

@@ -12,10 +12,8 @@
  * Import it ahead of 'kafkajs' (src/kafka/patches.ts does); `fastProduceInstalled()` tells
  * whether it took effect.
  */
-import Module, { createRequire } from 'node:module';
+import { kafkajsRequire, replaceKafkajsModule } from './moduleCache.js';
 import { encodeRecordBatch, type RecordInput } from './recordBatch.js';
-
-const require = createRequire(import.meta.url);
 
 interface KafkaLong {
   value: bigint;
@@ -120,19 +118,8 @@ function produceRequestV3(Encoder: EncoderClass, lookupCodec: (type: number) => 
   });
 }
 
-const file = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
-let factory: unknown = null;
-if (!require.cache[file]) {
-  const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
-  const { lookupCodec } = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodec: (type: number) => Codec | null };
-  factory = produceRequestV3(Encoder, lookupCodec);
-  const m = new Module(file);
-  m.filename = file;
-  m.loaded = true;
-  m.exports = factory;
-  require.cache[file] = m;
-}
-
-export function fastProduceInstalled(): boolean {
-  return factory !== null && require.cache[file]?.exports === factory;
-}
+export const fastProduceInstalled = replaceKafkajsModule('kafkajs/src/protocol/requests/produce/v3/request.js', () => {
+  const Encoder = kafkajsRequire('kafkajs/src/protocol/encoder.js') as EncoderClass;
+  const { lookupCodec } = kafkajsRequire('kafkajs/src/protocol/message/compression/index.js') as { lookupCodec: (type: number) => Codec | null };
+  return produceRequestV3(Encoder, lookupCodec);
+});

@@ -7,9 +7,7 @@
  * frame once at its exact size and copies the body once. Installed in Node's CommonJS module
  * cache before kafkajs loads (src/kafka/patches.ts).
  */
-import Module, { createRequire } from 'node:module';
-
-const require = createRequire(import.meta.url);
+import { kafkajsRequire, replaceKafkajsModule } from './moduleCache.js';
 
 interface EncoderLike {
   buf: Buffer;
@@ -38,11 +36,9 @@ export function frameRequest(correlationId: number, clientId: string | null, api
   return frame;
 }
 
-const file = require.resolve('kafkajs/src/protocol/request.js');
-let factory: unknown = null;
-if (!require.cache[file]) {
-  const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
-  factory = async ({ correlationId, clientId, request }: FramedRequest): Promise<EncoderLike> => {
+export const fastRequestFramingInstalled = replaceKafkajsModule('kafkajs/src/protocol/request.js', () => {
+  const Encoder = kafkajsRequire('kafkajs/src/protocol/encoder.js') as EncoderClass;
+  return async ({ correlationId, clientId, request }: FramedRequest): Promise<EncoderLike> => {
     const payload = await request.encode();
     const frame = frameRequest(correlationId, clientId, request.apiKey, request.apiVersion, payload.buffer);
     const enc = new Encoder();
@@ -50,13 +46,4 @@ if (!require.cache[file]) {
     enc.offset = frame.length;
     return enc;
   };
-  const m = new Module(file);
-  m.filename = file;
-  m.loaded = true;
-  m.exports = factory;
-  require.cache[file] = m;
-}
-
-export function fastRequestFramingInstalled(): boolean {
-  return factory !== null && require.cache[file]?.exports === factory;
-}
+});
