@@ -135,7 +135,7 @@ export class TaskRunner {
     const dest = options.destination.kafka ? 'kafka' : 'mongodb';
     this.sink = deps.registry.sink(dest)(ctx, this.source);
     this.checkpoint = emptyCheckpoint(this.id);
-    this.window = new InflightWindow({ maxEvents: deps.inflight?.maxEvents ?? 40_000, maxBytes: deps.inflight?.maxBytes ?? 16 * 1024 * 1024 });
+    this.window = new InflightWindow({ maxEvents: deps.inflight?.maxEvents ?? 20_000, maxBytes: deps.inflight?.maxBytes ?? 8 * 1024 * 1024 });
     this.batch = { maxEvents: deps.batch?.maxEvents ?? 5000, maxBytes: deps.batch?.maxBytes ?? 4 * 1024 * 1024, maxWaitMs: deps.batch?.maxWaitMs ?? 10 };
 
     const ops: Array<OperatorFunction<ChangeEvent, ChangeEvent>> = [selectObjects(selector)];
