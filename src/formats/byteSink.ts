@@ -1,3 +1,5 @@
+import { quote } from './json.js';
+
 /**
  * A growing byte buffer that encoders write messages into back to back (`Format.encodeInto`), so
  * a batch's keys and values end up laid out contiguously in one ArrayBuffer: the Kafka sink
@@ -33,6 +35,67 @@ export class ByteSink {
     const n = this.buf.write(s, this.pos, 'utf8');
     this.pos += n;
     return n;
+  }
+
+  /**
+   * Appends `s` as a JSON string literal, exactly as `JSON.stringify(s)` writes it. Short
+   * printable-ASCII strings (most column values) are copied code unit by code unit in one pass,
+   * without building an intermediate string; anything else takes `quote` and the UTF-8 writer.
+   */
+  writeJsonString(s: string): void {
+    const n = s.length;
+    if (n <= 512) {
+      if (this.pos + n + 2 > this.buf.length) this.grow(this.pos + n + 2);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = 34;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c < 0x20 || c > 0x7f || c === 34 || c === 92) break;
+        buf[p++] = c;
+      }
+      if (i === n) {
+        buf[p++] = 34;
+        this.pos = p;
+        return;
+      }
+    }
+    this.writeString(quote(s));
+  }
+
+  /** Appends a string known to be ASCII (numbers, pre-checked text). */
+  writeAscii(s: string): void {
+    const n = s.length;
+    if (this.pos + n > this.buf.length) this.grow(this.pos + n);
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
+    this.pos = p;
+  }
+
+  /** Appends one byte. */
+  writeByte(b: number): void {
+    if (this.pos + 1 > this.buf.length) this.grow(this.pos + 1);
+    this.buf[this.pos++] = b;
+  }
+
+  /** Starts a key written piecewise; `endKey` records its span. */
+  beginKey(): void {
+    this.keyOffset = this.pos;
+  }
+
+  endKey(): void {
+    this.keyLength = this.pos - this.keyOffset;
+  }
+
+  /** Starts a value written piecewise; `endValue` records its span. */
+  beginValue(): void {
+    this.valueOffset = this.pos;
+  }
+
+  endValue(): void {
+    this.valueLength = this.pos - this.valueOffset;
   }
 
   writeBytes(b: Uint8Array): number {

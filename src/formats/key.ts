@@ -43,7 +43,11 @@ function hasKey(row: Row | null | undefined, key: readonly string[]): row is Row
   return true;
 }
 
-export function relationalKeyText(e: ChangeEvent): string | null {
+/**
+ * The image a relational key is read from: the old image when it carries the key, else the new
+ * one; null for a table without a key. Throws when neither image carries it.
+ */
+export function relationalKeyRow(e: ChangeEvent): Row | null {
   const key = e.shape.key;
   if (key.length === 0) return null;
   const row = hasKey(e.before, key) ? e.before : hasKey(e.after, key) ? e.after : null;
@@ -53,6 +57,13 @@ export function relationalKeyText(e: ChangeEvent): string | null {
       fix: 'check the table\'s replica identity (it must include the key columns)',
     });
   }
+  return row;
+}
+
+export function relationalKeyText(e: ChangeEvent): string | null {
+  const row = relationalKeyRow(e);
+  if (row === null) return null;
+  const key = e.shape.key;
   if (key.length === 1) {
     const t = pgValueText(row[key[0] as string]);
     return t === null ? '[null]' : `[${quote(t)}]`;

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { createCanalJson } from '../../../src/formats/canal-json.js';
 import { ByteSink } from '../../../src/formats/byteSink.js';
 import { quote } from '../../../src/formats/json.js';
-import { mongoCases, mongoCtx, pgCases, pgCtx } from './cases.js';
+import { allTypes, lines, mongoCases, mongoCtx, orders, pgCases, pgCtx } from './cases.js';
+import type { ChangeEvent, Row, TableShape } from '../../../src/core/events.js';
 
 const fmt = createCanalJson();
 
@@ -25,6 +26,62 @@ describe('canal-json encodeInto', () => {
       expect(kl < 0 ? null : out.view(ko, kl)).toEqual(key);
       expect(out.view(vo, vl)).toEqual(value);
     });
+  });
+});
+
+describe('canal-json encodeInto, relational rows written as bytes', () => {
+  // A deterministic generator (no Math.random: a failure must reproduce).
+  let seed = 12345;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const pieces = ['a', 'Z', '9', ' ', '"', '\\', '\n', '\t', '\u0000', '\u001f', '\u007f', 'é', '中', '😀', '\ud800', '\udc00', '\u2028', '/', '<', "'"];
+  const text = (max: number) => {
+    let out = '';
+    const n = rnd(max);
+    for (let i = 0; i < n; i++) out += rnd(4) === 0 ? (pieces[rnd(pieces.length)] as string) : String.fromCharCode(32 + rnd(95));
+    return out;
+  };
+  const value = (): unknown => {
+    switch (rnd(9)) {
+      case 0:
+        return null;
+      case 1:
+        return rnd(1000) - 500;
+      case 2:
+        return rnd(2) === 0;
+      case 3:
+        return text(1200); // beyond the 512-unit fast path
+      case 4:
+        return Buffer.from([rnd(256), rnd(256), 0x22]);
+      default:
+        return text(40);
+    }
+  };
+  const rowOf = (shape: TableShape, keyed: boolean): Row => {
+    const r: Row = {};
+    for (const c of shape.columns) {
+      if (!keyed && rnd(7) === 0) continue; // columns absent from the image are omitted
+      r[c.name] = shape.key.includes(c.name) ? text(12) || 'k' : value();
+    }
+    return r;
+  };
+
+  it('writes the same key and value bytes as encode() for random values, escapes, surrogates and long strings', () => {
+    const out = new ByteSink(256);
+    for (let i = 0; i < 3000; i++) {
+      const shape = [orders, lines, allTypes][rnd(3)] as TableShape;
+      const op = (['insert', 'update', 'delete'] as const)[rnd(3)] as 'insert' | 'update' | 'delete';
+      const after = rowOf(shape, true);
+      const before = op === 'insert' ? null : op === 'delete' ? rowOf(shape, true) : rnd(3) === 0 ? null : rowOf(shape, rnd(2) === 0);
+      const e: ChangeEvent = { op, shape, snapshot: false, before, after: op === 'delete' ? null : after, commitTime: 1_700_000_000_000 + i, position: pgCases.insert!.position, bytes: 100 };
+      const ctx = pgCtx(i % 2 === 0 ? i : BigInt(i) * 10_000_000_000n);
+      const r = fmt.encode(e, ctx);
+      fmt.encodeInto!(e, ctx, out);
+      expect(out.keyLength < 0 ? null : out.view(out.keyOffset, out.keyLength).toString()).toBe(r.key === null ? null : r.key.toString());
+      expect(out.view(out.valueOffset, out.valueLength).equals(r.value)).toBe(true);
+    }
   });
 });
 
