@@ -195,7 +195,7 @@ export class PostgresSource implements Source {
           shape: this.shapeFor(chunk.table),
           ...(this.exporter ? { snapshotName: this.exporter.snapshotName } : {}),
           consistentPoint: this.exporter?.consistentPoint ?? 0n,
-          fetchRows: this.opts.fetchRows ?? 5000,
+          fetchRows: this.opts.fetchRows ?? 2500,
           flow: flow ?? { waitForRoom: () => undefined },
         }), defer(() => this.checkDefinition(chunk.table)).pipe(ignoreElements())),
       ),
