@@ -4,12 +4,24 @@ export interface Batch<T> {
   readonly bytes: number;
   /** Called once: with no argument when durable at the destination, with an error when it failed. */
   ack(err?: Error): void;
+  /**
+   * The destination has taken what it needs from the items (encoded them): the batch stops
+   * holding them, so that while the write is in flight only its encoded bytes are held, not the
+   * events. `items` is empty afterwards.
+   */
+  release(): void;
 }
 
 export function createBatch<T>(items: readonly T[], bytes: number, onAck: (err?: Error) => void): Batch<T> {
   let acked = false;
+  let held = items;
   return {
-    items,
+    get items() {
+      return held;
+    },
+    release() {
+      held = [];
+    },
     bytes,
     ack(err?: Error) {
       if (acked) return;

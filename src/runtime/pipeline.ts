@@ -80,23 +80,28 @@ export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline)
     tap((e) => p.window.admit(e.bytes)),
     throttleRate(p.throttle),
     batchBy<ChangeEvent>({ maxEvents: p.batch.maxEvents, maxBytes: p.batch.maxBytes, maxWaitMs: p.batch.maxWaitMs }),
-    mergeMap((group) =>
-      defer(async () => {
-        const last = group.items[group.items.length - 1] as ChangeEvent;
-        const ticket = p.tracker?.track(last.position);
-        let failure: Error | undefined;
-        const batch = createBatch(group.items, group.bytes, (err) => (failure = err));
+    mergeMap((group) => {
+      // Everything the acknowledgement needs is taken now, so the pipeline does not hold the
+      // events while the write is in flight (the sink releases the batch once it encoded them).
+      const last = group.items[group.items.length - 1] as ChangeEvent;
+      const count = group.items.length;
+      const bytes = group.bytes;
+      const byTable = countByTable(group.items);
+      let events = 0;
+      for (const c of byTable.values()) events += c.events;
+      const ticket = p.tracker?.track(last.position);
+      let failure: Error | undefined;
+      const batch = createBatch(group.items, bytes, (err) => (failure = err));
+      return defer(async () => {
         await p.sink.write(batch);
         batch.ack();
         if (failure) throw failure;
-        p.window.release(group.items.length, group.bytes);
+        p.window.release(count, bytes);
         if (ticket !== undefined) p.tracker?.ack(ticket);
-        const byTable = countByTable(group.items);
-        let events = 0;
-        for (const c of byTable.values()) events += c.events;
         // Heartbeats travel (and are acknowledged) like changes but are not counted as events.
-        return { events, heartbeats: group.items.length - events, bytes: group.bytes, last, byTable } satisfies AckedBatch;
-      }),
+        return { events, heartbeats: count - events, bytes, last, byTable } satisfies AckedBatch;
+      });
+    },
       Math.max(1, (p.sink as { maxInFlightWrites?: number }).maxInFlightWrites ?? 1),
     ),
   );

@@ -473,6 +473,8 @@ export class KafkaSink implements Sink {
           packed = packBatch(splitBySize(topicMessages, this.requestLimit));
         }
         messages = packed.count;
+        // Encoded and packed: the events are not needed any more while the batch is in flight.
+        batch.release();
         sent = worker.send(packed);
         sent.catch(() => undefined);
       });
