@@ -99,10 +99,20 @@ export class ByteSink {
   }
 
   writeBytes(b: Uint8Array): number {
-    if (this.pos + b.length > this.buf.length) this.grow(this.pos + b.length);
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
-    return b.length;
+    const n = b.length;
+    if (this.pos + n > this.buf.length) this.grow(this.pos + n);
+    if (n <= 48) {
+      // Short prepared pieces (column prefixes, separators): a loop costs less than the builtin
+      // `set` call (7 % of the main thread in a full-sync profile).
+      const buf = this.buf;
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = b[i] as number;
+      this.pos = p;
+    } else {
+      this.buf.set(b, this.pos);
+      this.pos += n;
+    }
+    return n;
   }
 
   writeKey(text: string | null): void {

@@ -31,8 +31,9 @@ interface PreparedColumn {
   name: string;
   /** `"name":` with the name JSON-escaped. */
   prefix: string;
-  /** `prefix` as UTF-8. */
+  /** `prefix` as UTF-8, and with a leading comma. */
   prefixBytes: Buffer;
+  commaPrefixBytes: Buffer;
 }
 
 interface Prepared {
@@ -49,7 +50,7 @@ interface Prepared {
 const TAIL_BYTES = Buffer.from(',"gtid":null,"serverId":null}');
 const OLD_NULL_TAIL_BYTES = Buffer.from(`],"old":null${TAIL_BYTES.toString()}`);
 const OLD_OPEN_BYTES = Buffer.from('],"old":');
-const TS_BYTES = Buffer.from(',"ts":');
+const TS_TEXT = ',"ts":';
 const ID_BYTES = Buffer.from('{"id":');
 
 const j = JSON.stringify;
@@ -117,9 +118,8 @@ function rowInto(out: ByteSink, cols: readonly PreparedColumn[], row: Row): void
     const c = cols[i] as PreparedColumn;
     const v = row[c.name];
     if (v === undefined) continue;
-    if (first) first = false;
-    else out.writeByte(0x2c);
-    out.writeBytes(c.prefixBytes);
+    out.writeBytes(first ? c.prefixBytes : c.commaPrefixBytes);
+    first = false;
     valueInto(out, v);
   }
   out.writeByte(0x7d);
@@ -135,9 +135,8 @@ function oldInto(out: ByteSink, cols: readonly PreparedColumn[], before: Row, af
     if (b === undefined) continue;
     const a = after[c.name];
     if (a === b || a === undefined || sameValue(a, b)) continue;
-    if (first) first = false;
-    else out.writeByte(0x2c);
-    out.writeBytes(c.prefixBytes);
+    out.writeBytes(first ? c.prefixBytes : c.commaPrefixBytes);
+    first = false;
     valueInto(out, b);
   }
   out.writeAscii('}]');
@@ -156,7 +155,7 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
     for (const t of ['INSERT', 'UPDATE', 'DELETE', 'DDL'] as const) {
       head[t] = `${common},"isDdl":${t === 'DDL'},"type":"${t}","es":`;
     }
-    const cols: PreparedColumn[] = shape.columns.map((c) => ({ name: c.name, prefix: `${j(c.name)}:`, prefixBytes: Buffer.from(`${j(c.name)}:`) }));
+    const cols: PreparedColumn[] = shape.columns.map((c) => ({ name: c.name, prefix: `${j(c.name)}:`, prefixBytes: Buffer.from(`${j(c.name)}:`), commaPrefixBytes: Buffer.from(`,${j(c.name)}:`) }));
     let dmlMid: string;
     if (mongo) {
       dmlMid = ',"sql":null,"sqlType":null,"mysqlType":null,"data":[';
@@ -305,11 +304,18 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
     out.endValue();
   }
 
+  // `<es>,"ts":<ts>` for the last (commit time, now) pair: a batch shares `now`, a transaction or a
+  // snapshot chunk its commit time.
+  let timesFor: [number, number] = [NaN, NaN];
+  let timesBytes = Buffer.alloc(0);
+
   function writeHead(out: ByteSink, p: Prepared, type: CanalType, e: ChangeEvent, ctx: EncodeContext): void {
     out.writeBytes(p.headBytes[type]);
-    out.writeAscii(String(e.commitTime));
-    out.writeBytes(TS_BYTES);
-    out.writeAscii(String(ctx.now));
+    if (timesFor[0] !== e.commitTime || timesFor[1] !== ctx.now) {
+      timesFor = [e.commitTime, ctx.now];
+      timesBytes = Buffer.from(`${e.commitTime}${TS_TEXT}${ctx.now}`);
+    }
+    out.writeBytes(timesBytes);
     out.writeBytes(p.dmlMidBytes);
   }
 
