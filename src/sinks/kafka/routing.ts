@@ -26,14 +26,33 @@ export function hash32(text: string): number {
   return h >>> 0;
 }
 
-function keyText(e: ChangeEvent, columns: readonly string[]): string {
+function valueText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) : String(v);
+}
+
+/** The text the key hash is taken over: each key column's value as text, each followed by U+0001. */
+export function keyText(e: ChangeEvent, columns: readonly string[]): string {
   const row = e.after ?? e.before ?? {};
   let s = '';
-  for (const c of columns) {
-    const v = row[c];
-    s += `${typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) : String(v)}\u0001`;
-  }
+  for (const c of columns) s += `${valueText(row[c])}\u0001`;
   return s;
+}
+
+/** `hash32(keyText(e, columns))`, without building the text. */
+export function keyHash(e: ChangeEvent, columns: readonly string[]): number {
+  const row = e.after ?? e.before ?? {};
+  let h = 0x811c9dc5;
+  for (const c of columns) {
+    const text = valueText(row[c]);
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i);
+      h = Math.imul(h, 0x01000193);
+    }
+    h ^= 1;
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
 }
 
 /**
@@ -72,7 +91,7 @@ export class Router {
     if (count <= 1 || this.opts.policy === 'partition0' || e.op === 'ddl' || e.op === 'truncate') return 0;
     const r = this.routeOf(e);
     if (this.opts.policy === 'tableHash' || r.keyColumns.length === 0) return r.tableHash % count;
-    return hash32(keyText(e, r.keyColumns)) % count;
+    return keyHash(e, r.keyColumns) % count;
   }
 
   /** Topics an event set may touch (for prechecks and metadata). */
