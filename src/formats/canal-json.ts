@@ -87,16 +87,22 @@ function rowJson(cols: readonly PreparedColumn[], row: Row): string {
   return `${s}}`;
 }
 
+/** A column's previous value for `old`: present in both images and changed; else undefined. */
+function changedFrom(c: PreparedColumn, before: Row, after: Row): unknown {
+  const b = before[c.name];
+  if (b === undefined) return undefined;
+  const a = after[c.name];
+  return a === b || a === undefined || sameValue(a, b) ? undefined : b;
+}
+
 /** `[{…}]`: previous values of the columns that changed (only columns present in both images). */
 function oldJson(cols: readonly PreparedColumn[], before: Row, after: Row): string {
   let s = '[{';
   let first = true;
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i] as PreparedColumn;
-    const b = before[c.name];
+    const b = changedFrom(c, before, after);
     if (b === undefined) continue;
-    const a = after[c.name];
-    if (a === b || a === undefined || sameValue(a, b)) continue;
     if (first) first = false;
     else s += ',';
     s += c.prefix;
@@ -131,10 +137,8 @@ function oldInto(out: ByteSink, cols: readonly PreparedColumn[], before: Row, af
   let first = true;
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i] as PreparedColumn;
-    const b = before[c.name];
+    const b = changedFrom(c, before, after);
     if (b === undefined) continue;
-    const a = after[c.name];
-    if (a === b || a === undefined || sameValue(a, b)) continue;
     out.writeBytes(first ? c.prefixBytes : c.commaPrefixBytes);
     first = false;
     valueInto(out, b);
