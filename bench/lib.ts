@@ -3,6 +3,8 @@ import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import pg from 'pg';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import type { TaskConfigInput } from '../src/config/schema.js';
+import type { TaskRunner } from '../src/runtime/task.js';
 
 export const servers = {
   postgres: { host: '127.0.0.1', port: Number(process.env.TRIBUTARY_PG_PORT ?? 15432), user: 'postgres' },
@@ -191,4 +193,22 @@ export async function drainRate(count: () => number, n: number, what: string, ch
   );
   const doneAt = performance.now();
   return { rate: (n - firstCount) / ((doneAt - firstAt) / 1000), doneAt };
+}
+
+/** drainRate's check for a task: throws with the task's error or failed precheck items. */
+export function failIfTaskFailed(task: TaskRunner): void {
+  const st = task.status;
+  if (st.state === 'failed' || st.state === 'precheckFailed') throw new Error(`task ${st.state}: ${st.lastError?.message ?? JSON.stringify(st.precheck?.filter((p) => p.status !== 'pass'))}`);
+}
+
+/** The PostgreSQL → Kafka task of the PostgreSQL scenarios: public.items, Canal JSON, LZ4, acks all, keyHash. */
+export function pgKafkaTask(o: { name: string; database: string; topic: string; checkpointDir: string; full: boolean }): TaskConfigInput {
+  return {
+    name: o.name,
+    source: { type: 'postgres', host: '127.0.0.1', port: Number(pgConfig().port), user: 'postgres', database: o.database },
+    destination: { kafka: { brokers: ['127.0.0.1:19092'], topic: o.topic, format: 'canal-json', compression: 'lz4', acks: 'all', partitionPolicy: 'keyHash' } },
+    objects: [{ schema: 'public', table: 'items' }],
+    syncTypes: { full: o.full, incremental: true },
+    checkpoints: { store: 'file', dir: o.checkpointDir },
+  };
 }

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { CompressionTypes, type Message } from 'kafkajs';
 import { MongoClient, type AnyBulkWriteOperation } from 'mongodb';
 import { createRuntime, type TaskRunner } from '../../src/index.js';
-import { drainRate, MB, createTopic, deleteTopics, kafka, round, rssSampler, uniqueName, until, type ScenarioContext } from '../lib.js';
+import { drainRate, failIfTaskFailed, MB, createTopic, deleteTopics, kafka, round, rssSampler, uniqueName, until, type ScenarioContext } from '../lib.js';
 import { rawProduce } from './pgIncremental.js';
 
 const SRC_URI = process.env.TRIBUTARY_MONGO_RS_URI ?? 'mongodb://127.0.0.1:27117/?replicaSet=rs0';
@@ -78,8 +78,8 @@ async function upsertItems(client: MongoClient, database: string, n: number): Pr
 
 /** Fails on failed states; ignores precheck warnings (the substitute's oplog window) as a user would. */
 function check(task: TaskRunner): void {
+  failIfTaskFailed(task);
   const st = task.status;
-  if (st.state === 'failed' || st.state === 'precheckFailed') throw new Error(`task ${st.state}: ${st.lastError?.message ?? JSON.stringify(st.precheck?.filter((p) => p.status !== 'pass'))}`);
   if (st.state === 'awaitingAlertIgnore') for (const p of st.precheck ?? []) if (p.status === 'warn') task.ignoreAlert(p.id);
 }
 

@@ -9,7 +9,7 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type KafkaSink } from '../../src/index.js';
-import { drainRate, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, pgConfig, round, rssSampler, uniqueName, withPg, type ScenarioContext } from '../lib.js';
+import { drainRate, failIfTaskFailed, pgKafkaTask, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, pgConfig, round, rssSampler, uniqueName, withPg, type ScenarioContext } from '../lib.js';
 
 /** Baseline: rows/s of reading the table through `parallel` cursors over equal page ranges. */
 async function rawRead(database: string, parallel: number, fetchRows: number): Promise<number> {
@@ -63,22 +63,12 @@ export async function pgFull(ctx: ScenarioContext): Promise<void> {
       topics.push(topic);
       await createTopic(topic, 3);
       runtime = createRuntime({ confirmIntervalMs: 1000 });
-      const task = runtime.add({
-        name: uniqueName('bfull').replace(/_/g, '-'),
-        source: { type: 'postgres', host: '127.0.0.1', port: Number(pgConfig().port), user: 'postgres', database: db.database },
-        destination: { kafka: { brokers: ['127.0.0.1:19092'], topic, format: 'canal-json', compression: 'lz4', acks: 'all', partitionPolicy: 'keyHash' } },
-        objects: [{ schema: 'public', table: 'items' }],
-        syncTypes: { full: true, incremental: true },
-        checkpoints: { store: 'file', dir },
-      });
+      const task = runtime.add(pgKafkaTask({ name: uniqueName('bfull').replace(/_/g, '-'), database: db.database, topic, checkpointDir: dir, full: true }));
       const sink = task.sink as KafkaSink;
       const rss = rssSampler(100);
       const t0 = performance.now();
       task.start();
-      const { rate, doneAt } = await drainRate(() => task.status.counters.snapshotRows, n, `${n} rows copied`, () => {
-          const st = task.status;
-          if (st.state === 'failed' || st.state === 'precheckFailed') throw new Error(`task ${st.state}: ${st.lastError?.message ?? JSON.stringify(st.precheck?.filter((p) => p.status !== 'pass'))}`);
-        });
+      const { rate, doneAt } = await drainRate(() => task.status.counters.snapshotRows, n, `${n} rows copied`, () => failIfTaskFailed(task));
       peaks.push(rss.stop());
       const wall = n / ((doneAt - t0) / 1000);
       rates.push(rate);

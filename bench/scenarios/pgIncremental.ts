@@ -18,7 +18,7 @@ import { createRuntime, type KafkaSink } from '../../src/index.js';
 import { registerCodecs } from '../../src/codecs/index.js';
 import { slotNameFor } from '../../src/sources/postgres/slot.js';
 import {
-  drainRate, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
+  drainRate, failIfTaskFailed, pgKafkaTask, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
   type ScenarioContext,
 } from '../lib.js';
 
@@ -203,23 +203,13 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
     });
 
     runtime = createRuntime({ confirmIntervalMs: 1000 });
-    const task = runtime.add({
-      name,
-      source: { type: 'postgres', host: '127.0.0.1', port: Number(pgConfig().port), user: 'postgres', database: db.database },
-      destination: { kafka: { brokers: ['127.0.0.1:19092'], topic, format: 'canal-json', compression: 'lz4', acks: 'all', partitionPolicy: 'keyHash' } },
-      objects: [{ schema: 'public', table: 'items' }],
-      syncTypes: { full: false, incremental: true },
-      checkpoints: { store: 'file', dir },
-    });
+    const task = runtime.add(pgKafkaTask({ name, database: db.database, topic, checkpointDir: dir, full: false }));
     const sink = task.sink as KafkaSink;
     const rss = rssSampler(100);
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     const tStart = performance.now();
     task.start();
-    const { rate, doneAt } = await drainRate(() => sink.counters.messages, n, `${n} messages in Kafka`, () => {
-        const st = task.status;
-        if (st.state === 'failed' || st.state === 'precheckFailed') throw new Error(`task ${st.state}: ${st.lastError?.message ?? JSON.stringify(st.precheck?.filter((p) => p.status !== 'pass'))}`);
-      });
+    const { rate, doneAt } = await drainRate(() => sink.counters.messages, n, `${n} messages in Kafka`, () => failIfTaskFailed(task));
     if (profiler) ctx.log(`CPU profile of the burst phase: ${await profiler.stop(process.env.BENCH_PROFILE as string)}`);
     const bytes = sink.counters.bytes;
     const wallRate = n / ((doneAt - tStart) / 1000);
