@@ -41,6 +41,25 @@ export interface ThrottleSettings {
   incrementalMBps?: number;
 }
 
+/**
+ * A change of throttle settings: a number sets that limit, `0` or `null` lifts it (unlimited), a
+ * field left out keeps its current value.
+ */
+export type ThrottleUpdate = { [K in keyof ThrottleSettings]?: number | null };
+
+/** Applies an update to settings (pure). */
+export function mergeThrottle(current: ThrottleSettings, update: ThrottleUpdate): ThrottleSettings {
+  const out: ThrottleSettings = { ...current };
+  for (const key of Object.keys(update) as Array<keyof ThrottleSettings>) {
+    if (!(key in update)) continue;
+    const v = update[key];
+    if (v === undefined) continue;
+    if (v === null || v === 0) delete out[key];
+    else out[key] = v;
+  }
+  return out;
+}
+
 /** Precheck items are the core's (`pass` | `warn` | `fail`); ids are what IGNORE_ALERT names. */
 export type { PrecheckItem } from '../src/core/contracts.js';
 import type { PrecheckItem } from '../src/core/contracts.js';
@@ -139,9 +158,13 @@ export type TaskMachineEvent =
   | { type: 'RESUME' }
   | { type: 'STOP' }
   | { type: 'RELEASE' }
-  | { type: 'SET_THROTTLE'; throttle: ThrottleSettings }
+  | { type: 'SET_THROTTLE'; throttle: ThrottleUpdate }
   | { type: 'IGNORE_ALERT'; itemId: string }
   | { type: 'PROGRESS'; progress: Partial<ProgressCounters> }
+  /**
+   * The destination acknowledged writes of the running phase (changes, or heartbeats that went
+   * through the destination): the one event that ends a retry episode.
+   */
   | { type: 'HEALTHY' };
 
 /** What schemaSync, fullSync and incrementalSync receive as input. */
@@ -324,8 +347,10 @@ const phaseOnError = [
 const phaseEvents = {
   PAUSE: 'paused',
   HEALTHY: { actions: 'clearRetry' },
+  // Progress reports (a phase starting again reports its counters too) are not proof that the
+  // destination accepts writes: they never end a retry episode. Only HEALTHY does.
   PROGRESS: {
-    actions: [{ type: 'mergeProgress', params: ({ event }: { event: { progress: Partial<ProgressCounters> } }) => ({ progress: event.progress }) }, 'clearRetry'],
+    actions: { type: 'mergeProgress', params: ({ event }: { event: { progress: Partial<ProgressCounters> } }) => ({ progress: event.progress }) },
   },
 } as const;
 
@@ -391,8 +416,8 @@ export const taskMachine = setup({
     mergeProgress: assign(({ context, self }, params: { progress: Partial<ProgressCounters> }) => ({
       progress: { ...context.progress, ...params.progress, updatedAt: clockNow(self.system) },
     })),
-    storeThrottle: assign(({ context }, params: { throttle: ThrottleSettings }) => ({
-      throttle: { ...context.throttle, ...params.throttle },
+    storeThrottle: assign(({ context }, params: { throttle: ThrottleUpdate }) => ({
+      throttle: mergeThrottle(context.throttle, params.throttle),
     })),
   },
   guards: {
@@ -577,9 +602,10 @@ export const taskMachine = setup({
       on: { STOP: {} },
     },
 
+    /** Stopped by the user: START runs the task again (prechecks first, then from its checkpoint). */
     stopped: {
       tags: ['ended'],
-      on: { STOP: {} },
+      on: { STOP: {}, START: { target: 'prechecking', actions: 'clearRetry' } },
     },
 
     releasing: {

@@ -6,6 +6,7 @@ import { TributaryError } from '../core/errors.js';
 import { renderMetrics } from '../observe/metrics.js';
 import type { Runtime } from '../runtime/createRuntime.js';
 import type { TaskRunner } from '../runtime/task.js';
+import type { ThrottleUpdate } from '../../machines/index.js';
 
 export interface HttpApi {
   server: Server;
@@ -136,7 +137,8 @@ export function serveHttp(runtime: Runtime, opts: { port: number; host?: string 
       const allowed = ['fullQps', 'fullRps', 'fullMBps', 'incrementalRps', 'incrementalMBps'];
       const bad = Object.entries(body).filter(([k, v]) => !allowed.includes(k) || (v !== null && (typeof v !== 'number' || !(v >= 0))));
       if (bad.length > 0) throw new HttpError(400, `invalid throttle fields: ${bad.map(([k]) => k).join(', ')}; allowed: ${allowed.join(', ')} (non-negative numbers, 0 or null = unlimited)`);
-      task.setThrottle(Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'number' && v > 0)) as never);
+      // 0 and null lift a limit; a field left out keeps its value.
+      task.setThrottle(body as ThrottleUpdate);
       return send(res, 200, task.status.throttle);
     }
     if (action === 'offsets' && method === 'GET') {

@@ -5,7 +5,7 @@ import { validateTaskConfig } from '../config/load.js';
 import type { TaskConfigInput, TaskOptions } from '../config/schema.js';
 import type { Logger } from '../core/contracts.js';
 import { FatalError } from '../core/errors.js';
-import type { ThrottleSettings } from '../../machines/index.js';
+import type { ThrottleUpdate } from '../../machines/index.js';
 import { defaultRegistry } from './defaults.js';
 import type { Registry } from './registry.js';
 import { TaskRunner, type TaskDeps, type TaskStatus } from './task.js';
@@ -33,7 +33,8 @@ export interface Runtime {
   stop(taskId: string): Promise<void>;
   release(taskId: string): void;
   remove(taskId: string): Promise<void>;
-  setThrottle(taskId: string, throttle: ThrottleSettings): void;
+  /** A number sets a limit, `0` or `null` lifts it (unlimited), a field left out is kept. */
+  setThrottle(taskId: string, throttle: ThrottleUpdate): void;
   /**
    * Changes a task's objects, filters, columns, mapping, compression, acks or throttles: the task
    * stops (confirming and checkpointing what was acknowledged), then continues from its checkpoint

@@ -276,7 +276,7 @@ describe('taskMachine: phases', () => {
 
 describe('taskMachine: retries', () => {
   it.each(['schema', 'full', 'incremental'] as const)(
-    'a connection error during %s retries with backoff and resumes the same phase; PROGRESS ends the episode',
+    'a connection error during %s retries with backoff and resumes the same phase; only HEALTHY ends the episode',
     async (phase) => {
       const h = harness();
       await reach(h, phase);
@@ -312,7 +312,10 @@ describe('taskMachine: retries', () => {
       expect(h.snap().matches('retrying')).toBe(true);
       await advance(h, 1);
       expect(h.snap().value).toBe(phase);
+      // a phase that starts again reports its counters: that is not progress at the destination
       h.actor.send({ type: 'PROGRESS', progress: { eventsApplied: 1 } });
+      expect(h.snap().context.retry).toMatchObject({ attempts: 2, retryStartedAt: now });
+      h.actor.send({ type: 'HEALTHY' });
       expect(h.snap().context.retry).toBeNull();
       // a later error starts a new episode
       await advance(h, MIN);
@@ -334,6 +337,36 @@ describe('taskMachine: retries', () => {
     expect(h.snap().context.retry).toBeNull();
     expect(h.snap().context.lastError?.code).toBe('LOCK_TIMEOUT'); // kept for display
   });
+
+  it.each(['full', 'incremental'] as const)(
+    'an episode in %s whose phase restarts, reports progress and looks healthy between failures still fails when its window runs out',
+    async (phase) => {
+      const h = harness({ connectionRetryMinutes: 10 });
+      await reach(h, phase);
+      h[phase].last().reject(conn());
+      await flush();
+      const deadline = h.snap().context.retry?.deadline ?? -1;
+      expect(deadline).toBe(10 * MIN);
+      let healthyStretches = 0;
+      while (!h.snap().matches('failed') && h.clock.now() < 30 * MIN) {
+        if (h.snap().value === phase) {
+          // back in the phase: it reports its counters (as the full-sync planner and the
+          // incremental reader do on every start), stays up a little, then fails again
+          healthyStretches++;
+          h.actor.send({ type: 'PROGRESS', progress: { rowsDone: 100, eventsApplied: 5 } });
+          await advance(h, 2 * SEC);
+          expect(h.snap().value).toBe(phase);
+          h[phase].last().reject(conn());
+          await flush();
+        }
+        await advance(h, 5 * SEC);
+      }
+      expect(healthyStretches).toBeGreaterThan(5);
+      expect(h.snap().value).toBe('failed');
+      expect(h.clock.now()).toBeGreaterThan(deadline);
+      expect(h.clock.now()).toBeLessThanOrEqual(deadline + 70 * SEC);
+    },
+  );
 
   it('backoff doubles and is capped at 60 s', () => {
     expect([1, 2, 3, 4, 5, 6, 7, 8, 20].map(retryBackoffMs)).toEqual([
@@ -516,10 +549,25 @@ describe('taskMachine: stop', () => {
     await advance(h, 8 * DAY);
     expect(h.snap().value).toBe('stopped');
     expect(h.schema.calls.length + h.full.calls.length + h.incremental.calls.length).toBe(invocations);
-    h.actor.send({ type: 'START' });
     h.actor.send({ type: 'RESUME' });
+    expect(h.snap().value).toBe('stopped');
     h.actor.send({ type: 'STOP' });
     expect(h.snap().value).toBe('stopped');
+  });
+
+  it('START after STOP runs the task again: prechecks, then the configured phases', async () => {
+    const h = harness();
+    await reach(h, 'incremental');
+    h.actor.send({ type: 'STOP' });
+    expect(h.snap().value).toBe('stopped');
+    const prechecks = h.precheck.calls.length;
+    h.actor.send({ type: 'START' });
+    expect(h.snap().value).toBe('prechecking');
+    expect(h.precheck.calls).toHaveLength(prechecks + 1);
+    h.precheck.last().resolve([{ id: 'source.connect', group: 'connectivity', title: 'ok', status: 'pass' }]);
+    await flush();
+    expect(h.snap().value).toBe('schema');
+    expect(h.snap().hasTag('ended')).toBe(false);
   });
 });
 
@@ -542,6 +590,16 @@ describe('taskMachine: throttle', () => {
     h.actor.send({ type: 'SET_THROTTLE', throttle: { incrementalRps: 10 } });
     expect(h.applyThrottle).toHaveBeenCalledTimes(3);
     expect(h.snap().value).toBe('incremental');
+  });
+
+  it('0 and null lift a limit (unlimited); a field left out keeps its value', async () => {
+    const h = harness({ throttle: { fullQps: 50, fullRps: 1000, incrementalRps: 10, incrementalMBps: 5 } });
+    await reach(h, 'incremental');
+    h.actor.send({ type: 'SET_THROTTLE', throttle: { incrementalRps: 0, fullRps: null } });
+    expect(h.snap().context.throttle).toEqual({ fullQps: 50, incrementalMBps: 5 });
+    expect(h.applyThrottle).toHaveBeenLastCalledWith({ fullQps: 50, incrementalMBps: 5 });
+    h.actor.send({ type: 'SET_THROTTLE', throttle: { incrementalMBps: null, fullQps: 20 } });
+    expect(h.snap().context.throttle).toEqual({ fullQps: 20 });
   });
 });
 
