@@ -124,21 +124,33 @@ const CONNECTION_CODES = new Set([
   '08004',
 ]);
 
+const CONNECTION_NAMES = /KafkaJSConnectionError|KafkaJSConnectionClosedError|KafkaJSRequestTimeoutError|KafkaJSNumberOfRetriesExceeded|KafkaJSBrokerNotFound|MongoNetworkError|MongoNetworkTimeoutError|MongoServerSelectionError/;
+const CONNECTION_MESSAGES = /Connection terminated|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|socket hang up|Closed connection|Connection error|Connection timeout|Request timed out|broker .*not connected|read ECONNRESET/i;
+
+/**
+ * True when the error, or any error it wraps (`cause`, kafkajs' `originalError`), says the
+ * connection failed: refused, reset, timed out, closed. Such failures are retried in the
+ * connection window, however deep the client library wrapped them.
+ */
+function isConnectionFailure(err: unknown, depth = 0): boolean {
+  if (err === null || typeof err !== 'object' || depth > 5) return false;
+  const e = err as { code?: unknown; name?: unknown; message?: unknown; cause?: unknown; originalError?: unknown };
+  if (typeof e.code === 'string' && CONNECTION_CODES.has(e.code)) return true;
+  if (typeof e.name === 'string' && CONNECTION_NAMES.test(e.name)) return true;
+  if (typeof e.message === 'string' && CONNECTION_MESSAGES.test(e.message)) return true;
+  return isConnectionFailure(e.cause, depth + 1) || isConnectionFailure(e.originalError, depth + 1);
+}
+
 /**
  * Turns anything thrown by a client library into a TributaryError, keeping the original as `cause`.
  * Errors already in the tree pass through unchanged.
  */
 export function classifyError(err: unknown, context = 'task'): TributaryError {
   if (err instanceof TributaryError) return err;
-  const e = err as { code?: unknown; name?: unknown; message?: unknown; retriable?: unknown } | null;
+  const e = err as { code?: unknown; message?: unknown; retriable?: unknown } | null;
   const code = typeof e?.code === 'string' ? e.code : undefined;
-  const name = typeof e?.name === 'string' ? e.name : 'Error';
   const message = typeof e?.message === 'string' ? e.message : String(err);
-  if (
-    (code !== undefined && CONNECTION_CODES.has(code)) ||
-    /KafkaJSConnectionError|KafkaJSNumberOfRetriesExceeded|MongoNetworkError|MongoServerSelectionError|KafkaJSBrokerNotFound/.test(name) ||
-    /Connection terminated|connect ECONNREFUSED|socket hang up/i.test(message)
-  ) {
+  if (isConnectionFailure(err)) {
     return new ConnectionError(code ?? 'CONNECTION', `${context}: ${message}`, { cause: err });
   }
   if (e?.retriable === false) return new FatalError(code ?? 'FATAL', `${context}: ${message}`, { cause: err });

@@ -27,7 +27,7 @@ export async function renderMetrics(tasks: readonly TaskRunner[]): Promise<strin
   const batches = fam('tributary_batches_total', 'counter', 'Batches written and acknowledged.');
   const tableEvents = fam('tributary_table_events_total', 'counter', 'Events acknowledged, by destination table.');
   const tableBytes = fam('tributary_table_bytes_total', 'counter', 'Bytes acknowledged, by destination table.');
-  const latency = fam('tributary_latency_seconds', 'gauge', 'Now minus the source commit time of the last acknowledged event (heartbeats keep it true when idle).');
+  const latency = fam('tributary_latency_seconds', 'gauge', 'How far the destination is behind: now minus the source commit time of the oldest change not yet acknowledged by the destination, or of the last acknowledged one (heartbeats included) when nothing is pending.');
   const state = fam('tributary_task_state', 'gauge', '1 for the state the task is in.');
   const retries = fam('tributary_retries', 'gauge', 'Attempts in the current retry episode, by cause.');
   const rows = fam('tributary_fullsync_rows_done', 'gauge', 'Rows copied by full synchronization.');

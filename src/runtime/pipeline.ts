@@ -1,10 +1,11 @@
-import { defer, filter, firstValueFrom, identity, mergeMap, tap, type Observable, type OperatorFunction } from 'rxjs';
+import { defer, filter, finalize, firstValueFrom, identity, mergeMap, tap, type Observable, type OperatorFunction } from 'rxjs';
 import { createBatch } from '../core/batch.js';
 import type { FlowControl, Sink } from '../core/contracts.js';
 import type { ChangeEvent } from '../core/events.js';
 import { qualifiedName } from '../core/events.js';
 import type { AckTracker, InflightWindow, ThrottleController } from '../operators/index.js';
 import { batchBy, throttleRate } from '../operators/index.js';
+import type { DestinationLag } from './destinationLag.js';
 
 export interface BatchLimits {
   maxEvents: number;
@@ -64,6 +65,8 @@ export interface WritePipeline {
   batch: BatchLimits;
   /** Incremental sync tracks positions so only the contiguous acked position is confirmed. */
   tracker?: AckTracker;
+  /** Measures how far the destination is behind the source (commit times of pending events). */
+  lag?: DestinationLag;
 }
 
 /**
@@ -75,9 +78,45 @@ export interface WritePipeline {
  * acknowledged batch.
  */
 export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline): Observable<AckedBatch> {
+  return defer(() => {
+    // What this run admitted into the shared window and the destination has not acknowledged:
+    // when the run ends (error, stop, or a write that failed), it leaves the window, so a task that
+    // retries after an outage does not find its window still full of writes that will never be acked.
+    let heldEvents = 0;
+    let heldBytes = 0;
+    return writeRun(events$, p, {
+      admit(bytes) {
+        heldEvents += 1;
+        heldBytes += bytes;
+        p.window.admit(bytes);
+      },
+      release(events, bytes) {
+        heldEvents -= events;
+        heldBytes -= bytes;
+        p.window.release(events, bytes);
+      },
+    }).pipe(
+      finalize(() => {
+        if (heldEvents > 0 || heldBytes > 0) p.window.release(heldEvents, heldBytes);
+        heldEvents = 0;
+        heldBytes = 0;
+      }),
+    );
+  });
+}
+
+interface WindowShare {
+  admit(bytes: number): void;
+  release(events: number, bytes: number): void;
+}
+
+function writeRun(events$: Observable<ChangeEvent>, p: WritePipeline, window: WindowShare): Observable<AckedBatch> {
   return events$.pipe(
     p.transform,
-    tap((e) => p.window.admit(e.bytes)),
+    tap((e) => {
+      window.admit(e.bytes);
+      p.lag?.admitted(e.commitTime);
+    }),
     throttleRate(p.throttle),
     batchBy<ChangeEvent>({ maxEvents: p.batch.maxEvents, maxBytes: p.batch.maxBytes, maxWaitMs: p.batch.maxWaitMs }),
     mergeMap((group) => {
@@ -90,14 +129,16 @@ export function writeThrough(events$: Observable<ChangeEvent>, p: WritePipeline)
       let events = 0;
       for (const c of byTable.values()) events += c.events;
       const ticket = p.tracker?.track(last.position);
+      const lagTicket = p.lag?.sent(group.items[0]?.commitTime ?? last.commitTime, last.commitTime, count);
       let failure: Error | undefined;
       const batch = createBatch(group.items, bytes, (err) => (failure = err));
       return defer(async () => {
         await p.sink.write(batch);
         batch.ack();
         if (failure) throw failure;
-        p.window.release(count, bytes);
+        window.release(count, bytes);
         if (ticket !== undefined) p.tracker?.ack(ticket);
+        if (lagTicket !== undefined) p.lag?.acked(lagTicket);
         // Heartbeats travel (and are acknowledged) like changes but are not counted as events.
         return { events, heartbeats: count - events, bytes, last, byTable } satisfies AckedBatch;
       });

@@ -1,7 +1,7 @@
 import type { Observable} from 'rxjs';
 import { BehaviorSubject, concatMap, defer, interval, merge, tap, type OperatorFunction } from 'rxjs';
 import { createActor, fromObservable, fromPromise, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
-import { fullSyncMachine, taskMachine, type ChunkSpec, type ThrottleSettings } from '../../machines/index.js';
+import { fullSyncMachine, taskMachine, type ChunkSpec, type ThrottleSettings, type ThrottleUpdate } from '../../machines/index.js';
 import type { CheckpointStore, Checkpoint } from '../checkpoints/index.js';
 import { skipThrough } from '../sinks/kafka/exactlyOnce.js';
 import type { KafkaSink } from '../sinks/kafka/sink.js';
@@ -15,6 +15,7 @@ import type { Position } from '../core/position.js';
 import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, type SelectionSpec } from '../operators/index.js';
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
+import { DestinationLag } from './destinationLag.js';
 import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
 import type { Registry } from './registry.js';
 
@@ -34,6 +35,11 @@ export interface TaskDeps {
    * full sync of their own first.
    */
   previousSelection?: SelectionSpec;
+  /**
+   * Retry windows in milliseconds, overriding the config's minutes (tests shorten them; the
+   * config's own range is 1-1440 minutes).
+   */
+  retryWindowsMs?: { connection?: number; other?: number };
 }
 
 export interface TaskCounters {
@@ -59,7 +65,11 @@ export interface TaskStatus {
   progress: { rowsDone: number; rowsEstimated: number; chunksDone: number; chunksTotal: number };
   precheck: PrecheckItem[] | null;
   counters: TaskCounters;
-  /** Now minus the source commit time of the last acknowledged event, ms. */
+  /**
+   * How far the destination is behind the source, ms: now minus the commit time of the oldest
+   * change read and not yet acknowledged by the destination, or of the last acknowledged one
+   * (heartbeats included) when nothing is pending. Null before anything was read.
+   */
   latencyMs: number | null;
   position: string | null;
   throttle: ThrottleSettings;
@@ -105,6 +115,7 @@ export class TaskRunner {
   private checkpoint: Checkpoint;
   private checkpointLoaded = false;
   private tracker: AckTracker | null = null;
+  private readonly lag = new DestinationLag();
   private confirmed: Position | null = null;
   private chunks = new Map<string, SnapshotChunk>();
   private readonly statusSubject: BehaviorSubject<TaskStatus>;
@@ -171,8 +182,8 @@ export class TaskRunner {
         // A modified task copies the tables it newly covers, even when it never had a full sync.
         syncFull: options.syncTypes.full || deps.previousSelection !== undefined,
         syncIncremental: options.syncTypes.incremental,
-        connectionRetryMinutes: options.retry.connectionMinutes,
-        otherRetryMinutes: options.retry.otherMinutes,
+        connectionRetryMinutes: deps.retryWindowsMs?.connection !== undefined ? deps.retryWindowsMs.connection / 60_000 : options.retry.connectionMinutes,
+        otherRetryMinutes: deps.retryWindowsMs?.other !== undefined ? deps.retryWindowsMs.other / 60_000 : options.retry.otherMinutes,
         autoRestartWithinDays: options.retry.autoRestartWithinDays,
         throttle,
       },
@@ -204,7 +215,8 @@ export class TaskRunner {
   ignoreAlert(itemId: string): void {
     this.actor.send({ type: 'IGNORE_ALERT', itemId });
   }
-  setThrottle(throttle: ThrottleSettings): void {
+  /** A number sets a limit, `0` or `null` lifts it, a field left out is kept. */
+  setThrottle(throttle: ThrottleUpdate): void {
     this.actor.send({ type: 'SET_THROTTLE', throttle });
   }
   /** Stops the task: the pipeline ends, the acked position is confirmed and checkpointed. */
@@ -374,6 +386,8 @@ export class TaskRunner {
     this.counters.batches += 1;
     this.counters.lastCommitTime = a.last.commitTime;
     this.counters.lastAckAt = Date.now();
+    // The destination acknowledged writes: real progress, the one thing that ends a retry episode.
+    this.actor.send({ type: 'HEALTHY' });
   }
 
   private incremental(): Observable<unknown> {
@@ -387,6 +401,7 @@ export class TaskRunner {
       await this.establishStart();
       const from = this.source.decodePosition((this.checkpoint.position ?? this.checkpoint.streamFrom) as string);
       this.tracker = new AckTracker(1024, from);
+      this.lag.restart();
       this.confirmed = from;
       return from;
     }).pipe(
@@ -399,12 +414,8 @@ export class TaskRunner {
             throttle: this.incrementalThrottle,
             batch: this.batch,
             ...(this.tracker ? { tracker: this.tracker } : {}),
-          }).pipe(
-            tap((a) => {
-              this.counted(a);
-              this.actor.send({ type: 'HEALTHY' });
-            }),
-          ),
+            lag: this.lag,
+          }).pipe(tap((a) => this.counted(a))),
           interval(this.deps.confirmIntervalMs ?? 1000).pipe(concatMap(() => this.confirmWatermark())),
         ),
       ),
@@ -457,13 +468,14 @@ export class TaskRunner {
       taskId: this.id,
       state,
       phase: c.phase,
-      healthy: !['failed', 'precheckFailed', 'releaseFailed'].includes(state) && !state.startsWith('retrying'),
+      // A phase entered again after a failure is not healthy until the destination acknowledged writes.
+      healthy: !['failed', 'precheckFailed', 'releaseFailed'].includes(state) && !state.startsWith('retrying') && c.retry === null,
       lastError: c.lastError ? { code: c.lastError.code, kind: c.lastError.kind, message: c.lastError.message, ...(c.lastError.fix ? { fix: c.lastError.fix } : {}) } : null,
       retry: c.retry ? { cause: c.retry.cause, deadline: c.retry.deadline, attempts: c.retry.attempts } : null,
       progress: { rowsDone: c.progress.rowsDone, rowsEstimated: c.progress.rowsEstimated, chunksDone: c.progress.chunksDone, chunksTotal: c.progress.chunksTotal },
       precheck: c.precheck?.items ?? null,
       counters: { ...this.counters },
-      latencyMs: this.counters.lastCommitTime === null ? null : Math.max(0, Date.now() - this.counters.lastCommitTime),
+      latencyMs: this.lag.lagMs(Date.now()),
       position: this.checkpoint?.position ?? null,
       throttle: c.throttle,
     };

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import type { Checkpoint } from '../../checkpoints/store.js';
 import type { Batch } from '../../core/batch.js';
 import type { Logger, PrecheckItem, Sink } from '../../core/contracts.js';
@@ -140,6 +140,8 @@ export class KafkaSink implements Sink {
   private readonly kafka: Kafka;
   private readonly clientConfig: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>;
   private producer: Producer | null = null;
+  /** The admin connection heartbeat-only batches are acknowledged through. */
+  private probeAdmin: Admin | null = null;
   private connecting: Promise<Producer | WorkerProducer> | null = null;
   /** The producer thread (producerThread mode); replaced after it exited. */
   private worker: WorkerProducer | null = null;
@@ -384,7 +386,11 @@ export class KafkaSink implements Sink {
     const { enc, bytes, topics } = this.encode(batch.items);
     const topicMessages = toTopicMessages(enc);
     const eo = this.opts.exactlyOnce;
-    if (topicMessages.length === 0 && !eo) return;
+    if (topicMessages.length === 0 && !eo) {
+      // Heartbeats only: acknowledged only when the destination answers (they measure it).
+      if (batch.items.length > 0) await this.probe();
+      return;
+    }
     if (this.opts.valueFramer && topicMessages.length > 0) {
       const framer = this.opts.valueFramer;
       try {
@@ -452,7 +458,10 @@ export class KafkaSink implements Sink {
         let packed: PackedBatch;
         if (!this.opts.valueFramer) {
           const r = this.packForWorker(batch.items);
-          if (!r) return;
+          if (!r) {
+            if (batch.items.length > 0) await this.probe();
+            return;
+          }
           packed = r.packed;
           topics = r.topics;
           bytes = r.bytes;
@@ -461,7 +470,10 @@ export class KafkaSink implements Sink {
           const { enc, ...rest } = this.encode(batch.items);
           topics = rest.topics;
           bytes = rest.bytes;
-          if (enc.count === 0) return;
+          if (enc.count === 0) {
+            if (batch.items.length > 0) await this.probe();
+            return;
+          }
           const topicMessages = toTopicMessages(enc);
           try {
             await framer.prepare([...topics]);
@@ -516,12 +528,37 @@ export class KafkaSink implements Sink {
     return { ...base, taskId: eo.taskId, ...(position !== undefined ? { position } : {}), updatedAt: Date.now() };
   }
 
+  /**
+   * A round trip to the cluster for a batch with nothing to write (heartbeats only): the metadata
+   * of the task's topics, every partition with a leader. Heartbeats are acknowledged through it, so
+   * they keep latency and health true while idle, and fail like data writes while Kafka is down.
+   */
+  private async probe(): Promise<void> {
+    const topics = this.router.topics(this.opts.tables?.() ?? []);
+    try {
+      this.probeAdmin ??= this.kafka.admin();
+      await this.probeAdmin.connect();
+      const meta = await this.probeAdmin.fetchTopicMetadata(topics.length > 0 ? { topics } : undefined);
+      const leaderless = meta.topics.flatMap((t) => t.partitions.filter((p) => p.leader < 0).map((p) => `${t.name}[${p.partitionId}]`));
+      if (leaderless.length > 0) {
+        throw new ConnectionError('NO_LEADER', `Kafka partitions without a leader: ${leaderless.join(', ')}`, { object: leaderless.join(','), fix: 'Check that the brokers hosting these partitions are up.' });
+      }
+    } catch (err) {
+      const admin = this.probeAdmin;
+      this.probeAdmin = null;
+      await admin?.disconnect().catch(() => undefined);
+      throw writeError(err, new Set(topics), this.opts);
+    }
+  }
+
   async close(): Promise<void> {
     const p = this.producer;
     this.producer = null;
     const w = this.worker;
     this.worker = null;
-    await Promise.all([p?.disconnect().catch(() => undefined), w?.close().catch(() => undefined)]);
+    const a = this.probeAdmin;
+    this.probeAdmin = null;
+    await Promise.all([p?.disconnect().catch(() => undefined), w?.close().catch(() => undefined), a?.disconnect().catch(() => undefined)]);
   }
 }
 
