@@ -2,7 +2,8 @@
  * Child process of kafka-sink-eos.test.ts: writes `batches` committed transactions of the shared
  * history through an exactly-once KafkaSink, then starts one more transaction, sends its data and
  * stops before the commit (printing IN_TX) so that the parent can SIGKILL it mid-transaction.
- * Usage: tsx kafka-sink-eos-writer.ts <topic> <checkpointTopic> <transactionalId> <taskId> <batches> <batchSize>
+ * Prints `PID <pid>` first, so that the parent can check it killed this very process.
+ * Usage: node --import tsx kafka-sink-eos-writer.ts <topic> <checkpointTopic> <transactionalId> <taskId> <batches> <batchSize>
  */
 import type { Producer, Transaction } from 'kafkajs';
 import { registerCodecs } from '../../src/codecs/index.js';
@@ -10,6 +11,7 @@ import { emptyCheckpoint } from '../../src/checkpoints/store.js';
 import { batchOf, eosHistory, newSink } from './kafka-sink-helpers.js';
 
 const [topic, checkpointTopic, transactionalId, taskId, batchesText, sizeText] = process.argv.slice(2) as [string, string, string, string, string, string];
+console.log(`PID ${process.pid}`);
 const batches = Number(batchesText);
 const size = Number(sizeText);
 registerCodecs();

@@ -16,13 +16,55 @@ afterAll(async () => {
   if (topics.length > 0) await deleteTopics(...topics);
 });
 
-function startWriter(args: string[]): { child: ChildProcess; lines: string[]; waitFor: (line: string, timeoutMs?: number) => Promise<void> } {
-  const child = spawn(resolve('node_modules/.bin/tsx'), [resolve('test/integration/kafka-sink-eos-writer.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Writers started by this file, killed (whole process group) in afterAll should a test fail before it did. */
+const writers: ChildProcess[] = [];
+afterAll(() => {
+  for (const c of writers) if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) killGroup(c.pid);
+});
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** True while a process with this pid exists (signal 0 checks without signalling). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return false;
+    throw err;
+  }
+}
+
+interface Writer {
+  child: ChildProcess;
+  lines: string[];
+  waitFor: (line: string, timeoutMs?: number) => Promise<void>;
+  /** SIGKILLs the writer's process group and resolves with the signal that ended the writer. */
+  kill: () => Promise<NodeJS.Signals | null>;
+}
+
+/**
+ * The writer runs in `node` itself (tsx only as an import hook, so no wrapper process stands
+ * between the test and the writer), as the leader of its own process group.
+ */
+function startWriter(args: string[]): Writer {
+  const child = spawn(process.execPath, ['--import', 'tsx', resolve('test/integration/kafka-sink-eos-writer.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  writers.push(child);
+  const exited = new Promise<NodeJS.Signals | null>((res) => child.once('exit', (_code, signal) => res(signal)));
   const lines: string[] = [];
+  let partial = '';
   let stderr = '';
   const waiters: Array<() => void> = [];
   child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-    lines.push(...d.split('\n').filter(Boolean));
+    const parts = (partial + d).split('\n');
+    partial = parts.pop() ?? '';
+    lines.push(...parts.filter(Boolean));
     for (const w of waiters) w();
   });
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
@@ -44,7 +86,13 @@ function startWriter(args: string[]): { child: ChildProcess; lines: string[]; wa
       });
       check();
     });
-  return { child, lines, waitFor };
+  const kill = async () => {
+    if (child.pid === undefined) throw new Error('the writer has no pid');
+    if (child.exitCode !== null || child.signalCode !== null) return child.signalCode;
+    killGroup(child.pid);
+    return exited;
+  };
+  return { child, lines, waitFor, kill };
 }
 
 describe('KafkaSink exactly-once (transactional data + checkpoint)', () => {
@@ -67,8 +115,13 @@ describe('KafkaSink exactly-once (transactional data + checkpoint)', () => {
     // The killed transaction's data really reached the log: read_uncommitted sees it.
     const dirty = await readTopic(topic, (batches + 1) * size, { isolation: 'read_uncommitted' });
     expect(dirty).toHaveLength((batches + 1) * size);
-    w.child.kill('SIGKILL');
-    await new Promise((r) => w.child.once('exit', r));
+    // The process the test spawned is the writer itself: the pid it reports is the child's.
+    const writerPid = Number(w.lines.find((l) => l.startsWith('PID '))?.slice('PID '.length));
+    expect(writerPid).toBe(w.child.pid);
+    expect(alive(writerPid)).toBe(true);
+    expect(await w.kill()).toBe('SIGKILL');
+    // The writer is gone (no orphan left holding its Kafka connection and open transaction).
+    expect(alive(writerPid)).toBe(false);
 
     // 2. Restart with the same transactionalId: fences the dead producer, aborts its transaction.
     let committed: Checkpoint | null = null;
