@@ -114,6 +114,8 @@ export interface TaskSettings {
   autoRestartDelayMinutes: number;
   /** Whether a task that failed with a 'fatal' error is auto-restarted too (default false). */
   autoRestartFatal: boolean;
+  /** Full-sync chunks copied at once (default 4). */
+  fullSyncParallelism: number;
 }
 
 export interface TaskMachineInput {
@@ -131,6 +133,8 @@ export interface TaskMachineInput {
   /** Default 10. */
   autoRestartDelayMinutes?: number;
   autoRestartFatal?: boolean;
+  /** Full-sync chunks copied at once (default 4). */
+  fullSyncParallelism?: number;
   throttle?: ThrottleSettings;
   /** Precheck warnings already ignored (by id). */
   ignoredAlerts?: readonly string[];
@@ -178,6 +182,8 @@ export interface PhaseActorInput {
   throttle: ThrottleSettings;
   /** Last reported progress, so an actor may cross-check its checkpoint. */
   progress: ProgressCounters;
+  /** Full sync: chunks copied at once. */
+  parallelism: number;
 }
 
 export interface PrecheckActorInput {
@@ -244,6 +250,7 @@ export function settingsFromInput(input: TaskMachineInput): TaskSettings {
     autoRestartWithinDays: input.autoRestartWithinDays ?? 7,
     autoRestartDelayMinutes: input.autoRestartDelayMinutes ?? 10,
     autoRestartFatal: input.autoRestartFatal ?? false,
+    fullSyncParallelism: Math.max(1, Math.floor(input.fullSyncParallelism ?? 4)),
   };
 }
 
@@ -334,6 +341,7 @@ const phaseInput =
     restarts: context.restarts,
     throttle: context.throttle,
     progress: context.progress,
+    parallelism: context.settings.fullSyncParallelism,
   });
 
 /** How every sync phase routes its actor's failure: the guards alone choose failed or retrying. */

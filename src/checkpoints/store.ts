@@ -1,3 +1,5 @@
+import type { SnapshotChunk } from '../core/contracts.js';
+
 /** What a task remembers across restarts. Positions are `Position.encode()` strings. */
 export interface Checkpoint {
   taskId: string;
@@ -5,7 +7,13 @@ export interface Checkpoint {
   streamFrom?: string;
   /** The contiguous acked position of incremental sync. */
   position?: string;
-  /** Full-sync chunks already copied, with their row counts. */
+  /**
+   * The full-sync plan as first made (chunks with their bounds), kept until full sync finished: a
+   * copy resumed after a crash covers exactly what the first plan covered, whatever the table
+   * statistics or the data say now.
+   */
+  plan?: SnapshotChunk[];
+  /** Full-sync chunks already copied (by chunk id of `plan`), with their row counts. */
   chunksDone: Record<string, number>;
   /** True once full sync finished. */
   fullDone?: boolean;

@@ -30,6 +30,13 @@ export interface SnapshotChunk {
   /** Source-specific bounds (ctid page range, key range, `_id` range), JSON-serializable. */
   bounds: unknown;
   estimatedRows?: number;
+  /**
+   * The physical layout the bounds refer to, when they depend on one (PostgreSQL: the heap's
+   * relfilenode, which VACUUM FULL, CLUSTER or TRUNCATE replace). A resumed copy reuses a
+   * persisted chunk only while its table's generation is unchanged; otherwise the table is copied
+   * again from a fresh plan.
+   */
+  generation?: string;
 }
 
 export interface SnapshotPlan {

@@ -15,6 +15,7 @@ import type { Position } from '../core/position.js';
 import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, type SelectionSpec } from '../operators/index.js';
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
+import { resumePlan } from './resumePlan.js';
 import { DestinationLag } from './destinationLag.js';
 import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
 import type { Registry } from './registry.js';
@@ -185,6 +186,7 @@ export class TaskRunner {
         connectionRetryMinutes: deps.retryWindowsMs?.connection !== undefined ? deps.retryWindowsMs.connection / 60_000 : options.retry.connectionMinutes,
         otherRetryMinutes: deps.retryWindowsMs?.other !== undefined ? deps.retryWindowsMs.other / 60_000 : options.retry.otherMinutes,
         autoRestartWithinDays: options.retry.autoRestartWithinDays,
+        fullSyncParallelism: options.fullSync.parallelism,
         throttle,
       },
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
@@ -323,11 +325,15 @@ export class TaskRunner {
   private async planChunks(): Promise<ChunkSpec[]> {
     await this.quiesced();
     await this.loadCheckpoint();
-    const plan = await this.source.prepare({ full: true });
-    if (!this.checkpoint.streamFrom) {
-      this.checkpoint.streamFrom = plan.streamFrom.encode();
-      await this.saveCheckpoint();
-    }
+    const prepared = await this.source.prepare({ full: true });
+    if (!this.checkpoint.streamFrom) this.checkpoint.streamFrom = prepared.streamFrom.encode();
+    // A resumed copy runs the plan it first made: chunks recorded as copied keep their bounds.
+    const resumed = resumePlan(this.checkpoint.plan, prepared.chunks);
+    for (const id of resumed.discarded) delete this.checkpoint.chunksDone[id];
+    for (const r of resumed.replanned) this.deps.logger.warn('full sync of a table starts over', { task: this.id, table: r.table, reason: r.reason });
+    this.checkpoint.plan = resumed.chunks;
+    await this.saveCheckpoint();
+    const plan = { chunks: resumed.chunks };
     this.chunks = new Map(plan.chunks.map((c) => [c.id, c]));
     const previous = this.deps.previousSelection ? new ObjectSelector(this.deps.previousSelection) : null;
     if (previous) {
@@ -394,8 +400,9 @@ export class TaskRunner {
     return defer(async () => {
       await this.quiesced();
       await this.loadCheckpoint();
-      if (this.options.syncTypes.full && !this.checkpoint.fullDone) {
-        this.checkpoint.fullDone = true;
+      if ((this.options.syncTypes.full && !this.checkpoint.fullDone) || this.checkpoint.plan) {
+        if (this.options.syncTypes.full) this.checkpoint.fullDone = true;
+        delete this.checkpoint.plan;
         await this.saveCheckpoint();
       }
       await this.establishStart();

@@ -10,9 +10,11 @@ export interface CatalogTable {
   replicaIdentity: 'default' | 'nothing' | 'full' | 'index';
   pages: number;
   estimatedRows: number;
+  /** The heap's relfilenode (changes when VACUUM FULL, CLUSTER or TRUNCATE rewrite it). */
+  filenode: string;
   shape: TableShape;
   /** Leaf partitions (for partitioned tables), read one by one during full sync. */
-  partitions: Array<{ oid: number; schema: string; table: string; pages: number; estimatedRows: number }>;
+  partitions: Array<{ oid: number; schema: string; table: string; pages: number; estimatedRows: number; filenode: string }>;
   /** True when the table has neither a primary key nor a usable unique constraint. */
   keyless: boolean;
   /**
@@ -40,9 +42,10 @@ export function typmodDetails(typname: string, typmod: number): Pick<Column, 'pr
 export async function readCatalog(client: pg.Client, database: string): Promise<CatalogTable[]> {
   const tables = await client.query<{
     oid: number; nspname: string; relname: string; relkind: string; relpersistence: string; relreplident: string;
-    relpages: number; reltuples: number; root: number | null;
+    relpages: number; reltuples: number; root: number | null; filenode: string;
   }>(`
     SELECT c.oid::int AS oid, n.nspname, c.relname, c.relkind, c.relpersistence, c.relreplident, c.relpages::int AS relpages,
+           pg_relation_filenode(c.oid)::text AS filenode,
            GREATEST(c.reltuples, 0)::float8 AS reltuples,
            CASE WHEN c.relispartition THEN (SELECT r.relid::int FROM pg_partition_ancestors(c.oid) r
              JOIN pg_class rc ON rc.oid = r.relid WHERE NOT rc.relispartition LIMIT 1) END AS root
@@ -102,7 +105,7 @@ export async function readCatalog(client: pg.Client, database: string): Promise<
     const key = keyByRel.get(t.oid);
     const partitions = tables.rows
       .filter((p) => p.root === t.oid && p.relkind === 'r')
-      .map((p) => ({ oid: p.oid, schema: p.nspname, table: p.relname, pages: p.relpages, estimatedRows: Math.round(p.reltuples) }));
+      .map((p) => ({ oid: p.oid, schema: p.nspname, table: p.relname, pages: p.relpages, estimatedRows: Math.round(p.reltuples), filenode: p.filenode ?? '' }));
     return {
       oid: t.oid,
       ref,
@@ -111,6 +114,7 @@ export async function readCatalog(client: pg.Client, database: string): Promise<
       replicaIdentity: IDENTITY[t.relreplident] ?? 'default',
       pages: t.relkind === 'p' ? partitions.reduce((s, p) => s + p.pages, 0) : t.relpages,
       estimatedRows: t.relkind === 'p' ? partitions.reduce((s, p) => s + p.estimatedRows, 0) : Math.round(t.reltuples),
+      filenode: t.filenode ?? '',
       shape: { ref, columns: colsByRel.get(t.oid) ?? [], key: key ?? [] },
       partitions,
       keyless: key === undefined,

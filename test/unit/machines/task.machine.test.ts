@@ -201,10 +201,10 @@ describe('taskMachine: start and prechecks', () => {
 
 describe('taskMachine: phases', () => {
   it('schema → full → incremental, passing phase inputs; incremental runs until stopped', async () => {
-    const h = harness({ taskId: 'orders', throttle: { fullRps: 100 } });
+    const h = harness({ taskId: 'orders', throttle: { fullRps: 100 }, fullSyncParallelism: 2 });
     await startAndPass(h);
     expect(h.snap().value).toBe('schema');
-    expect(h.schema.last().input).toMatchObject({ taskId: 'orders', phase: 'schema', attempt: 0, restarts: 0, throttle: { fullRps: 100 } });
+    expect(h.schema.last().input).toMatchObject({ taskId: 'orders', phase: 'schema', attempt: 0, restarts: 0, throttle: { fullRps: 100 }, parallelism: 2 });
     h.schema.last().resolve();
     await flush();
     expect(h.snap().value).toBe('full');
