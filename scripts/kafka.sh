@@ -7,12 +7,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 PORT="${TRIBUTARY_KAFKA_PORT:-19092}"
 CPORT=$((PORT + 1))
 SPORT=$((PORT + 2))
-HOME_DIR="$CACHE/kafka"
-LIBS="$HOME_DIR/libs"
+# A second, private broker (own port, data, log and pid file; same jars) for tests that stop it:
+# TRIBUTARY_KAFKA_INSTANCE=fault TRIBUTARY_KAFKA_PORT=19192 kafka.sh up|down.
+INSTANCE="${TRIBUTARY_KAFKA_INSTANCE:-}"
+SUFFIX="${INSTANCE:+-$INSTANCE}"
+LIBS="$CACHE/kafka/libs"
+HOME_DIR="$CACHE/kafka$SUFFIX"
 DATA="$HOME_DIR/data"
 CONF="$HOME_DIR/server.properties"
-LOGFILE="$LOGS/kafka.log"
-PIDFILE="$RUN/kafka.pid"
+LOGFILE="$LOGS/kafka$SUFFIX.log"
+PIDFILE="$RUN/kafka$SUFFIX.pid"
 CLUSTER_ID="tRiBuTaRyTeStClUsTeR0A"   # 22 chars, base64url: a fixed id keeps `up` idempotent
 SASL_USER="${TRIBUTARY_KAFKA_SASL_USER:-tributary}"
 SASL_PASSWORD="${TRIBUTARY_KAFKA_SASL_PASSWORD:-tributary-secret}"
@@ -92,7 +96,7 @@ up() {
   fi
   nohup "$JAVA" -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$HOME_DIR/log4j.properties" -cp "$LIBS/*" kafka.Kafka "$CONF" \
-    >>"$LOGS/kafka.stdout" 2>&1 &
+    >>"$LOGS/kafka$SUFFIX.stdout" 2>&1 &
   echo $! >"$PIDFILE"
   wait_port 127.0.0.1 "$PORT" 90 Kafka "$LOGFILE" || die "Kafka failed to start"
   log "Kafka started on 127.0.0.1:$PORT (SASL on $SPORT; log $LOGFILE)"

@@ -20,6 +20,8 @@ export interface RuntimeOptions {
   batch?: TaskDeps['batch'];
   inflight?: TaskDeps['inflight'];
   confirmIntervalMs?: number;
+  /** Retry windows in ms for every task, overriding the configs' minutes (for tests). */
+  retryWindowsMs?: TaskDeps['retryWindowsMs'];
 }
 
 export interface Runtime {
@@ -81,6 +83,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         ...(options.batch ? { batch: options.batch } : {}),
         ...(options.inflight ? { inflight: options.inflight } : {}),
         ...(options.confirmIntervalMs ? { confirmIntervalMs: options.confirmIntervalMs } : {}),
+        ...(options.retryWindowsMs ? { retryWindowsMs: options.retryWindowsMs } : {}),
       });
       runner.status$.subscribe((s) => status$.next(s));
       tasks.set(cfg.name, runner);

@@ -1,0 +1,147 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerCodecs } from '../../src/codecs/index.js';
+import { serveHttp, type HttpApi } from '../../src/http/server.js';
+import { createRuntime, type Runtime, type TaskRunner } from '../../src/index.js';
+import { servers } from './servers.js';
+import { createTestDatabase, uniqueName, withPg } from './support.js';
+
+const run = promisify(execFile);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** A private broker, so stopping it disturbs no other test. */
+const PORT = 19192;
+const BROKERS = [`127.0.0.1:${PORT}`];
+const ENV = { ...process.env, TRIBUTARY_KAFKA_INSTANCE: 'outage', TRIBUTARY_KAFKA_PORT: String(PORT) };
+const broker = (verb: 'up' | 'down') => run('bash', ['scripts/kafka.sh', verb], { cwd: ROOT, env: ENV, timeout: 120_000 });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function client(): Kafka {
+  registerCodecs();
+  return new Kafka({ clientId: 'outage-test', brokers: BROKERS, logLevel: logLevel.NOTHING });
+}
+
+/** Ids of the rows delivered to `topic` (Canal JSON), read from the beginning until `want` are there. */
+async function deliveredIds(topic: string, want: number, timeoutMs: number): Promise<Set<string>> {
+  const consumer = client().consumer({ groupId: uniqueName('g') });
+  const ids = new Set<string>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const m = JSON.parse(message.value?.toString() ?? 'null') as { data: Array<{ id: string }> | null };
+        for (const row of m.data ?? []) ids.add(row.id);
+      },
+    });
+    const end = Date.now() + timeoutMs;
+    while (ids.size < want && Date.now() < end) await sleep(200);
+  } finally {
+    await consumer.disconnect();
+  }
+  return ids;
+}
+
+describe('PostgreSQL → Kafka: the broker stopped during incremental sync', () => {
+  let db: { database: string; drop: () => Promise<void> };
+  let dir: string;
+  let runtime: Runtime | undefined;
+  let api: HttpApi | undefined;
+  const topic = uniqueName('outage');
+
+  const metric = async (name: string): Promise<number | null> => {
+    const text = await (await fetch(`http://127.0.0.1:${api?.port}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name}{`));
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : null;
+  };
+  const ready = async () => (await fetch(`http://127.0.0.1:${api?.port}/readyz`)).status;
+  const taskConfig = (name: string) => ({
+    name,
+    source: { type: 'postgres' as const, host: servers.postgres.host, port: servers.postgres.port, user: servers.postgres.user, database: db.database },
+    destination: { kafka: { brokers: BROKERS, topic, format: 'canal-json' as const, createTopics: true } },
+    objects: [{ schema: 'public', table: 'items' }],
+    checkpoints: { store: 'file' as const, dir },
+  });
+  async function insert(from: number, to: number): Promise<void> {
+    await withPg(db.database, (c) => c.query(`INSERT INTO public.items SELECT g, 'v' || g FROM generate_series($1::int, $2::int) g`, [from, to]));
+  }
+
+  beforeAll(async () => {
+    await broker('up');
+    db = await createTestDatabase('outage');
+    dir = await mkdtemp(join(tmpdir(), 'trib-outage-'));
+    await withPg(db.database, (c) => c.query('CREATE TABLE public.items (id int PRIMARY KEY, v text)'));
+    await insert(1, 100);
+  }, 180_000);
+
+  afterAll(async () => {
+    await api?.close();
+    await runtime?.shutdown().catch(() => undefined);
+    await broker('up').catch(() => undefined);
+    await db?.drop();
+    await broker('down').catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }, 180_000);
+
+  it('latency rises past the outage and /readyz answers 503; both recover and nothing is lost', async () => {
+    runtime = createRuntime({ confirmIntervalMs: 200 });
+    api = await serveHttp(runtime, { port: 0 });
+    const task = runtime.add(taskConfig(uniqueName('outage').replace(/_/g, '-')));
+    task.start();
+    await task.waitFor((s) => s.state === 'incremental' && s.healthy, 90_000);
+    await insert(101, 200);
+    await task.waitFor((s) => s.counters.events >= 200, 30_000);
+    expect(await ready()).toBe(200);
+
+    await broker('down');
+    const stoppedAt = Date.now();
+    await insert(201, 500); // 300 inserts while the broker is down
+    let maxLatency = 0;
+    let saw503 = false;
+    while (Date.now() - stoppedAt < 35_000) {
+      maxLatency = Math.max(maxLatency, (await metric('tributary_latency_seconds')) ?? 0);
+      if ((await ready()) === 503) saw503 = true;
+      await sleep(1000);
+    }
+    expect(saw503, `state during the outage: ${task.status.state}`).toBe(true);
+    expect(maxLatency).toBeGreaterThan(30);
+    expect(task.status.healthy).toBe(false);
+
+    await broker('up');
+    await task.waitFor((s) => s.healthy && s.state === 'incremental' && (s.latencyMs ?? Infinity) < 5000, 120_000);
+    expect(await ready()).toBe(200);
+    expect((await metric('tributary_latency_seconds')) ?? Infinity).toBeLessThan(5);
+    const ids = await deliveredIds(topic, 500, 60_000);
+    const missing = Array.from({ length: 500 }, (_, i) => String(i + 1)).filter((id) => !ids.has(id));
+    expect(missing).toEqual([]);
+  }, 300_000);
+
+  it('a broker down for longer than the retry window fails the task (the window is not renewed by restarts)', async () => {
+    await runtime?.shutdown();
+    await api?.close();
+    runtime = createRuntime({ confirmIntervalMs: 200, retryWindowsMs: { connection: 20_000, other: 10_000 } });
+    api = undefined;
+    const task: TaskRunner = runtime.add(taskConfig(uniqueName('window').replace(/_/g, '-')));
+    task.start();
+    await task.waitFor((s) => s.state === 'incremental' && s.healthy, 90_000);
+    await broker('down');
+    const stoppedAt = Date.now();
+    await insert(501, 510);
+    const states = new Set<string>();
+    const sub = task.status$.subscribe((s) => states.add(s.state));
+    try {
+      await task.waitFor((s) => s.state === 'failed', 120_000);
+    } finally {
+      sub.unsubscribe();
+    }
+    const after = Date.now() - stoppedAt;
+    expect(after).toBeGreaterThan(20_000);
+    expect([...states].some((s) => s.startsWith('retrying'))).toBe(true);
+    expect(task.status.lastError?.kind).toBe('connection');
+  }, 300_000);
+});
