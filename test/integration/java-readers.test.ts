@@ -248,21 +248,58 @@ describe.each(codecs)('Canal JSON under %s', (codec) => {
 });
 
 describe('Flink canal-json with timestamptz declared as TIMESTAMP_LTZ(6)', () => {
+  // Rows whose placed_at is NULL carry no timestamptz text: Flink must read those, so the topic,
+  // the row type and the rest of every message are shown to be fine.
+  const cy = { id: '1003', customer: 'Cy', amount: '0.50', placed_at: null, paid: true };
+  const cyPaid = { ...cy, amount: '0.75' };
+  const ltzEvents: ChangeEvent[] = [
+    pgEvents[0] as ChangeEvent, // insert ann: placed_at '2024-02-29 13:14:15.123456+00'
+    { ...base, op: 'insert', shape: orders, position: lsn('0/16B3A00'), tx: { id: '748', seq: 1, size: 1 }, after: cy },
+    pgEvents[3] as ChangeEvent, // update ann → annPaid
+    { ...base, op: 'update', shape: orders, position: lsn('0/16B3B00'), tx: { id: '749', seq: 1, size: 1 }, before: cy, after: cyPaid },
+    { ...base, op: 'delete', shape: orders, position: lsn('0/16B3C00'), tx: { id: '750', seq: 1, size: 1 }, before: cyPaid },
+  ];
+  const records = encodeAll(createCanalJson(), ltzEvents, pgCtx);
   const s = scenario('canal_ltz', {
-    prefix: 'java_canal_ltz', codec: 'lz4', records: encodeAll(createCanalJson(), pgEvents.slice(0, 1), pgCtx),
+    prefix: 'java_canal_ltz', codec: 'lz4', records,
     mode: 'canal', extra: FLINK_ROW.replace('placed_at STRING', 'placed_at TIMESTAMP_LTZ(6)'),
   });
   // Known limitation, kept as evidence: Flink parses TIMESTAMP_LTZ text only as
   // `yyyy-MM-dd HH:mm:ss[.f]Z` (a literal Z, UTC); Tributary writes PostgreSQL's own timestamptz
-  // text with a numeric offset (`2024-02-29 13:14:15.123456+00`). Flink 1.20.1 says:
-  //   IOException: Corrupt Canal JSON message '…' <- JsonParseException: Fail to deserialize at field: data.
-  //   <- Fail to deserialize at field: placed_at. <- DateTimeParseException: Text '2024-02-29 13:14:15.123456+00'
-  //   could not be parsed at index 26
-  // (TIMESTAMP(6): "could not be parsed, unparsed text found at index 26"). When this starts to pass, drop `.fails`.
-  it.fails('decodes placed_at as the instant', () => {
+  // text with a numeric offset (`2024-02-29 13:14:15.123456+00`), which Flink 1.20.1 rejects at
+  // index 26 (TIMESTAMP(6): "could not be parsed, unparsed text found at index 26"). This test
+  // asserts exactly that failure and nothing else: when Tributary writes text Flink accepts it
+  // fails, and should then assert that placed_at decodes as the instant 2024-02-29T13:14:15.123456Z.
+  it('rejects only the numeric-offset placed_at text, with DateTimeParseException at index 26, and reads the other rows', () => {
+    expect(by(s, 'kafka')).toHaveLength(records.length);
+    // Canal's own reader takes every message: the messages themselves are well formed.
+    expect(by(s, 'canal').filter((l) => l.error !== undefined)).toEqual([]);
+    expect(by(s, 'canal')).toHaveLength(records.length);
+
     const flink = by(s, 'flink');
-    expect(flink[0]?.error).toBeUndefined();
-    expect(flink[0]?.row).toMatchObject({ placed_at: '2024-02-29T13:14:15.123456Z' });
+    const offsets = by(s, 'kafka').map((l) => l.offset);
+    const at = (i: number) => flink.filter((l) => l.offset === offsets[i]);
+    // The two messages with a placed_at value: one error line each, naming the field and the text.
+    for (const [i, text] of [
+      [0, '2024-02-29 13:14:15.123456+00'],
+      [2, '2024-02-29 13:14:15.123456+00'],
+    ] as const) {
+      const lines = at(i);
+      expect(lines, `message ${i}`).toHaveLength(1);
+      const error = String(lines[0]?.error);
+      expect(error).toMatch(/^java\.io\.IOException: Corrupt Canal JSON message '/);
+      expect(error).toContain('Fail to deserialize at field: placed_at.');
+      expect(error).toContain(`java.time.format.DateTimeParseException: Text '${text}' could not be parsed at index 26`);
+      // nothing else in the chain: no other field is blamed
+      expect([...error.matchAll(/Fail to deserialize at field: (\w+)\./g)].map((m) => m[1])).toEqual(['data', 'placed_at']);
+    }
+    // The messages without one: decoded rows, with the right values and kinds.
+    expect([1, 3, 4].flatMap((i) => at(i).map((l) => [l.error, l.kind, l.row]))).toEqual([
+      [undefined, '+I', flinkRow(cy)],
+      [undefined, '-U', flinkRow(cy)],
+      [undefined, '+U', flinkRow(cyPaid)],
+      [undefined, '-D', flinkRow(cyPaid)],
+    ]);
   });
 });
 
