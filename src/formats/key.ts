@@ -9,7 +9,9 @@ import { quote } from './json.js';
  * The Kafka record key shared by all formats, so that switching format keeps partitioning:
  * - relational rows: JSON array of the key columns' values in text form (`["42","a"]`), taken
  *   from the old image when it carries the key (a delete, or an update that changed the key, as
- *   Canal does) and from the new image otherwise;
+ *   Canal does) and from the new image otherwise. The Kafka sink never writes an update that
+ *   changed the key: it writes a delete under the old key and an insert under the new one
+ *   (`relationalKeyChanged`, sinks/kafka/keyChanges.ts);
  * - MongoDB documents: `[<_id as Extended JSON>]`;
  * - DDL, truncate, and tables without a key: null (the producer then partitions by table).
  */
@@ -75,4 +77,22 @@ export function relationalKeyText(e: ChangeEvent): string | null {
     out += t === null ? 'null' : quote(t);
   }
   return `${out}]`;
+}
+
+/**
+ * Whether a relational update changed its row's key: both images carry every key column and the
+ * key differs in the text the record key is made of (`relationalKeyText`). False for tables without
+ * a key and for updates without an old key image (REPLICA IDENTITY DEFAULT sends the old key only
+ * when it changed). MongoDB `_id`s cannot change.
+ */
+export function relationalKeyChanged(e: ChangeEvent): boolean {
+  if (e.op !== 'update') return false;
+  const key = e.shape.key;
+  if (key.length === 0 || !hasKey(e.before, key) || !hasKey(e.after, key)) return false;
+  for (const k of key) {
+    const b = e.before[k];
+    const a = e.after[k];
+    if (a !== b && pgValueText(a) !== pgValueText(b)) return true;
+  }
+  return false;
 }

@@ -57,9 +57,11 @@ export function keyHash(e: ChangeEvent, columns: readonly string[]): number {
 
 /**
  * Chooses topic and partition for each event. DDL goes to the DDL topic (the data topic when
- * unset) and to partition 0. Under `keyHash` an update is routed by its key as it was before the
- * change when the key changed, and the new key's routing is used for the new row: the destination
- * sees the old key's last message there, then the new key's (see README, "Key changes").
+ * unset) and to partition 0. Under `keyHash` a row change goes to the partition of its key columns
+ * as the new image has them (the old image for a delete). An update that changed the key would
+ * land on the new key's partition while its record key is the old one, so the sink never routes
+ * one: it writes a delete under the old key, then an insert under the new key, each routed here
+ * by its own image (keyChanges.ts; README, "Key changes").
  */
 export class Router {
   private readonly cache = new WeakMap<object, { topic: string; keyColumns: readonly string[]; tableHash: number }>();

@@ -11,6 +11,7 @@ import type { EncodeContext, Format } from '../../formats/index.js';
 import { loadCommittedCheckpoint } from './exactlyOnce.js';
 import { precheckKafka } from './precheck.js';
 import { Router, type PartitionPolicy, type TableRoute } from './routing.js';
+import { keyChangeHeaders, splitKeyChanges } from './keyChanges.js';
 import { ByteSink } from '../../formats/byteSink.js';
 import { RECORD_OVERHEAD, WorkerProducer, packBatch, packEncoded, type EncodedBatch, type PackedBatch } from './workerProducer.js';
 
@@ -120,7 +121,9 @@ export interface KafkaSinkOptions {
  * Partition policies: `partition0` all in partition 0 (total order); `tableHash` one partition per
  * table (hash of schema/database + table name: per-table order); `keyHash` hash of the `partitionKey`
  * columns (default the primary key; tables without one fall back to `tableHash`): per-key order.
- * DDL always goes to partition 0 of the DDL topic.
+ * DDL always goes to partition 0 of the DDL topic. An update that changed the row's key is written
+ * as a delete (old key, old key's partition) then an insert (new key, its partition), under every
+ * policy, so one key's history never spans two partitions (keyChanges.ts).
  *
  * Sizes: a single message over `maxMessageBytes` fails the whole batch before anything is sent
  * (OversizedRecordError naming table, key and size). Batches are split into produce requests of at
@@ -304,7 +307,11 @@ export class KafkaSink implements Sink {
    * `encodeInto` when it has one), routed and grouped by topic; fails before sending anything
    * when a record is too large.
    */
-  private encode(events: readonly ChangeEvent[]): { enc: EncodedBatch; bytes: number; topics: Set<string> } {
+  private encode(input: readonly ChangeEvent[]): { enc: EncodedBatch; bytes: number; topics: Set<string> } {
+    // An update that changed its key goes out as a delete under the old key and an insert under
+    // the new one, each routed by its own key (keyChanges.ts).
+    const events = splitKeyChanges(input, this.opts.sourceKind);
+    const split = events !== input;
     const byTopic = new Map<string, number[]>();
     const now = Date.now();
     let bytes = 0;
@@ -326,6 +333,10 @@ export class KafkaSink implements Sink {
         out.writeKeyBytes(rec.key);
         out.writeValueBytes(rec.value);
         h = rec.headers;
+      }
+      if (split) {
+        const kh = keyChangeHeaders(e);
+        if (kh) h = h ? { ...h, ...kh } : kh;
       }
       const keyLen = out.keyLength;
       const size = out.valueLength + (keyLen > 0 ? keyLen : 0);
