@@ -287,7 +287,20 @@ export class MongoSink implements Sink {
       // DDL can add unique indexes, drop or rename collections: forget what we knew.
       for (const key of [...metas.keys()]) if (key.startsWith(`${t.op.database}.`)) metas.delete(key);
     }
+    const wrote = pending.length > 0 || events.some((e) => e.op === 'ddl');
     await this.flush(pending, metas);
+    // Nothing written (heartbeats only): acknowledged only when the destination answers, so they
+    // keep latency and health true while idle, and fail like writes while it is down.
+    if (!wrote) await this.probe();
+  }
+
+  private async probe(): Promise<void> {
+    try {
+      const client = await this.connect();
+      await client.db('admin').command({ ping: 1 });
+    } catch (err) {
+      throw classifyMongoError(err, 'MongoDB destination');
+    }
   }
 
   private async flush(ops: WriteOp[], metas: Map<string, CollectionMeta>): Promise<void> {
