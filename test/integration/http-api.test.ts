@@ -83,13 +83,35 @@ describe('management HTTP API', () => {
     expect(metrics.text).toMatch(/tributary_postgres_slot_retained_wal_bytes\{task="http-ok"\} \d+/);
 
     expect((await call('PUT', '/tasks/http-ok/throttle', JSON.stringify({ incrementalRps: 1000 }))).json).toEqual({ incrementalRps: 1000 });
+    // 0 and null lift a limit (documented as unlimited); a field left out keeps its value.
+    expect((await call('PUT', '/tasks/http-ok/throttle', JSON.stringify({ incrementalRps: 0, fullRps: 50 }))).json).toEqual({ fullRps: 50 });
+    expect((await call('PUT', '/tasks/http-ok/throttle', JSON.stringify({ fullRps: null }))).json).toEqual({});
     expect((await call('PUT', '/tasks/http-ok/throttle', JSON.stringify({ bogus: 1 }))).status).toBe(400);
     expect(((await call('POST', '/tasks/http-ok/pause')).json as { state: string }).state).toBe('paused');
     expect(((await call('POST', '/tasks/http-ok/resume')).json as { state: string }).state).not.toBe('paused');
     const offsets = await call('GET', '/tasks/http-ok/offsets');
     expect(offsets.status).toBe(200);
     expect(((await call('POST', '/tasks/http-ok/stop')).json as { state: string }).state).toBe('stopped');
+    // A stopped task starts again, from its checkpoint, and delivers what was written meanwhile.
+    const waitState = async (want: string) => {
+      const end = Date.now() + 60_000;
+      let now = '';
+      while (Date.now() < end && now !== want) {
+        now = ((await call('GET', '/tasks/http-ok')).json as { state: string }).state;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      return now;
+    };
+    const eventsOf = async () => ((await call('GET', '/tasks/http-ok')).json as { counters: { events: number } }).counters.events;
+    const eventsWhenStopped = await eventsOf();
+    await withPg(db.database, (c) => c.query("INSERT INTO public.items VALUES (51, 'while stopped')"));
+    expect((await call('POST', '/tasks/http-ok/start')).status).toBe(202);
+    expect(await waitState('incremental')).toBe('incremental');
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && (await eventsOf()) <= eventsWhenStopped) await new Promise((r) => setTimeout(r, 200));
+    expect(await eventsOf()).toBeGreaterThan(eventsWhenStopped);
     expect((await call('POST', '/tasks/http-ok/restart')).status).toBe(202);
+    expect(await waitState('incremental')).toBe('incremental');
     expect((await call('POST', '/tasks/http-ok/frobnicate')).status).toBe(404);
     expect((await call('GET', '/tasks/nope')).status).toBe(404);
 
