@@ -33,6 +33,8 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
   const topic = uniqueName('bad');
   const dbs: Array<{ drop: () => Promise<void> }> = [];
   const roles: string[] = [];
+  /** Topics of single tests, deleted with the shared one. */
+  const ownTopics: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'trib-bad-'));
@@ -44,7 +46,7 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
     await runtime?.shutdown();
     for (const d of dbs) await d.drop().catch(() => undefined);
     for (const r of roles) await withPg('postgres', (c) => c.query(`DROP ROLE IF EXISTS ${r}`)).catch(() => undefined);
-    await deleteTopics(topic).catch(() => undefined);
+    await deleteTopics(topic, ...ownTopics).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -206,8 +208,14 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
       await c.query(`INSERT INTO public.items VALUES (1, 'a')`);
     });
     const name = uniqueName('gone').replace(/_/g, '-');
-    // The restarted runtime prechecks again; its own earlier output must not fail the topic check.
-    const config = { ...taskConfig(name, pgSource(db.database), topic, dir, ['items']), conflictMode: 'ignoreAndProceed' as const };
+    // Its own topic, empty at the first start: the file's shared one holds the other tests' output,
+    // which the first start's precheck would rightly refuse.
+    const own = uniqueName('bad_gone');
+    await createTopic(own, 1);
+    ownTopics.push(own);
+    // No conflictMode: the restart goes through the real precheck (precheckAndReport) against a
+    // topic that holds the task's own earlier output.
+    const config = taskConfig(name, pgSource(db.database), own, dir, ['items']);
     const first = createRuntime({ confirmIntervalMs: 200 });
     const t1 = first.add(config);
     t1.start();
@@ -233,6 +241,12 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
       expect(s.lastError?.message).toMatch(new RegExp(`^The replication slot ${slot} of database ${db.database} starts at [0-9A-F]+/[0-9A-F]+, after the task's checkpoint [0-9A-F]+/[0-9A-F]+: the changes in between are no longer available`));
       expect(s.lastError?.fix).toBe(`Release the task (drops ${slot} and the checkpoint) and start it again with full synchronization.`);
       expect(t2.status.counters.events).toBe(0);
+      // It got there through the precheck: the topic's messages (the first run's) were recognised as
+      // the task's own, and nothing else failed.
+      const conflict = item(s.precheck, 'destination.conflicting_topics');
+      expect(conflict.status).toBe('pass');
+      expect(conflict.detail).toMatch(new RegExp(`^resuming from the task's checkpoint; already hold messages: ${own} \\([1-9]\\d* messages\\)$`));
+      expect(s.precheck?.filter((i) => i.status === 'fail')).toEqual([]);
       console.log('[slot gone while down]', JSON.stringify(s.lastError));
     } finally {
       await second.shutdown();

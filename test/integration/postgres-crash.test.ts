@@ -116,9 +116,8 @@ describe('PostgreSQL → Kafka: the runtime SIGKILLed mid-stream and started aga
       destination: { kafka: { brokers: [...servers.kafka.brokers], topic, format: 'canal-json', partitionPolicy: 'keyHash' } },
       objects: [{ schema: 'public', table: 'ticks' }],
       checkpoints: { store: 'file', dir },
-      // The restarted runtime runs the precheck again, and the Kafka sink's "destination topics are
-      // empty" item fails on the task's own earlier output (reported as a bug): append instead.
-      conflictMode: 'ignoreAndProceed',
+      // No conflictMode: the restarted runtime runs the real precheck (precheckAndReport) against a
+      // topic that holds its own earlier output.
     };
     const first = new Child(config);
     children.push(first);
@@ -188,6 +187,22 @@ describe('PostgreSQL → Kafka: the runtime SIGKILLed mid-stream and started aga
       `[crash] ${writes} write transactions (${writesAtKill} before SIGKILL); ${seenAtKill} inserts seen at the kill, checkpoint was ${checkpointBefore.position ?? 'none'}; ` +
         `${messages} messages in Kafka for ${100 + writes * 2 + Math.floor(writes / 5)} changes (duplicates from the replay: ${messages - (100 + writes * 2 + Math.floor(writes / 5))})`,
     );
+
+    // The precheck the restarted runtime passed is in force on this topic: the same task under
+    // another name (no checkpoint, so not resuming) is refused because the topic holds messages,
+    // and by that item alone. The restart passed it only because it resumed its own output.
+    const control = createRuntime({ confirmIntervalMs: 200 });
+    try {
+      const other = control.add({ ...config, name: `${name}-other` } as Parameters<Runtime['add']>[0]);
+      other.start();
+      const s = await other.waitFor((st) => st.state === 'precheckFailed' || st.state === 'full' || st.state === 'incremental' || st.state === 'failed', 60_000);
+      expect(s.state).toBe('precheckFailed');
+      expect(s.precheck?.filter((i) => i.status === 'fail').map((i) => [i.id, i.detail])).toEqual([
+        ['destination.conflicting_topics', expect.stringMatching(new RegExp(`^already hold messages: ${topic} \\([1-9]\\d* messages\\)$`))],
+      ]);
+    } finally {
+      await control.shutdown();
+    }
     await second.kill('SIGTERM');
   }, 240_000);
 });
