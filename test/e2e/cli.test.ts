@@ -1,6 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,9 +12,9 @@ const exec = promisify(execFile);
 const bin = resolve('bin/tributary.js');
 
 /** Runs the built `tributary` command as a user would; never throws on a non-zero exit. */
-async function tributary(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+async function tributary(args: string[], env: Record<string, string> = {}, timeout = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await exec('node', [bin, ...args], { env: { ...process.env, ...env }, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+    const r = await exec('node', [bin, ...args], { env: { ...process.env, ...env }, timeout, maxBuffer: 16 * 1024 * 1024 });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -44,10 +45,50 @@ function taskYaml(o: { name: string; database: string; topic: string; dir: strin
   ].join('\n');
 }
 
+/** `tributary run <file> --http <port> --json` in the background. */
+function startRun(file: string): { child: ChildProcess; url: string; exited: Promise<number>; stdout: () => string } {
+  const port = 18470 + Math.floor(Math.random() * 500);
+  const child = spawn('node', [bin, 'run', file, '--http', String(port), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? -1)));
+  return { child, url: `http://127.0.0.1:${port}`, exited, stdout: () => stdout };
+}
+
+/** Polls `tributary status` until the task reaches `want` (or a minute passes); returns the last state seen. */
+async function waitForState(url: string, task: string, want: string): Promise<string> {
+  const deadline = Date.now() + 60_000;
+  let state = '';
+  while (Date.now() < deadline && state !== want) {
+    const s = await tributary(['status', '--url', url, '--json']);
+    if (s.code === 0) state = (JSON.parse(s.stdout) as Array<{ taskId: string; state: string }>).find((t) => t.taskId === task)?.state ?? '';
+    if (state !== want) await new Promise((r) => setTimeout(r, 300));
+  }
+  return state;
+}
+
+/** The position saved in a file checkpoint, if any. */
+async function savedPosition(dir: string, task: string): Promise<string | undefined> {
+  try {
+    return (JSON.parse(await readFile(join(dir, `${task}.json`), 'utf8')) as { position?: string }).position;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pid of a process that has exited. */
+async function deadPid(): Promise<number> {
+  const p = spawn('node', ['-e', '0']);
+  await new Promise((r) => p.on('exit', r));
+  return p.pid as number;
+}
+
 describe('the tributary command', () => {
   let dir: string;
   let db: { database: string; drop: () => Promise<void> };
   const topic = uniqueName('cli');
+  /** A topic no other task writes to, so that a new task's precheck finds no conflicting output. */
+  const freshTopic = uniqueName('cli_offsets');
 
   beforeAll(async () => {
     // Build once so the command runs from dist/ as an installed package would.
@@ -55,6 +96,7 @@ describe('the tributary command', () => {
     dir = await mkdtemp(join(tmpdir(), 'trib-cli-'));
     db = await createTestDatabase('cli');
     await createTopic(topic);
+    await createTopic(freshTopic);
     await withPg(db.database, async (c) => {
       await c.query('CREATE TABLE public.good (id int PRIMARY KEY, v text)');
       await c.query('CREATE TABLE public.nokey (a int, b text)');
@@ -64,7 +106,7 @@ describe('the tributary command', () => {
 
   afterAll(async () => {
     await db?.drop();
-    await deleteTopics(topic).catch(() => undefined);
+    await deleteTopics(topic, freshTopic).catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -156,25 +198,14 @@ describe('the tributary command', () => {
     expect(Object.keys(chart.states)).toEqual(expect.arrayContaining(['idle', 'prechecking', 'full', 'incremental', 'retrying', 'paused', 'failed']));
   });
 
-  it('run serves the API; status, pause, resume and throttle talk to it; SIGTERM stops cleanly with exit 0', async () => {
+  it('run serves the API; status, pause, resume, stop, start and throttle talk to it; SIGTERM stops cleanly with exit 0', async () => {
     const file = join(dir, 'run.yaml');
     const name = 'cli-run';
     await writeFile(file, taskYaml({ name, database: db.database, topic, dir, tables: ['good'] }));
-    const port = 18470 + Math.floor(Math.random() * 500);
-    const child = spawn('node', [bin, 'run', file, '--http', String(port), '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    const exited = new Promise<number>((res) => child.on('exit', (code) => res(code ?? -1)));
+    const run = startRun(file);
+    const url = run.url;
     try {
-      const url = `http://127.0.0.1:${port}`;
-      const deadline = Date.now() + 60_000;
-      let state = '';
-      while (Date.now() < deadline && state !== 'incremental') {
-        const s = await tributary(['status', '--url', url, '--json']);
-        if (s.code === 0) state = (JSON.parse(s.stdout) as Array<{ state: string }>)[0]?.state ?? '';
-        await new Promise((r) => setTimeout(r, 300));
-      }
-      expect(state).toBe('incremental');
+      expect(await waitForState(url, name, 'incremental')).toBe('incremental');
       const t = await tributary(['throttle', name, '--incrementalRps', '500', '--url', url, '--json']);
       expect(t.code).toBe(0);
       expect(JSON.parse(t.stdout)).toEqual({ incrementalRps: 500 });
@@ -183,10 +214,201 @@ describe('the tributary command', () => {
       const metrics = await (await fetch(`${url}/metrics`)).text();
       expect(metrics).toMatch(new RegExp(`tributary_events_total\\{task="${name}"\\} (\\d+)`));
       expect(Number(/tributary_events_total\{task="cli-run"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThanOrEqual(100);
+
+      expect((await tributary(['stop', name, '--url', url])).stdout).toContain(`${name}: stopped`);
+      const started = await tributary(['start', name, '--url', url]);
+      expect(started.stderr).toBe('');
+      expect(started.code).toBe(0);
+      expect(started.stdout).toMatch(new RegExp(`^${name}: \\w+`));
+      expect(await waitForState(url, name, 'incremental')).toBe('incremental');
+      const unknown = await tributary(['start', 'no-such-task', '--url', url]);
+      expect(unknown.code).toBe(3);
+      expect(unknown.stderr).toContain('HTTP 404');
     } finally {
-      child.kill('SIGTERM');
+      run.child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
-    expect(stdout).toContain('"state":"incremental"');
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('"state":"incremental"');
+  }, 180_000);
+
+  it('--help and -h print the command\'s help and nothing else, exit 0, whatever else is on the line', async () => {
+    const good = join(dir, 'help.yaml');
+    await writeFile(good, taskYaml({ name: 'cli-help', database: db.database, topic, dir, tables: ['good'] }));
+    const commands = ['run', 'precheck', 'validate', 'status', 'start', 'pause', 'resume', 'stop', 'throttle', 'offsets', 'inspect', 'verify', 'docs'];
+    for (const [i, cmd] of commands.entries()) {
+      const r = await tributary([cmd, i % 2 === 0 ? '--help' : '-h'], {}, 30_000);
+      expect({ cmd, code: r.code, stderr: r.stderr }).toEqual({ cmd, code: 0, stderr: '' });
+      expect(r.stdout.startsWith(`usage: tributary ${cmd}`)).toBe(true);
+      expect(r.stdout).toContain('--help');
+      expect(r.stdout.length).toBeLessThan(4000);
+    }
+    // With a task file and other options, --help still only prints help: nothing runs, nothing is written.
+    const started = Date.now();
+    const run = await tributary(['run', good, '--http', '18999', '--help'], {}, 30_000);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('--http <port>');
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const offsets = await tributary(['offsets', good, '--set', '0/16B3748', '-h'], {}, 30_000);
+    expect(offsets.code).toBe(0);
+    expect(offsets.stdout).toContain('--set <position>');
+    expect(existsSync(join(dir, 'cli-help.json'))).toBe(false);
+    expect(existsSync(join(dir, 'cli-help.lock'))).toBe(false);
+    // The command list names every command, start included, and `help <command>` is the same as `<command> --help`.
+    const usage = await tributary(['--help']);
+    expect(usage.code).toBe(0);
+    for (const cmd of [...commands, 'demo']) expect(usage.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
+    expect((await tributary(['help', 'offsets'])).stdout).toBe(offsets.stdout);
   }, 120_000);
+
+  it('demo --help prints its usage at once and leaves the tributary_demo database alone', async () => {
+    const demoDb = () =>
+      withPg('postgres', async (c) => {
+        const d = await c.query<{ oid: string }>("SELECT oid::text FROM pg_database WHERE datname = 'tributary_demo'");
+        const slots = await c.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_replication_slots WHERE database = 'tributary_demo'");
+        return { oid: d.rows[0]?.oid ?? null, slots: slots.rows[0]?.n };
+      });
+    const before = await demoDb();
+    const started = Date.now();
+    const r = await tributary(['demo', '--help'], {}, 20_000);
+    const elapsed = Date.now() - started;
+    // A demo that ran would have dropped and recreated the database: a new oid, or one where there was none.
+    expect(await demoDb()).toEqual(before);
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('usage: tributary demo')).toBe(true);
+    expect(r.stdout).not.toContain('demo: database');
+    expect(elapsed).toBeLessThan(10_000);
+  }, 60_000);
+
+  it('an unknown option is a usage error (exit 64) naming it and the command\'s options', async () => {
+    const good = join(dir, 'unknown.yaml');
+    await writeFile(good, taskYaml({ name: 'cli-unknown', database: db.database, topic, dir, tables: ['good'] }));
+    const v = await tributary(['validate', good, '--bogus']);
+    expect(v.code).toBe(64);
+    expect(v.stderr).toContain("unknown option '--bogus' for 'validate'");
+    expect(v.stderr).toContain('--print');
+    expect(v.stdout).toBe('');
+    // A misspelt --set must not pass for a plain `offsets` that shows the checkpoint.
+    const o = await tributary(['offsets', good, '--sett', '0/16B3748']);
+    expect(o.code).toBe(64);
+    expect(o.stderr).toContain("'--sett'");
+    expect(o.stderr).toContain('--set');
+    const s = await tributary(['status', '--urll', 'http://127.0.0.1:1']);
+    expect(s.code).toBe(64);
+    expect(s.stderr).toContain("'--urll'");
+    const short = await tributary(['validate', good, '-p']);
+    expect(short.code).toBe(64);
+    expect(short.stderr).toContain("'-p'");
+  });
+
+  it('--log-level rejects a level it does not know, listing the valid ones (exit 64)', async () => {
+    const good = join(dir, 'loglevel.yaml');
+    await writeFile(good, taskYaml({ name: 'cli-loglevel', database: db.database, topic, dir, tables: ['good'] }));
+    const r = await tributary(['precheck', good, '--log-level', 'verbose']);
+    expect(r.code).toBe(64);
+    expect(r.stderr).toContain("'verbose'");
+    expect(r.stderr).toContain('debug, info, warn, error, silent');
+    expect(r.stdout).toBe('');
+    // A known level is accepted: the precheck runs and reports (the topic may already hold other tasks' output).
+    const ok = await tributary(['precheck', good, '--log-level=error', '--json']);
+    expect(ok.code).not.toBe(64);
+    expect((JSON.parse(ok.stdout) as { items: unknown[] }).items.length).toBeGreaterThan(0);
+  }, 60_000);
+
+  it('offsets --set takes only a position the task\'s source can read, and stores it in the source\'s own form', async () => {
+    const file = join(dir, 'offsets-pg.yaml');
+    await writeFile(file, taskYaml({ name: 'cli-offsets-pg', database: db.database, topic, dir, tables: ['good'] }));
+    for (const bad of ['banana', '16B3748', '0/XYZ', '12:34']) {
+      const r = await tributary(['offsets', file, '--set', bad]);
+      expect({ bad, code: r.code }).toEqual({ bad, code: 64 });
+      expect(r.stderr).toContain(`'${bad}'`);
+      expect(r.stderr).toMatch(/LSN.*0\/16B3748/);
+    }
+    expect(await savedPosition(dir, 'cli-offsets-pg')).toBeUndefined();
+    const set = await tributary(['offsets', file, '--set', '0/16B3748', '--json']);
+    expect(set.code).toBe(0);
+    expect((JSON.parse(set.stdout) as { position: string }).position).toBe('0/16B3748#0@0/16B3748');
+    expect(await savedPosition(dir, 'cli-offsets-pg')).toBe('0/16B3748#0@0/16B3748');
+    expect((await tributary(['offsets', file, '--set', '0/1', '--reset'])).code).toBe(64);
+    expect(await savedPosition(dir, 'cli-offsets-pg')).toBe('0/16B3748#0@0/16B3748');
+
+    // MongoDB positions have their own form: an oplog time t:i, or a resume token.
+    const mongo = join(dir, 'offsets-mongo.yaml');
+    await writeFile(
+      mongo,
+      ['name: cli-offsets-mongo', 'source:', '  type: mongodb', '  uri: "mongodb://127.0.0.1:27117/?replicaSet=rs0"', 'destination:', '  kafka:', `    brokers: [${servers.kafka.brokers.join(', ')}]`, `    topic: ${topic}`, '    format: canal-json', 'objects:', '  - { database: shop, collection: orders }', 'checkpoints:', '  store: file', `  dir: ${dir}`, ''].join('\n'),
+    );
+    const lsn = await tributary(['offsets', mongo, '--set', '0/16B3748']);
+    expect(lsn.code).toBe(64);
+    expect(lsn.stderr).toContain("'0/16B3748'");
+    expect(lsn.stderr).toContain('t:i');
+    const ts = await tributary(['offsets', mongo, '--set', '1700000000:7', '--json']);
+    expect(ts.code).toBe(0);
+    expect(await savedPosition(dir, 'cli-offsets-mongo')).toBe('1700000000:7');
+  }, 60_000);
+
+  it('offsets --set and --reset are refused while the task runs (its run holds the lock, or an instance has it loaded), and allowed once it stopped', async () => {
+    const name = 'cli-offsets';
+    const file = join(dir, 'offsets-run.yaml');
+    const lock = join(dir, `${name}.lock`);
+    await writeFile(file, taskYaml({ name, database: db.database, topic: freshTopic, dir, tables: ['good'] }));
+    const run = startRun(file);
+    try {
+      expect(await waitForState(run.url, name, 'incremental')).toBe('incremental');
+      expect(existsSync(lock)).toBe(true);
+      // The run's API is not at the default address: the lock alone tells.
+      for (const change of [['--set', '0/1'], ['--reset']]) {
+        const r = await tributary(['offsets', file, ...change]);
+        expect({ change, code: r.code }).toEqual({ change, code: 3 });
+        expect(r.stderr).toContain(`Task ${name} is running: tributary run (pid ${run.child.pid}`);
+        expect(r.stderr).toContain(run.url);
+      }
+      expect(await savedPosition(dir, name)).not.toBe('0/1#0@0/1');
+      expect((await tributary(['offsets', file, '--json'])).code).toBe(0);
+      // A second run of the same task is refused too.
+      const second = await tributary(['run', file], {}, 30_000);
+      expect(second.code).toBe(3);
+      expect(second.stderr).toContain(`pid ${run.child.pid}`);
+
+      // A task added to the instance through its API has no lock: the instance at $TRIBUTARY_URL / --url is asked.
+      const apiName = 'cli-offsets-api';
+      const apiFile = join(dir, 'offsets-api.yaml');
+      const apiYaml = taskYaml({ name: apiName, database: db.database, topic: freshTopic, dir, tables: ['good'] });
+      await writeFile(apiFile, apiYaml);
+      const created = await fetch(`${run.url}/tasks?start=false`, { method: 'POST', body: apiYaml, headers: { 'content-type': 'application/yaml' } });
+      expect(created.status).toBe(201);
+      const viaEnv = await tributary(['offsets', apiFile, '--set', '0/1'], { TRIBUTARY_URL: run.url });
+      expect(viaEnv.code).toBe(3);
+      expect(viaEnv.stderr).toContain(`Task ${apiName} is loaded in the Tributary instance at ${run.url}`);
+      const viaFlag = await tributary(['offsets', apiFile, '--reset', '--url', run.url]);
+      expect(viaFlag.code).toBe(3);
+      expect(await savedPosition(dir, apiName)).toBeUndefined();
+      expect(existsSync(join(dir, `${apiName}.lock`))).toBe(false);
+    } finally {
+      run.child.kill('SIGTERM');
+    }
+    expect(await run.exited).toBe(0);
+    expect(existsSync(lock)).toBe(false);
+    const after = await tributary(['offsets', file, '--set', '0/2']);
+    expect(after.stderr).toBe('');
+    expect(after.code).toBe(0);
+    expect(await savedPosition(dir, name)).toBe('0/2#0@0/2');
+
+    // A lock left by a process that died (SIGKILL) is not a running task; one held by a live process is.
+    await writeFile(lock, JSON.stringify({ pid: await deadPid(), host: hostname(), command: 'tributary run', startedAt: new Date().toISOString() }));
+    const stale = await tributary(['offsets', file, '--set', '0/3']);
+    expect(stale.code).toBe(0);
+    expect(await savedPosition(dir, name)).toBe('0/3#0@0/3');
+    expect(existsSync(lock)).toBe(false);
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), command: 'tributary run', startedAt: new Date().toISOString() }));
+    const live = await tributary(['offsets', file, '--set', '0/4']);
+    expect(live.code).toBe(3);
+    expect(live.stderr).toContain(`pid ${process.pid}`);
+    expect(await savedPosition(dir, name)).toBe('0/3#0@0/3');
+    // A pid reused by a process that started at another time (after a crash and reboot) is not the holder.
+    await writeFile(lock, JSON.stringify({ pid: process.pid, host: hostname(), procStart: '1', command: 'tributary run', startedAt: new Date().toISOString() }));
+    const reused = await tributary(['offsets', file, '--set', '0/5']);
+    expect(reused.code).toBe(0);
+    expect(await savedPosition(dir, name)).toBe('0/5#0@0/5');
+    expect(existsSync(lock)).toBe(false);
+  }, 180_000);
 });
