@@ -16,7 +16,8 @@ import { CompressionTypes, type Message } from 'kafkajs';
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { createRuntime, type KafkaSink } from '../../src/index.js';
 import { registerCodecs } from '../../src/codecs/index.js';
-import { slotNameFor } from '../../src/sources/postgres/slot.js';
+import { publicationMark } from '../../src/sources/postgres/publication.js';
+import { defaultReplicationName } from '../../src/sources/postgres/slot.js';
 import {
   drainRate, failIfTaskFailed, pgKafkaTask, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
   type ScenarioContext,
@@ -182,7 +183,7 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
   const topic = uniqueName('bench_inc');
   const rawTopic = uniqueName('bench_raw');
   const name = uniqueName('binc').replace(/_/g, '-');
-  const slot = slotNameFor(name);
+  const slot = defaultReplicationName(name);
   const rawSlot = uniqueName('bench_rawslot');
   const dir = await mkdtemp(join(tmpdir(), 'trib-bench-'));
   let runtime: ReturnType<typeof createRuntime> | null = null;
@@ -194,6 +195,8 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
       await c.query(ITEMS_DDL);
       await c.query('ALTER TABLE public.items REPLICA IDENTITY FULL');
       await c.query(`CREATE PUBLICATION ${slot} FOR TABLE public.items WITH (publish_via_partition_root = true)`);
+      // Marked as the task's own, so the task adds its helper tables to it (it leaves a user's alone).
+      await c.query(`COMMENT ON PUBLICATION ${slot} IS '${publicationMark(name).replace(/'/g, "''")}'`);
       await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
       await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [rawSlot]);
       const txs = 10;

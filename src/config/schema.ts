@@ -36,6 +36,8 @@ export const OBJECT_OPS = ['insert', 'update', 'delete', 'ddl'] as const;
 
 /** Databases of a MongoDB deployment that are never synchronized. */
 export const MONGO_SYSTEM_DATABASES = ['admin', 'config', 'local'] as const;
+/** What PostgreSQL accepts as a replication slot name (the same rule as the Postgres source's). */
+export const REPLICATION_SLOT_NAME = /^[a-z0-9_]{1,63}$/;
 /** Kafka's default port, added to broker addresses given without one. */
 export const KAFKA_DEFAULT_PORT = 9092;
 export const MONGO_DEFAULT_PORT = 27017;
@@ -124,8 +126,24 @@ const postgresSourceSchema = z.strictObject({
     .describe('The one database this task reads. Its name cannot contain a hyphen (-).'),
   encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
   caCert: caCert(),
-  slotName: nonEmpty().optional().describe('Logical replication slot name. Default: `tributary_<task name>`.'),
-  publication: nonEmpty().optional().describe('Publication name. Default: `tributary_<task name>`.'),
+  slotName: nonEmpty()
+    .refine((v) => REPLICATION_SLOT_NAME.test(v), {
+      message: 'is not a valid replication slot name: PostgreSQL takes 1-63 characters, only lowercase letters, digits and "_"',
+      params: { fix: 'Rename it, for example "orders_slot" (a name with "-" or capitals is refused by PostgreSQL).' },
+    })
+    .optional()
+    .describe(
+      'Logical replication slot (pgoutput) the task reads, used verbatim: 1-63 lowercase letters, digits and `_`. Created by the task when absent; an existing one must be a pgoutput slot of this database that no other connection reads. Default: `tributary_<task name>`, with `-` written `_` (a name past 63 characters keeps its first 54 and ends with `_` and 8 hex digits of a hash of the task name).',
+    ),
+  publication: nonEmpty()
+    .refine((v) => new TextEncoder().encode(v).length <= 63, {
+      message: 'is not a valid publication name: PostgreSQL keeps at most 63 bytes of a name',
+      params: { fix: 'Shorten it to 63 bytes or fewer.' },
+    })
+    .optional()
+    .describe(
+      'Publication the task reads through, used verbatim (case-sensitive). When absent, the task creates it over the selected tables and its helper tables, keeps its table list equal to the selection, and drops it on release. An existing publication the task did not create is read as it is, never altered or dropped: the precheck fails when it lacks a selected table, an operation (insert, update, delete) or `publish_via_partition_root` for a partitioned table, and warns when it lacks the heartbeat or DDL helper table. Default: `tributary_<task name>`, named as the slot.',
+    ),
   heartbeat: heartbeatSchema.default(heartbeatDefault),
   captureDdl: bool().optional().describe('Capture DDL through the helper event trigger and `dts_ddl_command` table. Default: true for `postgres` and `polardb`; `analyticdb` does not synchronize DDL.'),
 });

@@ -36,7 +36,9 @@ export function defaultRegistry(): Registry {
       : { host: src.host ?? '127.0.0.1', port: src.port, database: src.database, ...(src.user ? { user: src.user } : {}), ...(src.password ? { password: src.password } : {}) };
     if (src.encryption === 'ssl') connection.ssl = src.caCert ? { ca: src.caCert } : { rejectUnauthorized: true };
     return new PostgresSource({
-      taskId: src.slotName ? src.slotName.replace(/^dts_sync_/, '') : config.name,
+      taskId: config.name,
+      ...(src.slotName !== undefined ? { slotName: src.slotName } : {}),
+      ...(src.publication !== undefined ? { publication: src.publication } : {}),
       connection,
       flavour: src.flavour,
       select: (ref) => selector.selectsTable(ref),

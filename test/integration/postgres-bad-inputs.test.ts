@@ -174,7 +174,7 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
     await withPg(db.database, (c) => c.query(`INSERT INTO public.items VALUES (11, 'streamed')`));
     await task.waitFor((st) => st.counters.events >= 11, 30_000);
 
-    const slot = `dts_sync_${name.replace(/-/g, '_')}`;
+    const slot = `tributary_${name.replace(/-/g, '_')}`;
     await withPg(db.database, async (c) => {
       // The walsender is terminated, then the slot dropped before the task reconnects.
       for (let i = 0; i < 100; i++) {
@@ -225,7 +225,7 @@ describe('PostgreSQL bad inputs: clear errors naming the object and the fix', ()
     await t1.waitFor((st) => st.counters.events >= 2 && st.position !== null, 30_000);
     await first.shutdown();
 
-    const slot = `dts_sync_${name.replace(/-/g, '_')}`;
+    const slot = `tributary_${name.replace(/-/g, '_')}`;
     await withPg(db.database, async (c) => {
       await c.query('SELECT pg_drop_replication_slot($1)', [slot]);
       await c.query(`INSERT INTO public.items VALUES (3, 'written while nothing read it')`);

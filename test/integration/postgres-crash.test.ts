@@ -240,7 +240,7 @@ describe('PostgreSQL → Kafka: latency on an idle database', () => {
     task.start();
     await task.waitFor((s) => s.state === 'incremental' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
     expect(task.status.state).toBe('incremental');
-    const slot = `dts_sync_${name.replace(/-/g, '_')}`;
+    const slot = `tributary_${name.replace(/-/g, '_')}`;
     const flushed = () =>
       withPg(db.database, async (c) => (await c.query<{ lsn: string }>(`SELECT (confirmed_flush_lsn - '0/0'::pg_lsn)::text AS lsn FROM pg_replication_slots WHERE slot_name = $1`, [slot])).rows[0]?.lsn ?? '0');
     await new Promise((r) => setTimeout(r, 1500));

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { ident, qualified } from './catalog.js';
+import { qualified } from './catalog.js';
 
 /** Helper table that keeps latency true and the slot moving on an idle database (seed 003). */
 export const HEARTBEAT_TABLE = 'dts_postgres_heartbeat';
@@ -19,21 +19,6 @@ export async function beat(client: pg.Client, schema: string, slot: string, seq:
      ON CONFLICT (slot_name) DO UPDATE SET beat_time = EXCLUDED.beat_time, beat_seq = EXCLUDED.beat_seq`,
     [slot, seq],
   );
-}
-
-/** Publication over the selected tables; partition changes are published as their root table. */
-export async function ensurePublication(client: pg.Client, name: string, tables: Array<{ schema: string; table: string }>): Promise<void> {
-  const list = tables.map((t) => qualified(t.schema, t.table)).join(', ');
-  const exists = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [name]);
-  if (exists.rowCount === 0) {
-    await client.query(`CREATE PUBLICATION ${ident(name)} FOR TABLE ${list} WITH (publish_via_partition_root = true)`);
-  } else {
-    await client.query(`ALTER PUBLICATION ${ident(name)} SET TABLE ${list}`);
-  }
-}
-
-export async function dropPublication(client: pg.Client, name: string): Promise<void> {
-  await client.query(`DROP PUBLICATION IF EXISTS ${ident(name)}`);
 }
 
 /** REPLICA IDENTITY FULL, so updates and deletes carry the whole old row (and unchanged TOAST values). */

@@ -244,7 +244,9 @@ export class LosslessPgoutputPlugin {
     return { message: this.decoder.decode(buffer), bytes: buffer.length };
   }
   start(client: Client, slotName: string, lastLsn: string): Promise<unknown> {
-    const pubs = this.options.publicationNames.map((p) => p.replace(/'/g, "''")).join(',');
+    // pgoutput splits publication_names like an identifier list: unquoted names are folded to
+    // lower case, so each is double-quoted to be taken verbatim (then the literal's quotes doubled).
+    const pubs = this.options.publicationNames.map((p) => `"${p.replace(/"/g, '""')}"`.replace(/'/g, "''")).join(',');
     return client.query(`START_REPLICATION SLOT "${slotName.replace(/"/g, '""')}" LOGICAL ${lastLsn} (proto_version '1', publication_names '${pubs}')`);
   }
 }

@@ -1,6 +1,8 @@
 import type pg from 'pg';
 import type { PrecheckItem } from '../../core/contracts.js';
 import type { CatalogTable } from './catalog.js';
+import { inspectPublication, publicationItem, type PublicationTarget } from './publication.js';
+import { describeSlot, slotMismatch } from './slot.js';
 
 export type PostgresFlavour = 'postgres' | 'polardb' | 'analyticdb';
 
@@ -13,6 +15,12 @@ export interface PrecheckInput {
   flavour: PostgresFlavour;
   selected: CatalogTable[];
   slot: string;
+  /** The application_name of the task's own replication connections: its walsender may hold the slot. */
+  ownApplication?: string;
+  /** Names earlier versions gave this task's slot, pointed at when the slot itself does not exist. */
+  legacySlots?: readonly string[];
+  /** The task's publication, checked when given. */
+  publication?: PublicationTarget;
   heartbeatSchema: string | null;
   /** Exactly-once writes downgrade "no key" from an error to a warning (seed 003). */
   exactlyOnce: boolean;
@@ -117,6 +125,8 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
   );
 
   items.push(...(await unsyncableObjects(client, selected)));
+  items.push(await slotItem(client, database, input));
+  if (input.publication) items.push(publicationItem(await inspectPublication(client, input.publication), input.publication));
   items.push(await highAvailability(client, settings, input.slot));
 
   const limit = TABLE_LIMITS[input.flavour];
@@ -199,6 +209,36 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
   return items;
 }
 
+/**
+ * The task's replication slot: absent (created at the start), or a logical pgoutput slot of this
+ * database that no other connection reads. A slot left under an earlier version's name is pointed
+ * at rather than silently abandoned.
+ */
+export async function slotItem(client: pg.Client, database: string, input: Pick<PrecheckInput, 'slot' | 'ownApplication' | 'legacySlots'>): Promise<PrecheckItem> {
+  const { slot } = input;
+  const title = 'The replication slot is usable by the task';
+  const info = await describeSlot(client, slot);
+  if (info) {
+    const wrong = slotMismatch(info, slot, database, input.ownApplication ?? '');
+    if (wrong) return { id: 'source.slot', group: 'source', title, status: 'fail', ...wrong };
+    return pass('source.slot', title, `replication slot ${slot} exists in database ${database} (pgoutput): the task reads from it`);
+  }
+  for (const old of input.legacySlots ?? []) {
+    if (old === slot) continue;
+    const legacy = await describeSlot(client, old);
+    if (legacy && legacy.database === database) {
+      return {
+        id: 'source.slot',
+        group: 'source',
+        title,
+        status: 'fail',
+        detail: `replication slot ${slot} does not exist, but ${old} does, in database ${database}: the name an earlier version of Tributary gave this task's slot. A new slot would start from now, and ${old} would keep pinning WAL`,
+        fix: `To continue from it, set source.slotName: ${old} and source.publication: ${old}. To start afresh, drop it (SELECT pg_drop_replication_slot('${old}');) and release the task's checkpoint.`,
+      };
+    }
+  }
+  return pass('source.slot', title, `replication slot ${slot} does not exist yet: the task creates it (pgoutput, database ${database})`);
+}
 
 const name = (t: CatalogTable) => `${t.ref.schema}.${t.ref.table}`;
 

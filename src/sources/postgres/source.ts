@@ -8,15 +8,36 @@ import type { Position } from '../../core/position.js';
 import { bigIntToLsn } from '../../core/position.js';
 import { readCatalog, type CatalogTable } from './catalog.js';
 import { DDL_SKIP_SETTING, ddlDuringFullSync, dropDdlCapture, ensureDdlCapture, readColumns } from './ddl.js';
-import { HEARTBEAT_TABLE, DDL_TABLE, beat, dropPublication, ensureHeartbeatTable, ensurePublication, setReplicaIdentityFull } from './helpers.js';
+import { HEARTBEAT_TABLE, DDL_TABLE, beat, ensureHeartbeatTable, setReplicaIdentityFull } from './helpers.js';
 import { PgPosition } from './position.js';
 import { precheckPostgres, type PostgresFlavour } from './precheck.js';
-import { assertSlotUsable, createSlotWithSnapshot, dropSlot, readSlot, slotNameFor, type CreatedSlot } from './slot.js';
+import { preparePublication, releasePublication, type HelperTable, type PublicationTarget } from './publication.js';
+import {
+  SLOT_NAME_PATTERN,
+  SLOT_NAME_RULE,
+  assertSlotUsable,
+  createSlotWithSnapshot,
+  defaultReplicationName,
+  describeSlot,
+  dropSlot,
+  legacySlotName,
+  readSlot,
+  replicationApplicationName,
+  slotMismatch,
+  type CreatedSlot,
+} from './slot.js';
 import { planPageRanges, readChunk, type PageRangeBounds } from './snapshot.js';
 import { streamChanges } from './stream.js';
 
 export interface PostgresSourceOptions {
   taskId: string;
+  /** Replication slot name, used verbatim. Default: `tributary_<task id>` (see `defaultReplicationName`). */
+  slotName?: string;
+  /**
+   * Publication name, used verbatim. Default: `tributary_<task id>`. An existing publication the
+   * task did not create is read as it is, never altered or dropped (see publication.ts).
+   */
+  publication?: string;
   connection: pg.ClientConfig & { database: string };
   flavour: PostgresFlavour;
   /** Which tables the task covers. */
@@ -49,10 +70,30 @@ export class PostgresSource implements Source {
   /** Column definitions of the selected tables when the task was prepared, to detect DDL during full sync. */
   private readonly definitions = new Map<string, string[]>();
 
+  /** The connection with the application_name that marks this task's replication connections. */
+  private readonly replicationConnection: pg.ClientConfig;
+
   constructor(private readonly opts: PostgresSourceOptions) {
-    this.slot = slotNameFor(opts.taskId);
-    this.publication = this.slot;
+    this.slot = opts.slotName ?? defaultReplicationName(opts.taskId);
+    this.publication = opts.publication ?? defaultReplicationName(opts.taskId);
+    if (!SLOT_NAME_PATTERN.test(this.slot)) {
+      throw new FatalError('INVALID_SLOT_NAME', `'${this.slot}' is not a valid replication slot name: ${SLOT_NAME_RULE}.`, { object: this.slot, field: 'source.slotName', fix: 'Rename it, for example orders_slot.' });
+    }
     this.database = opts.connection.database;
+    this.replicationConnection = { ...opts.connection, application_name: replicationApplicationName(opts.taskId) };
+  }
+
+  /** The publication as the task needs it: the selected tables plus its helper tables. */
+  private publicationTarget(selected: CatalogTable[]): PublicationTarget {
+    const helpers: HelperTable[] = [];
+    const schema = this.opts.heartbeat.schema;
+    if (this.opts.captureDdl) {
+      helpers.push({ schema, table: DDL_TABLE, without: 'captured DDL would not be synchronized', option: 'source.captureDdl: false' });
+    }
+    if (this.opts.heartbeat.enabled) {
+      helpers.push({ schema, table: HEARTBEAT_TABLE, without: 'heartbeats would not arrive, so latency reads stale and an idle slot pins WAL', option: 'source.heartbeat.enabled: false' });
+    }
+    return { name: this.publication, taskId: this.opts.taskId, selected, helpers };
   }
 
   private async withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -90,6 +131,9 @@ export class PostgresSource implements Source {
           flavour: this.opts.flavour,
           selected,
           slot: this.slot,
+          ownApplication: replicationApplicationName(this.opts.taskId),
+          legacySlots: [legacySlotName(this.opts.taskId), ...(this.opts.slotName ? [legacySlotName(this.opts.slotName)] : [])],
+          publication: this.publicationTarget(selected),
           heartbeatSchema: this.opts.heartbeat.enabled ? this.opts.heartbeat.schema : null,
           exactlyOnce: this.opts.exactlyOnce ?? false,
           full: true,
@@ -115,24 +159,24 @@ export class PostgresSource implements Source {
       const heap = this.selected.flatMap((t) =>
         t.kind === 'partitioned' ? t.partitions.map((p) => ({ schema: p.schema, table: p.table })) : [{ schema: t.ref.schema ?? 'public', table: t.ref.table }],
       );
-      const published = this.selected.map((t) => ({ schema: t.ref.schema ?? 'public', table: t.ref.table }));
+      // A slot of another database or another plugin is never taken over.
+      const existing = await describeSlot(client, this.slot);
+      const wrong = existing && slotMismatch(existing, this.slot, this.database, null);
+      if (wrong) throw new FatalError('SLOT_UNUSABLE', `The replication slot ${this.slot} cannot serve task ${this.opts.taskId}: ${wrong.detail}.`, { object: this.slot, field: 'source.slotName', fix: wrong.fix });
+      const target = this.publicationTarget(this.selected);
+      const published = [...this.selected.map((t) => ({ schema: t.ref.schema ?? 'public', table: t.ref.table })), ...target.helpers];
       // Tributary's own ALTERs below are not captured as DDL.
       await client.query(`SET ${DDL_SKIP_SETTING} = 'on'`);
-      if (this.opts.captureDdl) {
-        await ensureDdlCapture(client, this.opts.heartbeat.schema);
-        published.push({ schema: this.opts.heartbeat.schema, table: DDL_TABLE });
-      }
-      if (this.opts.heartbeat.enabled) {
-        await ensureHeartbeatTable(client, this.opts.heartbeat.schema);
-        published.push({ schema: this.opts.heartbeat.schema, table: HEARTBEAT_TABLE });
-      }
+      if (this.opts.captureDdl) await ensureDdlCapture(client, this.opts.heartbeat.schema);
+      if (this.opts.heartbeat.enabled) await ensureHeartbeatTable(client, this.opts.heartbeat.schema);
+      // Before REPLICA IDENTITY FULL: a user's publication the task cannot use is refused untouched.
+      await preparePublication(client, target, this.opts.logger);
       await setReplicaIdentityFull(client, [...published, ...heap.filter((h) => !published.some((p) => p.schema === h.schema && p.table === h.table))]);
-      await ensurePublication(client, this.publication, published);
 
       const state = await readSlot(client, this.slot);
       let streamFrom: bigint;
       if (!state.exists) {
-        this.exporter = await createSlotWithSnapshot(this.opts.connection, this.slot);
+        this.exporter = await createSlotWithSnapshot(this.replicationConnection, this.slot);
         streamFrom = this.exporter.consistentPoint;
         this.opts.logger?.info('created replication slot', { slot: this.slot, consistentPoint: bigIntToLsn(streamFrom) });
       } else {
@@ -207,7 +251,7 @@ export class PostgresSource implements Source {
       concatMap(({ typeNames, keys, start }) =>
         merge(
           streamChanges({
-            connection: this.opts.connection,
+            connection: this.replicationConnection,
             database: this.database,
             slot: this.slot,
             publication: this.publication,
@@ -323,7 +367,12 @@ export class PostgresSource implements Source {
     await this.withClient(async (c) => {
       const problems: string[] = [];
       await dropSlot(c, this.slot).catch((err: unknown) => problems.push(`SELECT pg_drop_replication_slot('${this.slot}'); -- ${(err as Error).message}`));
-      await dropPublication(c, this.publication).catch((err: unknown) => problems.push(`DROP PUBLICATION ${this.publication}; -- ${(err as Error).message}`));
+      // A publication the task did not create is the user's: it stays.
+      const dropped = await releasePublication(c, this.publication, this.opts.taskId).catch((err: unknown) => {
+        problems.push(`DROP PUBLICATION ${this.publication}; -- ${(err as Error).message}`);
+        return true;
+      });
+      if (!dropped) this.opts.logger?.info('kept publication the task did not create', { publication: this.publication });
       if (this.opts.captureDdl) {
         await dropDdlCapture(c, this.opts.heartbeat.schema, this.publication).catch((err: unknown) =>
           problems.push(`DROP EVENT TRIGGER dts_capture_ddl_end; DROP EVENT TRIGGER dts_capture_ddl_drop; DROP TABLE ${this.opts.heartbeat.schema}.${DDL_TABLE}; -- ${(err as Error).message}`),
