@@ -10,7 +10,7 @@ import { registerCodecs } from '../../src/codecs/index.js';
 import { serveHttp, type HttpApi } from '../../src/http/server.js';
 import { createRuntime, type Runtime, type TaskRunner } from '../../src/index.js';
 import { servers } from './servers.js';
-import { createTestDatabase, uniqueName, withPg } from './support.js';
+import { createTestDatabase, deliveredCanalIds, uniqueName, withPg } from './support.js';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -24,27 +24,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function client(): Kafka {
   registerCodecs();
   return new Kafka({ clientId: 'outage-test', brokers: BROKERS, logLevel: logLevel.NOTHING });
-}
-
-/** Ids of the rows delivered to `topic` (Canal JSON), read from the beginning until `want` are there. */
-async function deliveredIds(topic: string, want: number, timeoutMs: number): Promise<Set<string>> {
-  const consumer = client().consumer({ groupId: uniqueName('g') });
-  const ids = new Set<string>();
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const m = JSON.parse(message.value?.toString() ?? 'null') as { data: Array<{ id: string }> | null };
-        for (const row of m.data ?? []) ids.add(row.id);
-      },
-    });
-    const end = Date.now() + timeoutMs;
-    while (ids.size < want && Date.now() < end) await sleep(200);
-  } finally {
-    await consumer.disconnect();
-  }
-  return ids;
 }
 
 describe('PostgreSQL → Kafka: the broker stopped during incremental sync', () => {
@@ -116,8 +95,9 @@ describe('PostgreSQL → Kafka: the broker stopped during incremental sync', () 
     await task.waitFor((s) => s.healthy && s.state === 'incremental' && (s.latencyMs ?? Infinity) < 5000, 120_000);
     expect(await ready()).toBe(200);
     expect((await metric('tributary_latency_seconds')) ?? Infinity).toBeLessThan(5);
-    const ids = await deliveredIds(topic, 500, 60_000);
-    const missing = Array.from({ length: 500 }, (_, i) => String(i + 1)).filter((id) => !ids.has(id));
+    const want = Array.from({ length: 500 }, (_, i) => String(i + 1));
+    const ids = await deliveredCanalIds(topic, want, 60_000, client());
+    const missing = want.filter((id) => !ids.has(id));
     expect(missing).toEqual([]);
   }, 300_000);
 

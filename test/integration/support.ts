@@ -116,3 +116,27 @@ export async function brokerLogDir(): Promise<string> {
     return dir;
   });
 }
+
+/**
+ * The `id` column values of every row in the Canal JSON messages of `topic`, read from the
+ * beginning until all of `want` are there or `timeoutMs` passed (then whatever arrived).
+ */
+export async function deliveredCanalIds(topic: string, want: readonly string[], timeoutMs: number, kafka: Kafka = kafkaClient()): Promise<Set<string>> {
+  const consumer = kafka.consumer({ groupId: uniqueName('g') });
+  const ids = new Set<string>();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const m = JSON.parse(message.value?.toString() ?? 'null') as { data: Array<{ id?: string }> | null } | null;
+        for (const row of m?.data ?? []) if (row.id !== undefined) ids.add(row.id);
+      },
+    });
+    const end = Date.now() + timeoutMs;
+    while (want.some((id) => !ids.has(id)) && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
+  } finally {
+    await consumer.disconnect();
+  }
+  return ids;
+}

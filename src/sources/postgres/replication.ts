@@ -108,6 +108,29 @@ export class FastReplicationService extends LogicalReplicationService {
     }
   }
 
+  /**
+   * Answers a primary keepalive: everything up to `walEnd` was received (write = `walEnd`), and no
+   * flush position (invalid, 0). A logical slot is confirmed only by a valid flush position, which
+   * the source sends on its own timer with what the destination acknowledged; so this reply never
+   * confirms anything. And it is what lets the server shut down: a walsender stopping for
+   * `pg_ctl stop -m fast` waits until the client's flush position, or its write position when the
+   * flush is invalid, equals what it sent. Answering with an older flush position (the confirmed
+   * one) would keep the server waiting for as long as the task stays connected.
+   */
+  replyKeepalive(walEnd: bigint): void {
+    const self = this as unknown as Internals & { _connection: { sendCopyFromChunk?: (b: Buffer) => void } | null };
+    if (self._stop) return;
+    const msg = Buffer.alloc(34);
+    msg[0] = 0x72; // 'r': standby status update
+    msg.writeBigUInt64BE(walEnd, 1); // written
+    msg.writeBigUInt64BE(0n, 9); // flushed: invalid
+    msg.writeBigUInt64BE(0n, 17); // applied: invalid
+    // Microseconds since 2000-01-01.
+    msg.writeBigInt64BE(BigInt(Date.now() - 946_684_800_000) * 1000n, 25);
+    msg.writeInt8(0, 33); // no reply requested
+    self._connection?.sendCopyFromChunk?.(msg);
+  }
+
   /** Hands one payload to the handler; pauses reading while the promise it returns is pending. */
   private deliver(payload: Buffer): void {
     const wait = this.handler(payload);

@@ -198,13 +198,13 @@ export class PostgresSource implements Source {
   private planChunks(): SnapshotChunk[] {
     const chunks: SnapshotChunk[] = [];
     for (const t of this.selected) {
-      const heaps = t.kind === 'partitioned' ? t.partitions : [{ schema: t.ref.schema ?? 'public', table: t.ref.table, pages: t.pages, estimatedRows: t.estimatedRows }];
+      const heaps = t.kind === 'partitioned' ? t.partitions : [{ schema: t.ref.schema ?? 'public', table: t.ref.table, pages: t.pages, estimatedRows: t.estimatedRows, filenode: t.filenode }];
       for (const h of heaps) {
         const rowsPerPage = h.pages > 0 && h.estimatedRows > 0 ? h.estimatedRows / h.pages : 50;
         const chunkPages = Math.max(1, Math.floor(this.opts.chunkRows / rowsPerPage));
         for (const b of planPageRanges(h.schema, h.table, h.pages, chunkPages)) {
           const pages = (b.toPage ?? Math.max(h.pages, b.fromPage + 1)) - b.fromPage;
-          chunks.push({ id: `${h.schema}.${h.table}:${b.fromPage}`, table: t.ref, bounds: b, estimatedRows: Math.round(pages * rowsPerPage) });
+          chunks.push({ id: `${h.schema}.${h.table}:${b.fromPage}`, table: t.ref, bounds: b, estimatedRows: Math.round(pages * rowsPerPage), generation: `${h.schema}.${h.table}@${h.filenode}` });
         }
       }
     }

@@ -200,16 +200,11 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
       }
     };
     const service = new FastReplicationService(opts.connection, onMessage);
-    service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
-      // Answer keepalives with what is already confirmed; the source's timer sends the same.
-      if (shouldRespond && safeLsnConfirmed !== null) void service.acknowledge(bigIntToLsn(safeLsnConfirmed)).catch(() => undefined);
+    service.on('heartbeat', (lsn: string, _ts: number, shouldRespond: boolean) => {
+      // Received up to the keepalive's WAL end; confirming stays with the source's timer.
+      if (shouldRespond) service.replyKeepalive(lsnToBigInt(lsn));
     });
     service.on('error', (err: Error) => fail(translateReplicationError(err, opts.slot, opts.database)));
-
-    let safeLsnConfirmed: bigint | null = opts.from;
-    service.on('acknowledge', (lsn: string) => {
-      safeLsnConfirmed = lsnToBigInt(lsn);
-    });
     opts.onService?.(service);
     service
       .subscribe(plugin as never, opts.slot, bigIntToLsn(opts.from))
