@@ -371,7 +371,10 @@ export class TaskRunner {
         error: (err: unknown) => reject(classifyError(err, `full sync of ${spec.table}`)),
         complete: () => {
           this.checkpoint.chunksDone[spec.id] = rows;
-          this.saveCheckpoint().then(() => resolve({ rows }), reject);
+          this.saveCheckpoint().then(() => {
+            this.progressed();
+            resolve({ rows });
+          }, reject);
         },
       });
       signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
@@ -392,7 +395,14 @@ export class TaskRunner {
     this.counters.batches += 1;
     this.counters.lastCommitTime = a.last.commitTime;
     this.counters.lastAckAt = Date.now();
-    // The destination acknowledged writes: real progress, the one thing that ends a retry episode.
+  }
+
+  /**
+   * Real progress: writes acknowledged by the destination and recorded in the checkpoint (a
+   * confirmed position, a copied chunk), or nothing left unacknowledged. The one thing that ends
+   * a retry episode: writes that are acknowledged but cannot be checkpointed are not progress.
+   */
+  private progressed(): void {
     this.actor.send({ type: 'HEALTHY' });
   }
 
@@ -432,7 +442,11 @@ export class TaskRunner {
   /** Confirms the contiguous acked position to the source and saves it in the checkpoint. */
   private async confirmWatermark(): Promise<void> {
     const wm = this.tracker?.watermark();
-    if (!wm || (this.confirmed && wm.compare(this.confirmed) <= 0)) return;
+    if (!wm || (this.confirmed && wm.compare(this.confirmed) <= 0)) {
+      // Idle: nothing acknowledged since the last confirm, and nothing waiting for the destination.
+      if (this.tracker && !this.lag.hasPending) this.progressed();
+      return;
+    }
     if (!this.exactlyOnce) {
       // Exactly-once commits the position with the data; a separate save could move it backwards.
       this.checkpoint.position = wm.encode();
@@ -440,6 +454,7 @@ export class TaskRunner {
     }
     await this.source.confirm(wm);
     this.confirmed = wm;
+    this.progressed();
     this.actor.send({ type: 'PROGRESS', progress: { position: this.checkpoint.position, sourceTime: this.counters.lastCommitTime, eventsApplied: this.counters.events, bytesApplied: this.counters.bytes } });
   }
 
