@@ -5,9 +5,10 @@ import { OversizedRecordError, TributaryError } from '../../src/core/errors.js';
 import { DTS_RECORD_SCHEMA, createDtsAvro, dtsRecordType } from '../../src/formats/index.js';
 import { SchemaRegistryFramer, hash32, type AckMode } from '../../src/sinks/kafka/index.js';
 import { startRegistryStandIn } from '../unit/sinks/kafka/registryStandIn.js';
+import { startBrokerStandIn } from './kafka-broker-standin.js';
 import { batchOf, canalRow, change, endOffset, newSink, shape } from './kafka-sink-helpers.js';
 import { servers } from './servers.js';
-import { createTopic, deleteTopics, readTopic, uniqueName } from './support.js';
+import { createTopic, deleteTopics, readTopic, uniqueName, withAdmin } from './support.js';
 
 const topics: string[] = [];
 async function topicWith(prefix: string, partitions = 1): Promise<string> {
@@ -70,11 +71,55 @@ describe('KafkaSink SASL authentication (SASL_PLAINTEXT listener)', () => {
   });
 });
 
-describe('KafkaSink acknowledgement mechanisms', () => {
-  it.each(['none', 'leader', 'all'] as AckMode[])('acks=%s writes every message, read back in order', async (acks) => {
+/**
+ * A topic whose broker refuses records over 64 KiB (max.message.bytes). With acks 1 or -1 its
+ * answer says so and the write fails; with acks 0 there is no answer to wait for, so the record is
+ * lost without an error. (On this one-broker cluster nothing tells acks 1 from -1 broker-side:
+ * Kafka caps min.insync.replicas at the replication factor, so acks=-1 is never refused for want of
+ * replicas. The Produce requests seen by the stand-in broker tell all three apart.)
+ */
+async function smallRecordTopic(prefix: string): Promise<string> {
+  const t = uniqueName(prefix);
+  topics.push(t);
+  await withAdmin((a) =>
+    a.createTopics({ waitForLeaders: true, topics: [{ topic: t, numPartitions: 1, replicationFactor: 1, configEntries: [{ name: 'max.message.bytes', value: String(64 * 1024) }] }] }),
+  );
+  return t;
+}
+
+const ACKS_ON_THE_WIRE: Record<AckMode, number> = { none: 0, leader: 1, all: -1 };
+
+describe.each([
+  ['the producer thread', true],
+  ['the in-process producer', false],
+] as const)('KafkaSink acknowledgement mechanisms (%s)', (_label, producerThread) => {
+  const rows = (tag: string, n: number) => Array.from({ length: n }, (_, i) => change(orders, 'insert', { id: String(i), region: 'eu', v: `${tag}-${i}` }));
+  /** One record of ~128 KiB of incompressible text: twice what the small-record topic accepts. */
+  const tooBig = (tag: string) => change(orders, 'insert', { id: '999', region: 'eu', v: `${tag}-big-${randomBytes(96 * 1024).toString('base64')}` });
+
+  it.each(['none', 'leader', 'all'] as AckMode[])('acks=%s is what every Produce request carries, and what the broker holds the write to', async (acks) => {
+    // 1. On the wire: every Produce request the sink sends carries this mode's acks value.
+    const standIn = await startBrokerStandIn(['acks_wire']);
+    const wire = newSink('acks_wire', { acks, producerThread, brokers: [standIn.broker] });
+    const seen = () => standIn.produced.reduce((n, r) => n + (r.records.acks_wire ?? 0), 0);
+    try {
+      await wire.write(batchOf(rows(acks, 25)));
+      await wire.write(batchOf(rows(acks, 25)));
+      // acks=0 resolves once the request is on the socket: give the stand-in the time to read it.
+      for (const end = Date.now() + 10_000; seen() < 50 && Date.now() < end; ) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await wire.close();
+      await standIn.close();
+    }
+    expect(standIn.errors).toEqual([]);
+    expect(standIn.produced.length).toBeGreaterThanOrEqual(2);
+    expect(standIn.produced.map((r) => r.acks)).toEqual(standIn.produced.map(() => ACKS_ON_THE_WIRE[acks]));
+    expect(seen()).toBe(50);
+
+    // 2. A real broker: every message of an ordinary topic is written and read back in order.
     const topic = await topicWith(`acks_${acks}`);
-    const sink = newSink(topic, { acks });
-    const events = Array.from({ length: 50 }, (_, i) => change(orders, 'insert', { id: String(i), region: 'eu', v: `${acks}-${i}` }));
+    const sink = newSink(topic, { acks, producerThread });
+    const events = rows(acks, 50);
     try {
       await sink.write(batchOf(events.slice(0, 25)));
       await sink.write(batchOf(events.slice(25)));
@@ -83,6 +128,29 @@ describe('KafkaSink acknowledgement mechanisms', () => {
     }
     const read = await readTopic(topic, 50);
     expect(read.map((m) => canalRow(m.value).v)).toEqual(events.map((_, i) => `${acks}-${i}`));
+
+    // 3. A real broker refusing a record: acks=0 does not wait for the answer and loses it
+    //    silently; acks 1 and -1 wait and fail with the broker's reason. Nothing is written.
+    const strict = await smallRecordTopic(`acks_${acks}_small`);
+    const small = newSink(strict, { acks, producerThread, compression: 'none' });
+    const before = rows(`${acks}-small`, 5);
+    let err: unknown;
+    try {
+      await small.write(batchOf(before));
+      err = await small.write(batchOf([tooBig(acks)])).then(() => null, (e: unknown) => e);
+    } finally {
+      await small.close();
+    }
+    if (acks === 'none') expect(err).toBeNull();
+    else {
+      expect(err).toBeInstanceOf(TributaryError);
+      expect((err as TributaryError).message).toMatch(/larger than the max message size the server will accept/);
+      expect((err as TributaryError).retriable).toBe(false);
+    }
+    // (acks=0 resolved before the broker appended anything: let it catch up with what it accepted.)
+    for (const end = Date.now() + 10_000; (await endOffset(strict)) < before.length && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    expect((await readTopic(strict, before.length)).map((m) => canalRow(m.value).v)).toEqual(before.map((e) => e.after?.v));
+    expect(await endOffset(strict)).toBe(before.length);
   });
 });
 
