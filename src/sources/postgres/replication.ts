@@ -40,6 +40,7 @@ export class FastReplicationService extends LogicalReplicationService {
   private queue: Buffer[] = [];
   private head = 0;
   private waiting = false;
+  private lastReceivedAt = Date.now();
 
   constructor(
     clientConfig: pg.ClientConfig,
@@ -74,7 +75,9 @@ export class FastReplicationService extends LogicalReplicationService {
         this.emit('start');
         self.checkStandbyStatus(true);
       });
+      this.lastReceivedAt = Date.now();
       connection.on('copyData', ({ chunk: buffer }: { chunk: Buffer }) => {
+        this.lastReceivedAt = Date.now();
         const kind = buffer[0];
         if (kind === 0x77) {
           // XLogData: 'w', start LSN (8), WAL end (8), send time (8), payload.
@@ -118,16 +121,33 @@ export class FastReplicationService extends LogicalReplicationService {
    * one) would keep the server waiting for as long as the task stays connected.
    */
   replyKeepalive(walEnd: bigint): void {
+    this.sendReceived(walEnd, false);
+  }
+
+  /**
+   * Asks the server for a keepalive (a status update with "reply requested", reporting what was
+   * received and no flush position), so a live connection always has traffic to show.
+   */
+  ping(): void {
+    this.sendReceived(this.walSeen ? (BigInt(this.walHi) << 32n) | BigInt(this.walLo) : 0n, true);
+  }
+
+  /** Milliseconds since the server last sent anything; 0 while reading is paused on purpose. */
+  silentForMs(now = Date.now()): number {
+    return this.waiting ? 0 : Math.max(0, now - this.lastReceivedAt);
+  }
+
+  private sendReceived(written: bigint, replyRequested: boolean): void {
     const self = this as unknown as Internals & { _connection: { sendCopyFromChunk?: (b: Buffer) => void } | null };
     if (self._stop) return;
     const msg = Buffer.alloc(34);
     msg[0] = 0x72; // 'r': standby status update
-    msg.writeBigUInt64BE(walEnd, 1); // written
+    msg.writeBigUInt64BE(written, 1); // written
     msg.writeBigUInt64BE(0n, 9); // flushed: invalid
     msg.writeBigUInt64BE(0n, 17); // applied: invalid
     // Microseconds since 2000-01-01.
     msg.writeBigInt64BE(BigInt(Date.now() - 946_684_800_000) * 1000n, 25);
-    msg.writeInt8(0, 33); // no reply requested
+    msg.writeInt8(replyRequested ? 1 : 0, 33);
     self._connection?.sendCopyFromChunk?.(msg);
   }
 
@@ -166,6 +186,7 @@ export class FastReplicationService extends LogicalReplicationService {
     }
     this.queue = [];
     this.head = 0;
+    this.lastReceivedAt = Date.now();
     if (!self._stop) self._connection?.stream?.resume?.();
   }
 }

@@ -74,13 +74,16 @@ export class PostgresSource implements Source {
   private readonly replicationConnection: pg.ClientConfig;
 
   constructor(private readonly opts: PostgresSourceOptions) {
+    // No connection attempt waits for ever (an endpoint that accepts TCP and never answers), and
+    // TCP keepalives find dead peers; a config's own values win.
+    this.opts = { ...opts, connection: { connectionTimeoutMillis: 15_000, keepAlive: true, keepAliveInitialDelayMillis: 10_000, ...opts.connection } };
     this.slot = opts.slotName ?? defaultReplicationName(opts.taskId);
     this.publication = opts.publication ?? defaultReplicationName(opts.taskId);
     if (!SLOT_NAME_PATTERN.test(this.slot)) {
       throw new FatalError('INVALID_SLOT_NAME', `'${this.slot}' is not a valid replication slot name: ${SLOT_NAME_RULE}.`, { object: this.slot, field: 'source.slotName', fix: 'Rename it, for example orders_slot.' });
     }
     this.database = opts.connection.database;
-    this.replicationConnection = { ...opts.connection, application_name: replicationApplicationName(opts.taskId) };
+    this.replicationConnection = { ...this.opts.connection, application_name: replicationApplicationName(opts.taskId) };
   }
 
   /** The publication as the task needs it: the selected tables plus its helper tables. */

@@ -2,7 +2,7 @@ import { Observable } from 'rxjs';
 import type pg from 'pg';
 import type { LogicalReplicationService } from 'pg-logical-replication';
 import type { FlowControl, Logger } from '../../core/contracts.js';
-import { FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
+import { ConnectionError, FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, Column, Row, TableShape } from '../../core/events.js';
 import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
 import { typmodDetails } from './catalog.js';
@@ -29,6 +29,13 @@ export interface StreamOptions {
   flow: FlowControl;
   /** Called with the replication service so the source can send standby status (confirmed LSN). */
   onService?: (service: LogicalReplicationService) => void;
+  /**
+   * A replication connection that shows no traffic for this long (ms) is dead (a half-open
+   * connection: no RST, no data) and fails with a connection error. The stream asks the server for
+   * a keepalive whenever it has been quiet for a few seconds, so a live connection always answers.
+   * Default 30 s.
+   */
+  silenceTimeoutMs?: number;
   /** DDL capture: inserts into `<schema>.dts_ddl_command` become `ddl` events (see ddl.ts). */
   ddl?: { schema: string };
   logger?: Logger;
@@ -206,6 +213,18 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
     });
     service.on('error', (err: Error) => fail(translateReplicationError(err, opts.slot, opts.database)));
     opts.onService?.(service);
+    const silenceLimit = opts.silenceTimeoutMs ?? 30_000;
+    const watchdog = setInterval(() => {
+      const silent = service.silentForMs();
+      if (silent >= silenceLimit) {
+        fail(new ConnectionError('REPLICATION_TIMEOUT', `The replication connection of slot ${opts.slot} (database ${opts.database}) showed no traffic for ${Math.round(silent / 1000)} s, though a keepalive was asked for: the connection is dead.`, {
+          object: opts.slot,
+          fix: 'Check the network between Tributary and PostgreSQL; the task reconnects and resumes from its checkpoint.',
+        }));
+      } else if (silent >= Math.min(5_000, silenceLimit / 3)) {
+        service.ping();
+      }
+    }, Math.max(100, Math.min(2_500, silenceLimit / 6)));
     service
       .subscribe(plugin as never, opts.slot, bigIntToLsn(opts.from))
       .then(() => {
@@ -215,6 +234,7 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
 
     return () => {
       failed = true;
+      clearInterval(watchdog);
       void service.destroy().catch(() => undefined);
     };
   });
