@@ -71,7 +71,8 @@ function booleanish(v: unknown): unknown {
 const num = <T extends z.ZodNumber>(s: T) => z.preprocess(numeric, s);
 const bool = () => z.preprocess(booleanish, z.boolean());
 const int = (min: number, max: number) => num(z.number().int().min(min).max(max));
-const positive = () => num(z.number().positive());
+// Finite: a YAML `1e400` parses as Infinity, which is no limit a user meant.
+const positive = () => num(z.number().positive().finite());
 const nonEmpty = () => z.string().trim().min(1);
 const secret = (what: string) => z.string().min(1).describe(`${what} (secret: masked in logs and errors).`);
 const port = () => int(1, 65535);
@@ -89,8 +90,25 @@ function splitList(v: unknown): unknown {
         .filter((s) => s !== '')
     : v;
 }
+/** The port of a `host:port` address, or null when it has none. */
+function addressPort(address: string): number | null {
+  const m = /:(\d+)$/.exec(address);
+  return m ? Number(m[1]) : null;
+}
 const hostList = (defaultPort: number) =>
-  z.preprocess(splitList, z.array(nonEmpty().transform((h) => withDefaultPort(h, defaultPort))).min(1));
+  z.preprocess(
+    splitList,
+    z
+      .array(
+        nonEmpty()
+          .refine((h) => {
+            const p = addressPort(h);
+            return p === null || (p >= 1 && p <= 65535);
+          }, { message: 'the port must be between 1 and 65535', params: { fix: 'Write the address as host:port with a port from 1 to 65535, or leave the port out for the default.' } })
+          .transform((h) => withDefaultPort(h, defaultPort)),
+      )
+      .min(1),
+  );
 
 const caCert = () =>
   z.string().min(1).optional().describe('CA certificate used to verify the server: PEM text, or a path to a PEM file.');
