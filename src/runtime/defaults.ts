@@ -28,7 +28,7 @@ export function defaultRegistry(): Registry {
   const registry = new Registry();
   for (const [name, factory] of Object.entries(formats)) registry.registerFormat(name, factory);
 
-  registry.registerSource('postgres', ({ config, selector, logger }) => {
+  registry.registerSource('postgres', ({ config, selector, plan, logger }) => {
     const src = config.source;
     if (src.type !== 'postgres') throw new Error('postgres factory called for another source');
     const connection: ClientConfig & { database: string } = src.uri
@@ -42,6 +42,7 @@ export function defaultRegistry(): Registry {
       connection,
       flavour: src.flavour,
       select: (ref) => selector.selectsTable(ref),
+      named: plan.selection.include.flatMap((r) => (r.table !== undefined && !r.table.includes('*') && (r.schema === undefined || !r.schema.includes('*')) ? [{ table: r.table, ...(r.schema !== undefined ? { schema: r.schema } : {}) }] : [])),
       heartbeat: { enabled: src.heartbeat.enabled, intervalMs: src.heartbeat.intervalMs, schema: src.heartbeat.schema },
       captureDdl: src.captureDdl ?? src.flavour !== 'analyticdb',
       chunkRows: config.fullSync.chunkRows,

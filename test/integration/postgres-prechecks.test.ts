@@ -5,6 +5,8 @@ import { readCatalog } from '../../src/sources/postgres/catalog.js';
 import { precheckPostgres } from '../../src/sources/postgres/precheck.js';
 import { startTinyCluster, type TinyCluster } from './fixtures/pgcluster.js';
 import { createTestDatabase, withPg } from './support.js';
+import { servers } from './servers.js';
+import { createRuntime } from '../../src/index.js';
 
 /** Runs the source precheck over the named `schema.table`s of a database, as a task selecting them would. */
 async function precheck(client: pg.Client, database: string, tables: string[]): Promise<PrecheckItem[]> {
@@ -166,5 +168,39 @@ describe('PostgreSQL precheck: objects that cannot be synchronized, high availab
         await client.end();
       }
     });
+  });
+});
+
+describe('PostgreSQL precheck: a table named in objects that does not exist', () => {
+  let db: { database: string; drop: () => Promise<void> };
+  beforeAll(async () => {
+    db = await createTestDatabase('prechkmiss');
+    await withPg(db.database, (c) => c.query('CREATE TABLE public.present (id int PRIMARY KEY)'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('fails source.objects naming the missing table, even when others match', async () => {
+    const runtime = createRuntime();
+    try {
+      const task = runtime.add({
+        name: 'missing-table-check',
+        source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: servers.postgres.user, database: db.database },
+        destination: { kafka: { brokers: [...servers.kafka.brokers], topic: 'missing-table-check' } },
+        objects: [
+          { schema: 'public', table: 'present' },
+          { schema: 'public', table: 'absent_one' },
+        ],
+        checkpoints: { store: 'file', dir: '/tmp/trib-missing-table-check' },
+      });
+      const items = await task.precheck();
+      const objects = item(items, 'source.objects');
+      expect(objects.status).toBe('fail');
+      expect(objects.detail).toContain('public.absent_one');
+      expect(objects.detail).not.toContain('public.present');
+    } finally {
+      await runtime.shutdown();
+    }
   });
 });

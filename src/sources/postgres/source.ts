@@ -42,6 +42,8 @@ export interface PostgresSourceOptions {
   flavour: PostgresFlavour;
   /** Which tables the task covers. */
   select: (ref: TableRef) => boolean;
+  /** Tables named in `objects` without a wildcard: each must exist. */
+  named?: ReadonlyArray<{ schema?: string; table: string }>;
   heartbeat: { enabled: boolean; intervalMs: number; schema: string };
   /**
    * Capture DDL through an event trigger into `<heartbeat schema>.dts_ddl_command` (PostgreSQL and
@@ -99,12 +101,27 @@ export class PostgresSource implements Source {
     return { name: this.publication, taskId: this.opts.taskId, selected, helpers };
   }
 
+  /** `host:port` of the server, from the host and port or from the connection URI (never its password). */
+  private get endpoint(): string {
+    const c = this.opts.connection;
+    if (c.host !== undefined) return `${c.host}:${c.port ?? 5432}`;
+    if (c.connectionString) {
+      try {
+        const u = new URL(c.connectionString);
+        return `${u.hostname || 'localhost'}:${u.port || '5432'}`;
+      } catch {
+        return '(the configured URI)';
+      }
+    }
+    return 'localhost:5432';
+  }
+
   private async withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
     const client = new pg.Client(this.opts.connection);
     try {
       await client.connect();
     } catch (err) {
-      throw new ConnectionError('SOURCE_UNREACHABLE', `Cannot connect to PostgreSQL database ${this.database} at ${this.opts.connection.host}:${this.opts.connection.port}: ${(err as Error).message}`, {
+      throw new ConnectionError('SOURCE_UNREACHABLE', `Cannot connect to PostgreSQL database ${this.database} at ${this.endpoint}: ${(err as Error).message}`, {
         object: this.database,
         cause: err,
         fix: 'Check host, port, account and password, and that pg_hba.conf admits this client.',
@@ -126,7 +143,7 @@ export class PostgresSource implements Source {
     let connectivity: PrecheckItem;
     try {
       return await this.withClient(async (client) => {
-        connectivity = { id: 'source.connect', group: 'connectivity', title: 'Source reachable and authenticated', status: 'pass', detail: `${this.opts.connection.host}:${this.opts.connection.port}/${this.database}` };
+        connectivity = { id: 'source.connect', group: 'connectivity', title: 'Source reachable and authenticated', status: 'pass', detail: `${this.endpoint}/${this.database}` };
         const selected = await this.loadSelection(client);
         const items = await precheckPostgres({
           client,
@@ -142,7 +159,12 @@ export class PostgresSource implements Source {
           full: true,
           captureDdl: this.opts.captureDdl ?? false,
         });
-        if (selected.length === 0) {
+        // A table named in `objects` (no wildcard) that does not exist is never skipped silently.
+        const missing = (this.opts.named ?? []).filter((n) => !selected.some((t) => t.ref.table === n.table && (n.schema === undefined || t.ref.schema === n.schema)));
+        if (missing.length > 0) {
+          const names = missing.map((n) => (n.schema ? `${n.schema}.${n.table}` : n.table)).join(', ');
+          items.push({ id: 'source.objects', group: 'source', title: 'The selection matches tables', status: 'fail', detail: `database ${this.database} has no table ${names}`, fix: 'Check the schema and table names in `objects` (names are case-sensitive), or create the tables first.' });
+        } else if (selected.length === 0) {
           items.push({ id: 'source.objects', group: 'source', title: 'The selection matches tables', status: 'fail', detail: `no table of database ${this.database} matches the task's objects`, fix: 'Check the schema and table names in `objects`.' });
         }
         return [connectivity, ...items];
