@@ -393,6 +393,9 @@ export const taskMachine = setup({
       if (item?.status !== 'warn' || context.ignoredAlerts.includes(params.itemId)) return {};
       return { ignoredAlerts: [...context.ignoredAlerts, params.itemId] };
     }),
+    preIgnoreAlert: assign(({ context }, params: { itemId: string }) =>
+      context.ignoredAlerts.includes(params.itemId) ? {} : { ignoredAlerts: [...context.ignoredAlerts, params.itemId] },
+    ),
     recordError: assign(({ context, self }, params: { error: unknown }) => ({
       lastError: summarize(params.error, context.phase, clockNow(self.system)),
     })),
@@ -486,7 +489,12 @@ export const taskMachine = setup({
   },
   states: {
     idle: {
-      on: { START: { target: 'prechecking', actions: 'markStarted' } },
+      on: {
+        START: { target: 'prechecking', actions: 'markStarted' },
+        // Ignored before the precheck ran (`tributary run --ignore id`): kept, and applied to the
+        // warnings of that id once they appear. Failures are never ignorable.
+        IGNORE_ALERT: { actions: { type: 'preIgnoreAlert', params: ({ event }) => ({ itemId: event.itemId }) } },
+      },
     },
 
     prechecking: {

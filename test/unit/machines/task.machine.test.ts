@@ -190,6 +190,19 @@ describe('taskMachine: start and prechecks', () => {
     expect(h.snap().value).toBe('schema');
   });
 
+  it('warnings ignored before the start (IGNORE_ALERT while idle, as `run --ignore` does) do not stop the task; failures still do', async () => {
+    const h = harness();
+    h.actor.send({ type: 'IGNORE_ALERT', itemId: 'w1' });
+    h.actor.send({ type: 'IGNORE_ALERT', itemId: 'f1' });
+    await startAndPass(h, [{ id: 'w1', group: 'source', title: 't', status: 'warn' }]);
+    expect(h.snap().value).toBe('schema');
+
+    const g = harness();
+    g.actor.send({ type: 'IGNORE_ALERT', itemId: 'f1' });
+    await startAndPass(g, [{ id: 'f1', group: 'source', title: 't', status: 'fail' }]);
+    expect(g.snap().value).toBe('precheckFailed');
+  });
+
   it('a missing actor fails the precheck with ACTOR_NOT_PROVIDED (fatal)', async () => {
     const actor = createActor(taskMachine, { input: {}, clock: new SimulatedClock() }).start();
     actor.send({ type: 'START' });
