@@ -22,6 +22,13 @@ export interface ParseOptions {
   env?: Record<string, string | undefined>;
   /** Name of the config in error messages (a file path). */
   source?: string;
+  /**
+   * `${NAME}` placeholders: `'env'` (default) replaces them from `env`. `'refuse'` never reads the
+   * environment: every string holding `${` is reported as an issue (by path, without its value).
+   * Interpolation is for files the operator owns; a config that arrives over the network (the
+   * management API) must use `'refuse'`, or a caller could read the server's environment back.
+   */
+  interpolation?: 'env' | 'refuse';
 }
 
 /** Formats a path as `destination.kafka.compression` / `objects[2].filter`. */
@@ -55,6 +62,26 @@ export function interpolateEnv(value: unknown, env: Record<string, string | unde
     return out;
   }
   return value;
+}
+
+/**
+ * Reports every string value holding `${` (the start of a placeholder, or of the `$${` escape) as an
+ * issue, without reading any environment and without repeating the value. Keys are not looked at
+ * (they are never interpolated).
+ */
+export function refusePlaceholders(value: unknown, issues: ConfigIssue[], source = 'this config', path: PropertyKey[] = []): void {
+  if (typeof value === 'string') {
+    if (value.includes('${')) {
+      issues.push({
+        path: formatPath(path),
+        message: `contains "\${": \${ENV} interpolation is not available for ${source} (it is only for task files the operator loads)`,
+        fix: 'Send the value itself: resolve your own variables before sending the config, or load the task from a file with `tributary run task.yaml`.',
+      });
+    }
+  } else if (Array.isArray(value)) value.forEach((v, i) => refusePlaceholders(v, issues, source, [...path, i]));
+  else if (value !== null && typeof value === 'object') {
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) refusePlaceholders(v, issues, source, [...path, k]);
+  }
 }
 
 function interpolateString(text: string, env: Record<string, string | undefined>, issues: ConfigIssue[], path: PropertyKey[]): string {
@@ -269,9 +296,10 @@ export function toConfigIssues(issues: readonly z.core.$ZodIssue[], secrets: rea
  * still contain `${ENV}` placeholders. Throws one ConfigError listing every problem.
  */
 export function validateTaskConfig(input: unknown, options: Omit<ParseOptions, 'format'> = {}): TaskConfig {
-  const env = options.env ?? process.env;
   const issues: ConfigIssue[] = [];
-  const interpolated = interpolateEnv(input, env, issues);
+  let interpolated: unknown = input;
+  if (options.interpolation === 'refuse') refusePlaceholders(input, issues, options.source);
+  else interpolated = interpolateEnv(input, options.env ?? process.env, issues);
   const secrets = collectSecrets(interpolated);
   const result = taskConfigSchema.safeParse(interpolated);
   if (!result.success) issues.push(...toConfigIssues(result.error.issues, secrets));
@@ -285,7 +313,10 @@ function scrub(i: ConfigIssue, secrets: readonly string[]): ConfigIssue {
   return out;
 }
 
-/** Parses YAML or JSON task text, interpolates the environment and validates it. */
+/**
+ * Parses YAML or JSON task text, interpolates the environment (unless `interpolation: 'refuse'`)
+ * and validates it.
+ */
 export function parseTaskConfig(text: string, options: ParseOptions = {}): TaskConfig {
   const issues: ConfigIssue[] = [];
   const raw = parseText(text, options.format ?? 'yaml', issues);

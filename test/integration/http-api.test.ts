@@ -15,9 +15,11 @@ describe('management HTTP API', () => {
   let db: { database: string; drop: () => Promise<void> };
   const topic = uniqueName('http');
   const inspected: Array<{ type: string; value?: unknown }> = [];
+  const token = `t-${uniqueName('token')}`;
 
   const call = async (method: string, path: string, body?: string, type = 'application/json') => {
-    const res = await fetch(`${base}${path}`, { method, ...(body !== undefined ? { body, headers: { 'content-type': type } } : {}) });
+    const headers = { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': type } : {}) };
+    const res = await fetch(`${base}${path}`, { method, headers, ...(body !== undefined ? { body } : {}) });
     const text = await res.text();
     return { status: res.status, text, json: (() => { try { return JSON.parse(text) as unknown; } catch { return undefined; } })() };
   };
@@ -44,7 +46,7 @@ describe('management HTTP API', () => {
         if (e.type === '@xstate.snapshot') inspected.push({ type: e.type, value: (e.snapshot as { value?: unknown }).value });
       },
     });
-    api = await serveHttp(runtime, { port: 0 });
+    api = await serveHttp(runtime, { port: 0, token, dataDir: dir });
     base = `http://127.0.0.1:${api.port}`;
   });
   afterAll(async () => {
@@ -123,7 +125,8 @@ describe('management HTTP API', () => {
   it('rejects a bad config with every issue, and turns /readyz unready when a task fails its precheck', async () => {
     const bad = await call('POST', '/tasks', 'name: Bad!\nsource: { type: postgres }\n', 'application/yaml');
     expect(bad.status).toBe(400);
-    const issues = (bad.json as { issues: Array<{ path: string }> }).issues.map((i) => i.path);
+    const issues = (bad.json as { error: { code: string; issues: Array<{ path: string }> } }).error.issues.map((i) => i.path);
+    expect((bad.json as { error: { code: string } }).error.code).toBe('CONFIG_INVALID');
     expect(issues).toEqual(expect.arrayContaining(['name', 'source.database', 'destination', 'objects']));
 
     const created = await call('POST', '/tasks', config('http-bad', 'no_such_database_here'));
