@@ -56,7 +56,9 @@ function baseUrl(args: Args): string {
 async function api(args: Args, method: string, path: string, body?: unknown): Promise<unknown> {
   let res: Response;
   try {
-    res = await fetch(`${baseUrl(args)}${path}`, { method, ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } } : {}) });
+    const token = process.env.TRIBUTARY_HTTP_TOKEN;
+    const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    res = await fetch(`${baseUrl(args)}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch (err) {
     throw new TributaryError('API_UNREACHABLE', 'connection', `No Tributary instance answers at ${baseUrl(args)}: ${(err as Error).message}`, {
       fix: 'Start one with `tributary run task.yaml --http 8470`, or pass --url.',
@@ -123,7 +125,9 @@ async function runTask(args: Args, cfg: TaskConfig, httpPort: string | undefined
   });
   const task = runtime.add(cfg);
   const alerts = watchAlerts(task, { ...cfg.monitoring, logger });
-  const http = httpPort !== undefined ? await serveHttp(runtime, { port: Number(httpPort) }) : null;
+  // The API token comes from the environment; tasks added over HTTP may keep files only inside this task's checkpoints.dir.
+  const httpOpts = { port: Number(httpPort), token: process.env.TRIBUTARY_HTTP_TOKEN, dataDir: cfg.checkpoints.store === 'file' ? cfg.checkpoints.dir : undefined };
+  const http = httpPort !== undefined ? await serveHttp(runtime, httpOpts) : null;
   if (http) {
     logger.info('management API listening', { url: `http://127.0.0.1:${http.port}` });
     await announce(`http://127.0.0.1:${http.port}`);
