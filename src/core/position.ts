@@ -7,7 +7,22 @@ export interface Position {
   compare(other: Position): number;
   /** A string that the source's `decodePosition` turns back into an equal Position. */
   encode(): string;
+  /**
+   * The id of the change at this position, for message ids (Canal `id`, DTS Avro `id`): a number
+   * below `CHANGE_ID_LIMIT` (about 2^62) that is the same whenever the same change is read again
+   * (after a restart, in a replay from a checkpoint) and that differs between distinct changes of
+   * the source's stream, increasing in stream order. Null, or no method at all, when the position
+   * does not single out one change (full-sync rows, start positions) or falls outside the range its
+   * layout can represent; the formats then assign an id when they write the message.
+   */
+  eventId?(): bigint | null;
 }
+
+/**
+ * Change ids from `Position.eventId` are below this: 2^62 − 2^52, so that the message id the
+ * formats make of one, 2^53 + 2 × id (+ 1), stays below 2^63 (formats/messageId.ts).
+ */
+export const CHANGE_ID_LIMIT = (1n << 62n) - (1n << 52n);
 
 /** A position made of an unsigned 64-bit number (PostgreSQL LSN, Db2 commit sequence, oplog ts as t<<32|i). */
 export class SequencePosition implements Position {
@@ -18,6 +33,10 @@ export class SequencePosition implements Position {
   }
   encode(): string {
     return this.value.toString();
+  }
+  /** Null: one such number may stand for a whole transaction (an LSN, a commit sequence), not one change. */
+  eventId(): null {
+    return null;
   }
   static decode(text: string): SequencePosition {
     return new SequencePosition(BigInt(text));

@@ -9,10 +9,10 @@ import type { ChangeEvent, Row, TableShape } from '../core/events.js';
 import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
 import type { EncodeContext, EncodedRecord, Format } from './format.js';
-import { sequenceText } from './format.js';
 import type { ByteSink } from './byteSink.js';
 import { quote } from './json.js';
 import { mongoId, recordKey, recordKeyText, relationalKeyRow } from './key.js';
+import { MessageIds } from './messageId.js';
 import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
 import { pgTypeInfo, pgValueText, sameValue } from './types/postgres.js';
 
@@ -149,6 +149,7 @@ function oldInto(out: ByteSink, cols: readonly PreparedColumn[], before: Row, af
 export function createCanalJson(options: CanalJsonOptions = {}): Format {
   const typeNames = options.typeNames ?? 'mysql';
   const cache = new WeakMap<TableShape, Prepared>();
+  const ids = new MessageIds();
 
   function prepare(shape: TableShape, mongo: boolean): Prepared {
     const ref = shape.ref;
@@ -187,8 +188,7 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
   /** The Canal message text of an event. */
   function build(e: ChangeEvent, ctx: EncodeContext, mongo: boolean): string {
     const p = cache.get(e.shape) ?? prepare(e.shape, mongo);
-    const seq = ctx.sequence;
-    const start = typeof seq === 'number' ? `{"id":${seq}` : `{"id":${sequenceText(seq)}`;
+    const start = `{"id":${ids.next(e, ctx.now)}`;
     if (ctx.now !== lastNow) {
       lastNow = ctx.now;
       tsText = `,"ts":${ctx.now}`;
@@ -283,9 +283,8 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
     }
 
     out.beginValue();
-    const seq = ctx.sequence;
     out.writeBytes(ID_BYTES);
-    out.writeAscii(typeof seq === 'number' ? String(seq) : sequenceText(seq));
+    out.writeAscii(ids.next(e, ctx.now).toString());
     if (e.op === 'insert') {
       const row = requireRow(e, e.after, 'after');
       writeHead(out, p, 'INSERT', e, ctx);

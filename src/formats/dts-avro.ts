@@ -3,9 +3,10 @@
  * (`dts-avro-schema.ts`), decodable with that `.avsc` file unchanged.
  *
  * Choices (see README):
- * - `version` 0; `id` = ctx.sequence; `sourceTimestamp` = commit time in SECONDS (the DTS consumers
- *   use it as their checkpoint timestamp, which DTS expresses in Unix seconds); `bornTimestamp` =
- *   commit time in ms; `processTimestamps` = [ctx.now].
+ * - `version` 0; `id` = the message id (messageId.ts: from the source position, up to 2^63 - 1;
+ *   readers need a 64-bit long, `FULL_LONG`); `sourceTimestamp` = commit time in SECONDS (the DTS
+ *   consumers use it as their checkpoint timestamp, which DTS expresses in Unix seconds);
+ *   `bornTimestamp` = commit time in ms; `processTimestamps` = [ctx.now].
  * - `sourcePosition` and `safeSourcePosition`: the event position (PostgreSQL LSN `X/Y`, MongoDB
  *   position text); `sourceTxid`: transaction id or "".
  * - `objectName`: `database.schema.table` for PostgreSQL/Db2 (the published Go reader splits three
@@ -33,19 +34,78 @@ import { DTS_RECORD_SCHEMA } from './dts-avro-schema.js';
 import type { EncodeContext, EncodedRecord, Format } from './format.js';
 import { positionText } from './format.js';
 import { mongoId, recordKey } from './key.js';
+import { MessageIds } from './messageId.js';
 import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
 import type { DateTimeParts } from './types/postgres.js';
 import { parsePgDate, parsePgTime, parsePgTimestamp, pgInstant, pgTypeInfo, pgValueText } from './types/postgres.js';
 
 const NS = 'com.alibaba.dts.formats.avro.';
 
-/** The Avro `Record` type, parsed once from the published schema. */
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const MIN_LONG = -(1n << 63n);
+const MAX_LONG = (1n << 63n) - 1n;
+
+/**
+ * Avro `long` over all 64 bits: written from a safe-integer number or a bigint, read back as a
+ * number when it is a safe integer and as a bigint otherwise (avsc's own long refuses both ways
+ * beyond 2^53, and message ids go up to 2^63 - 1).
+ */
+export const FULL_LONG = avsc.types.LongType.__with({
+  fromBuffer: (b: Buffer): number | bigint => {
+    const v = b.readBigInt64LE();
+    return v >= MIN_SAFE && v <= MAX_SAFE ? Number(v) : v;
+  },
+  toBuffer: (v: number | bigint): Buffer => {
+    const b = Buffer.allocUnsafe(8);
+    b.writeBigInt64LE(BigInt(v));
+    return b;
+  },
+  fromJSON: (v: unknown): number | bigint => (typeof v === 'string' ? BigInt(v) : (v as number | bigint)),
+  toJSON: (v: number | bigint): number | string => (typeof v === 'bigint' ? v.toString() : v),
+  isValid: (v: unknown): boolean => (typeof v === 'number' && Number.isSafeInteger(v)) || (typeof v === 'bigint' && v >= MIN_LONG && v <= MAX_LONG),
+  compare: (a: number | bigint, b: number | bigint): number => (a < b ? -1 : a > b ? 1 : 0),
+});
+
+/**
+ * The Avro `Record` type, parsed from the published schema, with `FULL_LONG` for its longs (the
+ * schema itself is unchanged: `schema()` and fingerprints equal the published file's). For readers.
+ */
 export function dtsRecordType(): avsc.Type {
-  const registry: Record<string, avsc.Type> = {};
+  return recordType({ long: FULL_LONG });
+}
+
+function recordType(registry: Record<string, avsc.Type>): avsc.Type {
   avsc.Type.forSchema(DTS_RECORD_SCHEMA as unknown as avsc.Schema, { registry, wrapUnions: true });
   const t = registry[`${NS}Record`];
   if (t === undefined) throw new Error('DTS Avro schema has no Record type');
   return t;
+}
+
+/**
+ * A record encoded with `id` 0, given its real id. The encoder keeps avsc's own (fast) longs,
+ * which stop at 2^53, and writes the id itself: a record's encoding is its fields' encodings back
+ * to back, and it starts with `version` (int 0) and `id` (long 0), one byte each; the id goes in
+ * their place as a zigzag varint.
+ */
+function withId(body: Buffer, id: bigint): Buffer {
+  if (body[0] !== 0 || body[1] !== 0) throw new Error('dts-avro: a record must start with version 0 and id 0');
+  // Zigzag of a non-negative long is 2 × id (< 2^64), here as two 32-bit halves.
+  const z = id << 1n;
+  let lo = Number(z & 0xffffffffn);
+  let hi = Number(z >> 32n);
+  const varint: number[] = [];
+  while (hi > 0 || lo >= 0x80) {
+    varint.push((lo & 0x7f) | 0x80);
+    lo = ((lo >>> 7) | ((hi & 0x7f) << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  varint.push(lo);
+  const out = Buffer.allocUnsafe(body.length - 1 + varint.length);
+  out[0] = 0;
+  for (let i = 0; i < varint.length; i++) out[1 + i] = varint[i] as number;
+  body.copy(out, 1 + varint.length, 2);
+  return out;
 }
 
 type Wrapped = Record<string, unknown> | null;
@@ -161,8 +221,9 @@ function bsonTypeCode(v: unknown): number {
 }
 
 export function createDtsAvro(): Format {
-  const type = dtsRecordType();
+  const type = recordType({});
   const cache = new WeakMap<TableShape, Prepared>();
+  const ids = new MessageIds();
 
   function prepare(shape: TableShape, mongo: boolean): Prepared {
     const ref = shape.ref;
@@ -196,10 +257,7 @@ export function createDtsAvro(): Format {
   function encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord {
     const mongo = ctx.sourceKind === 'mongodb';
     const p = cache.get(e.shape) ?? prepare(e.shape, mongo);
-    const seq = typeof ctx.sequence === 'bigint' ? Number(ctx.sequence) : ctx.sequence;
-    if (!Number.isSafeInteger(seq)) {
-      throw new FatalError('FORMAT_SEQUENCE_RANGE', `dts-avro: message id ${String(ctx.sequence)} exceeds 2^53`, { field: 'id' });
-    }
+    const id = ids.next(e, ctx.now);
     const pos = positionText(e, ctx);
     let operation: string;
     let fields: Prepared['fields'] | { string: string } | null = p.fields;
@@ -247,7 +305,7 @@ export function createDtsAvro(): Format {
     }
     const record = {
       version: 0,
-      id: seq,
+      id: 0,
       sourceTimestamp: Math.floor(e.commitTime / 1000),
       sourcePosition: pos,
       safeSourcePosition: pos,
@@ -262,7 +320,7 @@ export function createDtsAvro(): Format {
       afterImages: after,
       bornTimestamp: e.commitTime,
     };
-    return { key: recordKey(e, mongo), value: type.toBuffer(record) };
+    return { key: recordKey(e, mongo), value: withId(type.toBuffer(record), id) };
   }
 
   return { name: 'dts-avro', encode };

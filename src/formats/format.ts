@@ -4,9 +4,15 @@ import { SequencePosition, bigIntToLsn } from '../core/position.js';
 
 /** What an encoder needs besides the event itself. */
 export interface EncodeContext {
-  /** Message id (Canal `id`, DTS Avro `id`). */
-  sequence: bigint | number;
-  /** Wall-clock time in Unix ms, for Canal `ts`, Shareplex `posttime`, DTS `processTimestamps`. */
+  /**
+   * @deprecated Ignored: message ids come from the event's source position (messageId.ts), so
+   * that the same change gets the same id in every process. Still accepted from older callers.
+   */
+  sequence?: bigint | number;
+  /**
+   * Wall-clock time in Unix ms, for Canal `ts`, Shareplex `posttime`, DTS `processTimestamps`, and
+   * the ids assigned at write time (messageId.ts).
+   */
   now: number;
   sourceKind: 'postgres' | 'mongodb' | 'db2';
   sourceVersion?: string;
@@ -33,7 +39,7 @@ export interface Format {
 
 /**
  * Text of the source position: PostgreSQL LSNs as `XXXXXXXX/XXXXXXXX`, everything else as the
- * position's own `encode()` form (MongoDB oplog timestamp as t<<32|i, resume token, Db2 sequence).
+ * position's own `encode()` form (MongoDB oplog `t:i[:rank]`, resume token JSON, Db2 sequence).
  */
 export function positionText(e: ChangeEvent, ctx: EncodeContext): string {
   const p = e.position;
@@ -72,9 +78,4 @@ function formatUtcSeconds(ms: number): string {
   const y = d.getUTCFullYear();
   const ys = y >= 0 && y < 10000 ? String(y).padStart(4, '0') : String(y);
   return `${ys}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:${pad2(d.getUTCSeconds())}`;
-}
-
-/** Sequence as JSON number text (bigint keeps all its digits). */
-export function sequenceText(seq: bigint | number): string {
-  return typeof seq === 'bigint' ? seq.toString() : String(seq);
 }

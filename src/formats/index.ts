@@ -10,7 +10,7 @@ import { createShareplexJson } from './shareplex-json.js';
 export type { EncodeContext, EncodedRecord, Format } from './format.js';
 export { createCanalJson } from './canal-json.js';
 export type { CanalJsonOptions } from './canal-json.js';
-export { createDtsAvro, dtsRecordType } from './dts-avro.js';
+export { FULL_LONG, createDtsAvro, dtsRecordType } from './dts-avro.js';
 export { DTS_RECORD_SCHEMA } from './dts-avro-schema.js';
 export { createShareplexJson } from './shareplex-json.js';
 export { recordKey } from './key.js';

@@ -12,6 +12,9 @@ export interface MongoPosition extends Position {
   timestamp(): Timestamp;
 }
 
+const OPLOG_I_LIMIT = 1 << 18;
+const OPLOG_RANK_LIMIT = 1 << 11;
+
 function cmpTime(a: MongoPosition, b: MongoPosition): number {
   return a.t !== b.t ? (a.t < b.t ? -1 : 1) : a.i !== b.i ? (a.i < b.i ? -1 : 1) : 0;
 }
@@ -45,6 +48,18 @@ export class OplogPosition implements MongoPosition {
 
   encode(): string {
     return this.seq >= 0 ? `${this.t}:${this.i}:${this.seq}` : `${this.t}:${this.i}`;
+  }
+
+  /**
+   * The change's id: `t` (32 bits), `i` (18 bits), `seq + 1` (11 bits). A replica set's oplog
+   * gives every entry its own `ts`, and an operation inside an `applyOps` entry is told apart by its
+   * rank, so the id is unique, follows oplog order, and is the same when the entry is read again.
+   * Null when `i` reaches 2^18 (more than 262,143 entries in one second) or the rank reaches 2047
+   * (the later operations of a larger `applyOps` entry); the formats then assign ids at write time.
+   */
+  eventId(): bigint | null {
+    if (this.i >= OPLOG_I_LIMIT || this.seq + 1 >= OPLOG_RANK_LIMIT) return null;
+    return (BigInt(this.t) << 29n) | BigInt(this.i * OPLOG_RANK_LIMIT + this.seq + 1);
   }
 
   toString(): string {
@@ -88,6 +103,16 @@ export class ResumeTokenPosition implements MongoPosition {
     const a = this.token ?? '';
     const b = o.token ?? '';
     return a < b ? -1 : a > b ? 1 : 0;
+  }
+
+  /**
+   * Null: a cluster time does not single out a change. The operations of a transaction share it,
+   * and on a sharded cluster two shards can give the same cluster time to different changes; the
+   * resume token that does tell them apart is longer than 63 bits. The formats assign ids to
+   * change-stream messages at write time.
+   */
+  eventId(): null {
+    return null;
   }
 
   encode(): string {

@@ -3,6 +3,7 @@ import { createCanalJson } from '../../../src/formats/canal-json.js';
 import { ByteSink } from '../../../src/formats/byteSink.js';
 import { quote } from '../../../src/formats/json.js';
 import { allTypes, lines, mongoCases, mongoCtx, orders, pgCases, pgCtx } from './cases.js';
+import { PgPosition } from '../../../src/sources/postgres/position.js';
 import type { ChangeEvent, Row, TableShape } from '../../../src/core/events.js';
 
 const fmt = createCanalJson();
@@ -75,8 +76,11 @@ describe('canal-json encodeInto, relational rows written as bytes', () => {
       const op = (['insert', 'update', 'delete'] as const)[rnd(3)] as 'insert' | 'update' | 'delete';
       const after = rowOf(shape, true);
       const before = op === 'insert' ? null : op === 'delete' ? rowOf(shape, true) : rnd(3) === 0 ? null : rowOf(shape, rnd(2) === 0);
-      const e: ChangeEvent = { op, shape, snapshot: false, before, after: op === 'delete' ? null : after, commitTime: 1_700_000_000_000 + i, position: pgCases.insert!.position, bytes: 100 };
-      const ctx = pgCtx(i % 2 === 0 ? i : BigInt(i) * 10_000_000_000n);
+      // Small LSNs and LSNs whose ids pass 2^53.
+      const commit = i % 2 === 0 ? BigInt(0x16b3748 + i * 64) : BigInt(i) * 100_000_000_000n;
+      const position = new PgPosition(commit, (i % 5) + 1, commit - 40n);
+      const e: ChangeEvent = { op, shape, snapshot: false, before, after: op === 'delete' ? null : after, commitTime: 1_700_000_000_000 + i, position, bytes: 100 };
+      const ctx = pgCtx();
       const r = fmt.encode(e, ctx);
       fmt.encodeInto!(e, ctx, out);
       expect(out.keyLength < 0 ? null : out.view(out.keyOffset, out.keyLength).toString()).toBe(r.key === null ? null : r.key.toString());

@@ -1,20 +1,28 @@
 /** Change events shared by the format golden tests. */
 import { Decimal128, Long, ObjectId } from 'bson';
 import type { ChangeEvent, TableShape } from '../../../src/core/events.js';
-import { SequencePosition, lsnToBigInt } from '../../../src/core/position.js';
+import { lsnToBigInt } from '../../../src/core/position.js';
 import type { EncodeContext } from '../../../src/formats/format.js';
+import { OplogPosition } from '../../../src/sources/mongodb/position.js';
+import { PgPosition } from '../../../src/sources/postgres/position.js';
 
 export const NOW = Date.UTC(2024, 4, 6, 7, 8, 9, 123);
 export const COMMIT = Date.UTC(2024, 4, 6, 7, 8, 9, 0) - 1500;
 
-export const pgCtx = (sequence: number | bigint = 42): EncodeContext => ({
-  sequence, now: NOW, sourceKind: 'postgres', sourceVersion: '15.6', database: 'shop',
+export const pgCtx = (now = NOW): EncodeContext => ({
+  now, sourceKind: 'postgres', sourceVersion: '15.6', database: 'shop',
 });
-export const mongoCtx = (sequence: number | bigint = 7): EncodeContext => ({
-  sequence, now: NOW, sourceKind: 'mongodb', sourceVersion: '7.0', database: 'dts_test',
+export const mongoCtx = (now = NOW): EncodeContext => ({
+  now, sourceKind: 'mongodb', sourceVersion: '7.0', database: 'dts_test',
 });
 
-const lsn = (t: string) => new SequencePosition(lsnToBigInt(t));
+/**
+ * A stream position as the PostgreSQL reader makes it: the transaction's commit LSN, the change's
+ * rank in it, and the commit LSN of the transaction before it.
+ */
+export const pgPos = (commit: string, seq = 1, previousCommit = '0/16B3700') => new PgPosition(lsnToBigInt(commit), seq, lsnToBigInt(previousCommit));
+/** An oplog entry's position (`t`, `i`), and the rank inside an `applyOps` entry. */
+export const oplogPos = (t: number, i = 1, seq = -1) => new OplogPosition(t, i, seq);
 
 export const orders: TableShape = {
   ref: { database: 'shop', schema: 'public', table: 'orders' },
@@ -77,40 +85,40 @@ const oid = new ObjectId('65f1a2b3c4d5e6f708192a3b');
 
 export const pgCases: Record<string, ChangeEvent> = {
   insert: {
-    ...base, op: 'insert', shape: orders, position: lsn('0/16B3748'), tx: { id: '745', seq: 1, size: 3 },
+    ...base, op: 'insert', shape: orders, position: pgPos('0/16B3748', 1), tx: { id: '745', seq: 1, size: 3 },
     after: { id: '1001', status: 'new', amount: '19.99', note: null },
   },
   'update-changed': {
-    ...base, op: 'update', shape: orders, position: lsn('0/16B3800'), tx: { id: '746', seq: 2, size: 3 },
+    ...base, op: 'update', shape: orders, position: pgPos('0/16B3800', 2, '0/16B3748'), tx: { id: '746', seq: 2, size: 3 },
     before: { id: '1001', status: 'new', amount: '19.99', note: null },
     after: { id: '1001', status: 'paid', amount: '19.99', note: 'card "visa"' },
   },
   'update-no-before': {
-    ...base, op: 'update', shape: orders, position: lsn('0/16B3900'), tx: { id: '747', seq: 1 },
+    ...base, op: 'update', shape: orders, position: pgPos('0/16B3900', 1, '0/16B3800'), tx: { id: '747', seq: 1 },
     after: { id: '1001', status: 'shipped', amount: '19.99', note: null },
   },
   'update-key-change': {
-    ...base, op: 'update', shape: orders, position: lsn('0/16B3A00'),
+    ...base, op: 'update', shape: orders, position: pgPos('0/16B3A00', 1, '0/16B3900'),
     before: { id: '1001' },
     after: { id: '1002', status: 'shipped', amount: '19.99', note: null },
   },
   delete: {
-    ...base, op: 'delete', shape: orders, position: lsn('0/16B3B00'), tx: { id: '748', seq: 3, size: 3 },
+    ...base, op: 'delete', shape: orders, position: pgPos('0/16B3B00', 3, '0/16B3A00'), tx: { id: '748', seq: 3, size: 3 },
     before: { id: '1002' },
   },
   'composite-key': {
-    ...base, op: 'insert', shape: lines, position: lsn('1/0000A0'),
+    ...base, op: 'insert', shape: lines, position: pgPos('1/0000A0', 1, '0/16B3B00'),
     after: { order_id: '1001', line_no: 2, sku: 'SKU-ü-😀', qty: 5 },
   },
   ddl: {
-    ...base, op: 'ddl', shape: orders, position: lsn('1/0000B0'),
+    ...base, op: 'ddl', shape: orders, position: pgPos('1/0000B0', 1, '1/0000A0'),
     ddl: { text: 'ALTER TABLE public.orders ADD COLUMN note2 text' },
   },
   truncate: {
-    ...base, op: 'truncate', shape: lines, position: lsn('1/0000C0'),
+    ...base, op: 'truncate', shape: lines, position: pgPos('1/0000C0', 1, '1/0000B0'),
   },
   'all-types': {
-    ...base, op: 'insert', shape: allTypes, position: lsn('2/10'),
+    ...base, op: 'insert', shape: allTypes, position: pgPos('2/10', 1, '1/0000C0'),
     after: {
       c_int2: -32768,
       c_int4: 2147483647,
@@ -139,7 +147,7 @@ export const pgCases: Record<string, ChangeEvent> = {
 
 export const mongoCases: Record<string, ChangeEvent> = {
   'insert-full-doc': {
-    ...base, op: 'insert', shape: coll, position: new SequencePosition((1714979289n << 32n) | 1n),
+    ...base, op: 'insert', shape: coll, position: oplogPos(1714979289),
     after: {
       _id: oid,
       cid: 'a',
@@ -152,32 +160,32 @@ export const mongoCases: Record<string, ChangeEvent> = {
     },
   },
   'oplog-update-set': {
-    ...base, op: 'update', shape: coll, position: new SequencePosition((1714979290n << 32n) | 1n),
+    ...base, op: 'update', shape: coll, position: oplogPos(1714979290),
     before: { _id: oid }, patch: { set: { 'person.age': 20 } },
   },
   'oplog-update-set-new-field': {
-    ...base, op: 'update', shape: coll, position: new SequencePosition((1714979291n << 32n) | 1n),
+    ...base, op: 'update', shape: coll, position: oplogPos(1714979291),
     before: { _id: oid }, patch: { set: { salary: 100 } },
   },
   'oplog-update-unset': {
-    ...base, op: 'update', shape: coll, position: new SequencePosition((1714979292n << 32n) | 1n),
+    ...base, op: 'update', shape: coll, position: oplogPos(1714979292),
     before: { _id: oid }, patch: { unset: ['salary'] },
   },
   'changestream-update-full-doc': {
-    ...base, op: 'update', shape: coll, position: new SequencePosition((1714979293n << 32n) | 1n),
+    ...base, op: 'update', shape: coll, position: oplogPos(1714979293),
     before: { _id: oid },
     after: { _id: oid, cid: 'a', person: { name: 'testName', age: 20, skills: ['database', 'ai'] } },
   },
   delete: {
-    ...base, op: 'delete', shape: coll, position: new SequencePosition((1714979294n << 32n) | 1n),
+    ...base, op: 'delete', shape: coll, position: oplogPos(1714979294),
     before: { _id: oid },
   },
   'ddl-drop': {
-    ...base, op: 'ddl', shape: coll, position: new SequencePosition((1714979295n << 32n) | 1n),
+    ...base, op: 'ddl', shape: coll, position: oplogPos(1714979295),
     ddl: { command: { drop: 'kafka_test' } },
   },
   'ddl-rename': {
-    ...base, op: 'ddl', shape: coll, position: new SequencePosition((1714979296n << 32n) | 1n),
+    ...base, op: 'ddl', shape: coll, position: oplogPos(1714979296),
     ddl: { command: { renameCollection: 'dts_test.kafka_test', to: 'dts_test.kafka_test2', dropTarget: false } },
   },
 };

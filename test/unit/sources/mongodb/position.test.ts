@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CHANGE_ID_LIMIT } from '../../../../src/core/position.js';
 import { OplogPosition, ResumeTokenPosition, decodeMongoPosition, tokenClusterTime } from '../../../../src/sources/mongodb/position.js';
 
 describe('MongoDB positions', () => {
@@ -29,5 +30,25 @@ describe('MongoDB positions', () => {
     expect(tokenClusterTime('6b02296400000002')).toEqual({ t: 0x6b022964, i: 2 });
     expect(tokenClusterTime('zz')).toBeNull();
     expect(ResumeTokenPosition.decode('{"_data":"6b02296400000002"}')).toEqual(new ResumeTokenPosition('6b02296400000002', 0x6b022964, 2));
+  });
+
+  it('oplog change ids follow oplog order, tell applyOps operations apart, and survive a checkpoint', () => {
+    const positions = [new OplogPosition(1700000000, 1), new OplogPosition(1700000000, 2, 0), new OplogPosition(1700000000, 2, 1), new OplogPosition(1700000000, 2, 2046), new OplogPosition(1700000000, 3), new OplogPosition(1700000001, 1), new OplogPosition(0xffffffff, (1 << 18) - 1, 2046)];
+    const ids = positions.map((p) => p.eventId());
+    for (let i = 1; i < ids.length; i++) {
+      expect(ids[i]! > ids[i - 1]!).toBe(true);
+      expect(Math.sign(positions[i]!.compare(positions[i - 1]!))).toBe(1);
+    }
+    expect(ids.at(-1)! < CHANGE_ID_LIMIT).toBe(true);
+    for (const p of positions) expect(OplogPosition.decode(p.encode()).eventId()).toBe(p.eventId());
+  });
+
+  it('oplog change ids give up beyond 2^18 entries a second and 2047 operations in one entry', () => {
+    expect(new OplogPosition(1700000000, 1 << 18).eventId()).toBeNull();
+    expect(new OplogPosition(1700000000, 5, 2047).eventId()).toBeNull();
+  });
+
+  it('resume token positions name no change id: a cluster time is shared inside transactions and across shards', () => {
+    expect(new ResumeTokenPosition('8265000000000000012B', 1694498816, 1).eventId()).toBeNull();
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * Message ids (Canal JSON `id`, DTS Avro `id`): positive 64-bit values below 2^63 (a Java `long`),
+ * unique in a task's stream.
+ *
+ * - From 2^53: `2^53 + 2 × position.eventId()` (see `Position.eventId`: PostgreSQL from the commit
+ *   LSNs and the rank in the transaction, MongoDB oplog from the entry's `ts` and rank). A change
+ *   read again after a restart gets its id again; distinct changes get distinct ids, increasing in
+ *   stream order. An update that changed its row's key and is written as a delete under the old
+ *   key followed by an insert under the new one: the delete takes the even id, the insert the odd
+ *   id just after it.
+ * - Below 2^53: assigned when the message is written, for messages whose position singles out no
+ *   change (full-sync rows, MongoDB change streams) or lies outside its layout's range:
+ *   (write time in ms since 2024-01-01 UTC) × 4096 + a count, process-wide and increasing, so unique
+ *   across restarts as long as the clock does not go back by more than the time the task was down.
+ *   Such a message written again after a restart gets a new id.
+ */
+import { FatalError } from '../core/errors.js';
+import type { ChangeEvent, Op } from '../core/events.js';
+import { CHANGE_ID_LIMIT, type Position } from '../core/position.js';
+
+/** Ids from here on come from source positions; ids below are assigned at write time. */
+export const POSITION_IDS = 1n << 53n;
+/** Unix ms of 2024-01-01T00:00:00Z: write-time ids count from it (and last until 2093). */
+const WRITE_TIME_EPOCH = 1_704_067_200_000;
+
+let lastWriteTimeId = -1n;
+
+/** The next write-time id (process-wide): at least `(now − 2024) × 4096`, above every earlier one. */
+export function writeTimeId(now: number): bigint {
+  const floor = BigInt(Math.max(0, Math.trunc(now) - WRITE_TIME_EPOCH)) << 12n;
+  const id = floor > lastWriteTimeId ? floor : lastWriteTimeId + 1n;
+  if (id >= POSITION_IDS) {
+    throw new FatalError('MESSAGE_ID_RANGE', `No message id left below 2^53 for write time ${now}.`, { field: 'id' });
+  }
+  lastWriteTimeId = id;
+  return id;
+}
+
+/**
+ * Ids for one encoder's messages, in the order it writes them. It remembers the previous message
+ * to recognize the second half of a key-changing update (an insert right after a delete that
+ * carries the very same position object, as the Kafka sink writes them); re-encoding the pair
+ * gives the same two ids.
+ */
+export class MessageIds {
+  private prevPosition: Position | null = null;
+  private prevOp: Op | null = null;
+
+  next(e: ChangeEvent, now: number): bigint {
+    const secondHalf = e.op === 'insert' && this.prevOp === 'delete' && e.position === this.prevPosition;
+    this.prevPosition = e.position;
+    this.prevOp = e.op;
+    const change = e.snapshot ? null : (e.position.eventId?.() ?? null);
+    if (change === null || change < 0n || change >= CHANGE_ID_LIMIT) return writeTimeId(now);
+    return POSITION_IDS + change * 2n + (secondHalf ? 1n : 0n);
+  }
+}
