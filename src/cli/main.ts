@@ -53,11 +53,16 @@ function baseUrl(args: Args): string {
   return flag(args, 'url') ?? process.env.TRIBUTARY_URL ?? DEFAULT_URL;
 }
 
+/** The API token header, from $TRIBUTARY_HTTP_TOKEN. */
+function authHeader(): Record<string, string> {
+  const token = process.env.TRIBUTARY_HTTP_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 async function api(args: Args, method: string, path: string, body?: unknown): Promise<unknown> {
   let res: Response;
   try {
-    const token = process.env.TRIBUTARY_HTTP_TOKEN;
-    const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...(token ? { authorization: `Bearer ${token}` } : {}) };
+    const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...authHeader() };
     res = await fetch(`${baseUrl(args)}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   } catch (err) {
     throw new TributaryError('API_UNREACHABLE', 'connection', `No Tributary instance answers at ${baseUrl(args)}: ${(err as Error).message}`, {
@@ -144,6 +149,10 @@ async function runTask(args: Args, cfg: TaskConfig, httpPort: string | undefined
       if (args.flags.has('json')) out(args, '', { event: 'state', state: s.state, lastError: s.lastError });
       else process.stderr.write(`${tty ? '\n' : ''}[${new Date().toISOString()}] ${s.state}${s.lastError ? `: ${s.lastError.message}` : ''}\n`);
       if (s.state === 'precheckFailed' && s.precheck) process.stderr.write(`${precheckTable(s.precheck)}\n`);
+      if (s.state === 'awaitingAlertIgnore' && s.precheck) {
+        const warnings = s.precheck.filter((i) => i.status === 'warn').map((i) => i.id);
+        process.stderr.write(`${precheckTable(s.precheck)}\nThe task waits until these warnings are ignored: run again with --ignore ${warnings.join(',')}, or POST /tasks/${cfg.name}/ignore-alert {"itemId": "<id>"} for each.\n`);
+      }
     }
   });
   const ticker = setInterval(() => {
@@ -163,16 +172,19 @@ async function runTask(args: Args, cfg: TaskConfig, httpPort: string | undefined
     task.status$.subscribe((s) => {
       if (s.state === 'completed') resolve(EXIT.ok);
       if (s.state === 'precheckFailed') resolve(EXIT.failed);
-      if (s.state === 'failed' && cfg.retry.autoRestartWithinDays === 0) resolve(EXIT.failed);
+      // A fatal failure is never restarted by itself: nothing to wait for.
+      if (s.state === 'failed' && (cfg.retry.autoRestartWithinDays === 0 || s.lastError?.kind === 'fatal')) resolve(EXIT.failed);
     });
   });
+  // Stopped by a signal: the exit code still says whether the task had failed.
+  const failedAtStop = outcome === -1 && (task.status.state === 'failed' || task.status.state === 'precheckFailed');
   clearInterval(ticker);
   sub.unsubscribe();
   alerts.stop();
   await runtime.shutdown();
   await http?.close();
   if (tty) process.stderr.write('\n');
-  return outcome === -1 ? EXIT.ok : outcome;
+  return outcome === -1 ? (failedAtStop ? EXIT.failed : EXIT.ok) : outcome;
 }
 
 async function cmdStatus(args: Args): Promise<number> {
@@ -197,7 +209,7 @@ async function cmdThrottle(args: Args): Promise<number> {
     const v = flag(args, k);
     if (v !== undefined) {
       const n = Number(v);
-      if (!(n >= 0)) throw new UsageError(`--${k} must be a non-negative number, got '${v}'`);
+      if (!(n >= 0) || !Number.isFinite(n)) throw new UsageError(`--${k} must be a finite non-negative number (0 lifts the limit), got '${v}'`);
       body[k] = n;
     }
   }
@@ -229,12 +241,18 @@ async function refuseIfServed(args: Args, taskId: string): Promise<void> {
   const url = baseUrl(args);
   let res: Response;
   try {
-    res = await fetch(`${url}/tasks/${encodeURIComponent(taskId)}`, { signal: AbortSignal.timeout(5000) });
+    res = await fetch(`${url}/tasks/${encodeURIComponent(taskId)}`, { signal: AbortSignal.timeout(5000), headers: authHeader() });
   } catch (err) {
     if ((err as Error).name !== 'TimeoutError') return;
     throw new TributaryError('TASK_MAYBE_RUNNING', 'other', `The instance at ${url} did not answer within 5 s: cannot tell whether it runs task ${taskId}.`, {
       object: taskId,
       fix: 'Try again, or pass --url naming the instance that would run the task.',
+    });
+  }
+  if (res.status === 401 || res.status === 403) {
+    throw new TributaryError('TASK_MAYBE_RUNNING', 'other', `The instance at ${url} refused the request (HTTP ${res.status}): cannot tell whether it runs task ${taskId}.`, {
+      object: taskId,
+      fix: 'Set $TRIBUTARY_HTTP_TOKEN to that instance\'s API token, or stop it first.',
     });
   }
   if (!res.ok) return;
