@@ -411,4 +411,62 @@ describe('the tributary command', () => {
     expect(await savedPosition(dir, name)).toBe('0/5#0@0/5');
     expect(existsSync(lock)).toBe(false);
   }, 180_000);
+  it('run --ignore ITEM lets a task with that precheck warning start; without it the table is printed and the task waits', async () => {
+    const name = uniqueName('cli_ignore').replace(/_/g, '-');
+    const pub = uniqueName('userpub');
+    const ignoreTopic = uniqueName('cli_ignore');
+    await createTopic(ignoreTopic);
+    await withPg(db.database, async (c) => {
+      await c.query('CREATE TABLE public.pubbed (id int PRIMARY KEY, v text)');
+      // A user-made publication without the task's helper tables: a warning, not a failure.
+      await c.query(`CREATE PUBLICATION ${pub} FOR TABLE public.pubbed`);
+    });
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(file, taskYaml({ name, database: db.database, topic: ignoreTopic, dir, tables: ['pubbed'] }).replace(`  database: ${db.database}\n`, `  database: ${db.database}\n  publication: ${pub}\n`));
+    try {
+      const waiting = spawn('node', [bin, 'run', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      waiting.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && !err.includes('--ignore')) await new Promise((r) => setTimeout(r, 200));
+      waiting.kill('SIGTERM');
+      await new Promise((r) => waiting.once('exit', r));
+      expect(err).toContain('awaitingAlertIgnore');
+      expect(err).toContain('source.publication');
+      expect(err).toMatch(/run again with --ignore [^\n]*source\.publication/);
+
+      const port = 18970 + Math.floor(Math.random() * 500);
+      const run = spawn('node', [bin, 'run', file, '--ignore', 'source.publication', '--http', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const exited = new Promise<number>((res) => run.on('exit', (code) => res(code ?? -1)));
+      try {
+        expect(await waitForState(`http://127.0.0.1:${port}`, name, 'incremental')).toBe('incremental');
+      } finally {
+        run.kill('SIGTERM');
+      }
+      expect(await exited).toBe(0);
+    } finally {
+      await deleteTopics(ignoreTopic).catch(() => undefined);
+    }
+  }, 180_000);
+
+  it('run exits 1 by itself when the task fails fatally (no auto-restart to wait for), naming the error', async () => {
+    const name = uniqueName('cli_fatal').replace(/_/g, '-');
+    const fatalTopic = uniqueName('cli_fatal');
+    await createTopic(fatalTopic);
+    await withPg(db.database, async (c) => {
+      await c.query('CREATE TABLE public.wide (id int PRIMARY KEY, v text)');
+      await c.query("INSERT INTO public.wide VALUES (1, repeat('x', 4000))");
+    });
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(file, taskYaml({ name, database: db.database, topic: fatalTopic, dir, tables: ['wide'] }).replace('    format: canal-json\n', '    format: canal-json\n    maxMessageBytes: 1024\n'));
+    try {
+      const r = await tributary(['run', file], {}, 90_000);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('failed');
+      expect(r.stderr).toContain('public.wide');
+      expect(r.stderr).toMatch(/\] failed: .*message limit/);
+    } finally {
+      await deleteTopics(fatalTopic).catch(() => undefined);
+    }
+  }, 120_000);
 });
