@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { validateTaskConfig } from '../../../src/config/index.js';
 import { REPLICATION_SLOT_NAME } from '../../../src/config/schema.js';
 import type { ComponentContext } from '../../../src/runtime/registry.js';
+import { planObjects } from '../../../src/runtime/objects.js';
 import { defaultRegistry } from '../../../src/runtime/defaults.js';
 import { PostgresSource } from '../../../src/sources/postgres/source.js';
 import { markedTask, publicationMark } from '../../../src/sources/postgres/publication.js';
@@ -12,7 +13,7 @@ import { issuesOf, pgTask } from '../config/helpers.js';
 function sourceFor(overrides: Record<string, unknown>, name = 'pg-task'): PostgresSource {
   const config = validateTaskConfig(pgTask({ name, source: { type: 'postgres', host: 'db', user: 'u', password: 'pg-Secret-1', database: 'shop', ...overrides } }), { env: {} });
   const quiet = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-  const ctx = { config, selector: { selectsTable: () => true }, logger: quiet } as unknown as ComponentContext;
+  const ctx = { config, plan: planObjects(config), selector: { selectsTable: () => true }, logger: quiet } as unknown as ComponentContext;
   const source = defaultRegistry().source('postgres')(ctx);
   if (!(source instanceof PostgresSource)) throw new Error('expected a PostgresSource');
   return source;
