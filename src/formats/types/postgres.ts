@@ -130,6 +130,10 @@ const ALIASES: Record<string, string> = {
   decimal: 'numeric', 'character varying': 'varchar', character: 'bpchar',
   '"char"': 'char', 'timestamp without time zone': 'timestamp', 'timestamp with time zone': 'timestamptz',
   'time without time zone': 'time', 'time with time zone': 'timetz', 'bit varying': 'varbit',
+  // Db2 for LUW type names (sources/db2) that have a PostgreSQL equivalent the formats know.
+  double: 'float8', decfloat: 'numeric', blob: 'bytea', binary: 'bytea', varbinary: 'bytea',
+  'character for bit data': 'bytea', 'varchar for bit data': 'bytea', 'long varchar for bit data': 'bytea',
+  clob: 'text', dbclob: 'text', 'long varchar': 'text', graphic: 'bpchar', vargraphic: 'varchar', 'long vargraphic': 'text',
 };
 
 /** Normalise a type name: strip modifiers, map aliases; arrays become `_elem`. */
