@@ -67,7 +67,9 @@ describe('PostgreSQL → Kafka: the broker stopped during incremental sync', () 
   }, 180_000);
 
   it('latency rises past the outage and /readyz answers 503; both recover and nothing is lost', async () => {
-    runtime = createRuntime({ confirmIntervalMs: 200 });
+    // A 100-event in-flight window: the 300 inserts made during the outage overfill it, so a window
+    // that kept the failed writes would stall the task for good after the broker came back.
+    runtime = createRuntime({ confirmIntervalMs: 200, inflight: { maxEvents: 100 } });
     api = await serveHttp(runtime, { port: 0 });
     const topic = uniqueName('outage');
     const task = runtime.add(taskConfig(topic.replace(/_/g, '-'), topic));

@@ -60,7 +60,7 @@ describe('MongoDB → Kafka: full sync resumed after a crash covers exactly the 
     src = await MongoClient.connect(RS_URI, { serverSelectionTimeoutMS: 5000 });
     dir = await mkdtemp(join(tmpdir(), 'trib-mresume-'));
     await createTopic(topic, 3);
-    await src.db(db).collection('items').insertMany(Array.from({ length: 6000 }, (_, i) => ({ _id: i, v: `doc ${i}` })));
+    await src.db(db).collection<{ _id: number; v: string }>('items').insertMany(Array.from({ length: 6000 }, (_, i) => ({ _id: i, v: `doc ${i}` })));
   });
 
   afterAll(async () => {
@@ -97,7 +97,7 @@ describe('MongoDB → Kafka: full sync resumed after a crash covers exactly the 
     expect(done.length).toBeLessThan(6);
 
     // While the task is down: every other document deleted, so split points read now would differ.
-    await src.db(db).collection('items').deleteMany({ _id: { $mod: [2, 0] } });
+    await src.db(db).collection<{ _id: number; v: string }>('items').deleteMany({ _id: { $mod: [2, 0] } });
 
     const second = new TaskProcess(base, env);
     children.push(second);

@@ -75,8 +75,11 @@ export function readChunk(chunk: SnapshotChunk, opts: ChunkReadOptions): Observa
       .then(() => subscriber.complete())
       .catch((err: unknown) => subscriber.error(classifyError(err, `full sync of ${b.schema}.${b.table} pages ${b.fromPage}-${b.toPage ?? 'end'}`)))
       .finally(() => void client.end().catch(() => undefined));
+    // Unsubscribed (the copy stopped or failed elsewhere): end the connection now, so its
+    // transaction never stays open waiting for room that will not come.
     return () => {
       closed = true;
+      void client.end().catch(() => undefined);
     };
   });
 }
