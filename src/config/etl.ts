@@ -431,9 +431,11 @@ function arith(op: string, a: unknown, b: unknown): unknown {
       case '*':
         return a * b;
       case '/':
-        return b === 0n ? null : a / b;
+        if (b === 0n) throw new EtlEvaluationError('division by zero');
+        return a / b;
       default:
-        return b === 0n ? null : a % b;
+        if (b === 0n) throw new EtlEvaluationError('division by zero (%)');
+        return a % b;
     }
   }
   const x = toNumber(a);
@@ -447,9 +449,22 @@ function arith(op: string, a: unknown, b: unknown): unknown {
     case '*':
       return x * y;
     case '/':
-      return y === 0 ? null : x / y;
+      if (y === 0) throw new EtlEvaluationError('division by zero');
+      return x / y;
     default:
-      return y === 0 ? null : x % y;
+      if (y === 0) throw new EtlEvaluationError('division by zero (%)');
+      return x % y;
+  }
+}
+
+/**
+ * An expression that cannot be evaluated for a row (as SQL raises an error, never a silent null):
+ * the ETL operator fails the task naming the table, the row's position and the rule's line.
+ */
+export class EtlEvaluationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EtlEvaluationError';
   }
 }
 
@@ -581,19 +596,28 @@ export function applyEtl(program: EtlProgram, ref: TableRef, row: Row): Row | nu
   let current: Row = row;
   let copied = false;
   for (const rule of program.rules) {
-    if (!matches(rule.pattern, ref)) continue;
-    if (rule.action === 'keep') {
-      if (evaluateEtl(rule.expr, current) !== true) return null;
-      continue;
+    try {
+      current = applyRule(rule, ref, current, copied);
+    } catch (err) {
+      if (err instanceof EtlEvaluationError) throw new EtlEvaluationError(`${err.message} in the ETL rule on line ${rule.line}`);
+      throw err;
     }
-    if (!copied) {
-      current = { ...current };
-      copied = true;
-    }
-    if (rule.action === 'set') current[rule.column] = evaluateEtl(rule.expr, current);
-    else delete current[rule.column];
+    if (current === DROPPED) return null;
+    copied = current !== row;
   }
   return current;
+}
+
+const DROPPED: Row = Object.freeze({}) as Row;
+
+/** One rule on one row; DROPPED when a `keep when` is not true. */
+function applyRule(rule: EtlRule, ref: TableRef, current: Row, copied: boolean): Row {
+  if (!matches(rule.pattern, ref)) return current;
+  if (rule.action === 'keep') return evaluateEtl(rule.expr, current) === true ? current : DROPPED;
+  const next = copied ? current : { ...current };
+  if (rule.action === 'set') next[rule.column] = evaluateEtl(rule.expr, next);
+  else delete next[rule.column];
+  return next;
 }
 
 /**

@@ -24,6 +24,13 @@ describe('ETL language', () => {
     expect(applyEtl(p, orders, { x: null, big: 9007199254740993n, 'odd name': 'o' })).toEqual({ x: null, big: 9007199254740993n, 'odd name': 'o', a: 'none', b: 'bcd', c: 18014398509481986n, d: 2, e: -1, f: 'ox', g: 13, h: null });
   });
 
+  it('a division by zero is an error naming the rule\'s line, never a silent null (as in SQL)', () => {
+    const p = compileEtl('set ok = 1\nset ratio = total / qty\nset rest = big % zero');
+    expect(() => applyEtl(p, orders, { total: 10, qty: 0, big: 1n, zero: 1n })).toThrow(/division by zero in the ETL rule on line 2/);
+    expect(() => applyEtl(p, orders, { total: 10, qty: 2, big: 9007199254740993n, zero: 0n })).toThrow(/division by zero \(%\) in the ETL rule on line 3/);
+    expect(applyEtl(p, orders, { total: 10, qty: null, big: 1n, zero: 1n })).toMatchObject({ ratio: null, rest: 0n });
+  });
+
   it('reports syntax errors with line and column', () => {
     expect(() => compileEtl('set a = 1\nset b = (1 + ')).toThrowError(EtlSyntaxError);
     try {
