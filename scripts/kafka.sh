@@ -10,6 +10,11 @@ SPORT=$((PORT + 2))
 # A second, private broker (own port, data, log and pid file; same jars) for tests that stop it:
 # TRIBUTARY_KAFKA_INSTANCE=fault TRIBUTARY_KAFKA_PORT=19192 kafka.sh up|down.
 INSTANCE="${TRIBUTARY_KAFKA_INSTANCE:-}"
+# Behind a TCP proxy (the fault harness): TRIBUTARY_KAFKA_PROXY_PORT=<port> adds a PLAINTEXT listener on
+# port+3 that advertises 127.0.0.1:<port>, so clients bootstrapped through the proxy stay behind it;
+# clients of PORT keep talking to the broker directly.
+PROXY_PORT="${TRIBUTARY_KAFKA_PROXY_PORT:-}"
+XPORT=$((PORT + 3))
 SUFFIX="${INSTANCE:+-$INSTANCE}"
 LIBS="$CACHE/kafka/libs"
 HOME_DIR="$CACHE/kafka$SUFFIX"
@@ -41,9 +46,9 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$CPORT
-listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT,SASL_PLAINTEXT://127.0.0.1:$SPORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SPORT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$PORT,CONTROLLER://127.0.0.1:$CPORT,SASL_PLAINTEXT://127.0.0.1:$SPORT${PROXY_PORT:+,PROXIED://127.0.0.1:$XPORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:$PORT,SASL_PLAINTEXT://127.0.0.1:$SPORT${PROXY_PORT:+,PROXIED://127.0.0.1:$PROXY_PORT}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT${PROXY_PORT:+,PROXIED:PLAINTEXT}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN
