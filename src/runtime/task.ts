@@ -16,6 +16,7 @@ import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleControl
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
 import { resumePlan } from './resumePlan.js';
+import { checkObjectColumns } from './columnCheck.js';
 import { DestinationLag } from './destinationLag.js';
 import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
 import type { Registry } from './registry.js';
@@ -43,28 +44,58 @@ export interface TaskDeps {
   retryWindowsMs?: { connection?: number; other?: number };
 }
 
+/** What a task has delivered since it was added to this runtime (counts start at 0 in every process). */
 export interface TaskCounters {
   /** Changes written and acknowledged (heartbeats excluded). */
   events: number;
+  /** Heartbeats acknowledged. */
   heartbeats: number;
+  /** Bytes acknowledged (size estimates of the events). */
   bytes: number;
+  /** Batches acknowledged. */
   batches: number;
+  /** Rows of full synchronization acknowledged. */
   snapshotRows: number;
   /** Commit time of the last acknowledged event (heartbeats included), Unix ms. */
   lastCommitTime: number | null;
+  /** When the destination last acknowledged a batch, Unix ms. */
   lastAckAt: number | null;
 }
 
+/**
+ * A task's state as one plain, JSON-serializable object: what `TaskRunner.status` returns,
+ * `TaskRunner.status$` and `Runtime.status$` emit on every change, and `GET /tasks/:id` shows.
+ *
+ * @example
+ * ```ts
+ * task.status$.subscribe((s) => {
+ *   if (s.lastError) console.error(s.taskId, s.state, s.lastError.code, s.lastError.fix);
+ *   else console.log(s.taskId, s.phase, `${s.progress.rowsDone}/${s.progress.rowsEstimated} rows`, s.latencyMs);
+ * });
+ * await task.waitFor((s) => s.phase === 'incremental');
+ * ```
+ */
 export interface TaskStatus {
+  /** The task's name. */
   taskId: string;
   /** The machine's state, e.g. `incremental`, `retrying.waiting`, `failed`. */
   state: string;
+  /** The phase last entered (`prechecking`, `schema`, `full`, `incremental`); null before the first start. */
   phase: string | null;
+  /**
+   * Not failed, not retrying, prechecks passed; after a failure, only once the destination
+   * acknowledged writes again (what `/readyz` reports).
+   */
   healthy: boolean;
+  /** The last error, with its stable code, kind (`connection`, `other`, `fatal`) and fix; never secrets. */
   lastError: { code: string; kind: string; message: string; fix?: string } | null;
+  /** The retry episode under way: its cause, the deadline (Unix ms) after which the task fails, attempts so far. */
   retry: { cause: string; deadline: number; attempts: number } | null;
+  /** Full synchronization: rows and chunks copied, and the rows and chunks planned. */
   progress: { rowsDone: number; rowsEstimated: number; chunksDone: number; chunksTotal: number };
+  /** The items of the last precheck; null before one ran. */
   precheck: PrecheckItem[] | null;
+  /** What was delivered since the task was added. */
   counters: TaskCounters;
   /**
    * How far the destination is behind the source, ms: now minus the commit time of the oldest
@@ -72,7 +103,9 @@ export interface TaskStatus {
    * (heartbeats included) when nothing is pending. Null before anything was read.
    */
   latencyMs: number | null;
+  /** The source position up to which the destination acknowledged everything, as last checkpointed (encoded); null before. */
   position: string | null;
+  /** The limits in force; a field left out is unlimited. */
   throttle: ThrottleSettings;
 }
 
@@ -98,6 +131,16 @@ function throttleOf(t: TaskOptions['throttle']): ThrottleSettings {
 /**
  * One task: its machine (lifecycle), its source and sink, the operator pipeline between them, and
  * its checkpoint. Data flows through the pipeline; the machine only learns lifecycle facts.
+ * Made by `Runtime.add`, not constructed directly.
+ *
+ * @example
+ * ```ts
+ * const task = runtime.add(config);
+ * task.start();
+ * await task.waitFor((s) => s.phase === 'incremental', 10 * 60_000);
+ * task.setThrottle({ incrementalRps: 2000 });
+ * await task.stop(); // confirms and checkpoints what was acknowledged
+ * ```
  */
 export class TaskRunner {
   readonly id: string;
@@ -290,6 +333,11 @@ export class TaskRunner {
   /** Runs the source's and destination's prechecks (connectivity first). Also what the machine invokes. */
   async precheck(): Promise<PrecheckItem[]> {
     const [s, d] = await Promise.all([this.source.precheck(), this.sink.precheck()]);
+    // Columns the objects name, against the tables the source found (when it could connect).
+    if (s.every((i) => i.group !== 'connectivity' || i.status === 'pass') && this.source.shapes) {
+      const shapes = await this.source.shapes().catch(() => []);
+      if (shapes.length > 0) s.push(checkObjectColumns(shapes, this.plan));
+    }
     await this.loadCheckpoint().catch(() => undefined);
     const resuming = this.checkpoint.streamFrom !== undefined || this.checkpoint.position !== undefined;
     // A task resuming from its checkpoint finds its own earlier output in the destination: that is

@@ -203,4 +203,23 @@ describe('PostgreSQL precheck: a table named in objects that does not exist', ()
       await runtime.shutdown();
     }
   });
+
+  it('fails source.columns before the task runs when a filter or column list names a column the table lacks', async () => {
+    const runtime = createRuntime();
+    try {
+      const task = runtime.add({
+        name: 'unknown-column-check',
+        source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: servers.postgres.user, database: db.database },
+        destination: { kafka: { brokers: [...servers.kafka.brokers], topic: 'unknown-column-check' } },
+        objects: [{ schema: 'public', table: 'present', filter: 'idd > 3', columns: ['id', 'nope'] }],
+        checkpoints: { store: 'file', dir: '/tmp/trib-unknown-column-check' },
+      });
+      const columns = item(await task.precheck(), 'source.columns');
+      expect(columns.status).toBe('fail');
+      expect(columns.detail).toContain("unknown column 'idd'");
+      expect(columns.detail).toContain("'nope'");
+    } finally {
+      await runtime.shutdown();
+    }
+  });
 });

@@ -145,6 +145,7 @@ export class PostgresSource implements Source {
       return await this.withClient(async (client) => {
         connectivity = { id: 'source.connect', group: 'connectivity', title: 'Source reachable and authenticated', status: 'pass', detail: `${this.endpoint}/${this.database}` };
         const selected = await this.loadSelection(client);
+        this.selected = selected;
         const items = await precheckPostgres({
           client,
           database: this.database,
