@@ -141,6 +141,12 @@ function notProvided(name: string) {
   });
 }
 
+/**
+ * Full-sync chunk scheduling (XState v5): copies a snapshot plan's chunks with at most
+ * `parallelism` `copyChunk` actors at a time, skipping chunks already done, and ends with
+ * `{ chunksDone, rowsDone, rowsByTable }`. The runtime provides `copyChunk` and `planChunks`
+ * (`fullSyncMachine.provide({ actors })`); the task machine runs it as its `fullSync` actor.
+ */
 export const fullSyncMachine = setup({
   types: {
     context: {} as FullSyncContext,

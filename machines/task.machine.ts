@@ -362,6 +362,26 @@ const phaseEvents = {
   },
 } as const;
 
+/**
+ * The task lifecycle (XState v5): idle → prechecking → schema → full → incremental, with paused,
+ * retrying (within the config's retry windows), failed (auto-restart), stopped and released. Its
+ * actors do no I/O until provided: the runtime's `TaskRunner` provides them; use this machine
+ * directly to test lifecycle rules or to draw the chart (`taskMachineDefinition`).
+ *
+ * @example
+ * ```ts
+ * import { createActor, fromObservable, fromPromise } from 'xstate';
+ * import { NEVER } from 'rxjs';
+ *
+ * const machine = taskMachine.provide({
+ *   actors: { precheck: fromPromise(async () => []), incrementalSync: fromObservable(() => NEVER) },
+ * });
+ * const actor = createActor(machine, { input: { taskId: 'orders', syncSchema: false, syncFull: false } });
+ * actor.subscribe((s) => console.log(s.value)); // idle, prechecking, incremental
+ * actor.start();
+ * actor.send({ type: 'START' });
+ * ```
+ */
 export const taskMachine = setup({
   types: {
     context: {} as TaskMachineContext,

@@ -20,6 +20,22 @@ export interface Checkpoint {
   updatedAt: number;
 }
 
+/**
+ * Where tasks keep their {@link Checkpoint}, one per task id. Shipped: `FileCheckpointStore`
+ * (a JSON file per task, the default) and `KafkaCheckpointStore` (a compacted topic); pass
+ * another to `createRuntime({ checkpoints })`. `save` must be durable when it resolves.
+ *
+ * @example
+ * ```ts
+ * const memory = new Map<string, Checkpoint>();
+ * const checkpoints: CheckpointStore = {
+ *   load: async (taskId) => memory.get(taskId) ?? null,
+ *   save: async (cp) => void memory.set(cp.taskId, structuredClone(cp)),
+ *   delete: async (taskId) => void memory.delete(taskId),
+ * };
+ * const runtime = createRuntime({ checkpoints });
+ * ```
+ */
 export interface CheckpointStore {
   load(taskId: string): Promise<Checkpoint | null>;
   save(checkpoint: Checkpoint): Promise<void>;

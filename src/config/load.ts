@@ -335,7 +335,17 @@ export function formatOf(path: string): ConfigFormat {
   return extname(path).toLowerCase() === '.json' ? 'json' : 'yaml';
 }
 
-/** Reads, interpolates and validates a task file (`.yaml`, `.yml` or `.json`). */
+/**
+ * Reads, interpolates and validates a task file (`.yaml`, `.yml` or `.json`). Throws a
+ * `ConfigError` listing every problem with its path and fix.
+ *
+ * @example
+ * ```ts
+ * const runtime = createRuntime();
+ * const task = runtime.add(await loadTaskConfig('orders.yaml')); // ${PGPASSWORD} etc. from process.env
+ * task.start();
+ * ```
+ */
 export async function loadTaskConfig(path: string, options: Omit<ParseOptions, 'source'> = {}): Promise<TaskConfig> {
   let text: string;
   try {

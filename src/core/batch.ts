@@ -12,6 +12,17 @@ export interface Batch<T> {
   release(): void;
 }
 
+/**
+ * Makes a {@link Batch}; `onAck` runs once, at the first `ack` (later calls are ignored).
+ *
+ * @example
+ * ```ts
+ * const batch = createBatch(events, events.reduce((n, e) => n + e.bytes, 0), (err) => {
+ *   if (err) console.error('not written', err);
+ * });
+ * await sink.write(batch);
+ * ```
+ */
 export function createBatch<T>(items: readonly T[], bytes: number, onAck: (err?: Error) => void): Batch<T> {
   let acked = false;
   let held = items;

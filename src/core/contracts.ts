@@ -16,6 +16,21 @@ export interface PrecheckItem {
   fix?: string;
 }
 
+/**
+ * Where Tributary logs: four levels, a message and structured fields. `createLogger` makes
+ * one (pino, secrets masked); any object with these methods will do.
+ *
+ * @example
+ * ```ts
+ * const logger: Logger = {
+ *   debug: () => {},
+ *   info: (msg, fields) => console.log(msg, fields ?? {}),
+ *   warn: (msg, fields) => console.warn(msg, fields ?? {}),
+ *   error: (msg, fields) => console.error(msg, fields ?? {}),
+ * };
+ * const runtime = createRuntime({ logger });
+ * ```
+ */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -39,6 +54,7 @@ export interface SnapshotChunk {
   generation?: string;
 }
 
+/** What `Source.prepare` returns: the chunks of the initial copy and where streaming starts after it. */
 export interface SnapshotPlan {
   chunks: readonly SnapshotChunk[];
   /** Where incremental sync starts so that it covers every write made during the copy. */
@@ -51,7 +67,13 @@ export interface FlowControl {
   waitForRoom(): Promise<void> | undefined;
 }
 
+/**
+ * A source database as the runtime drives it: prechecks, full-sync chunks, the change stream, and
+ * confirming positions the destination made durable. Implementations: `PostgresSource`, the
+ * MongoDB source; a new one is registered in a `Registry` under `source.type`.
+ */
 export interface Source {
+  /** The source type, e.g. `postgres`, `mongodb`. */
   readonly kind: string;
   precheck(): Promise<PrecheckItem[]>;
   /** Prepares replication (slot, publication, helper objects) and plans the copy. */
@@ -71,8 +93,14 @@ export interface Source {
   shapes?(): Promise<TableShape[]>;
 }
 
+/**
+ * A destination as the runtime drives it: batches in, acknowledgement out. Implementations:
+ * `KafkaSink`, the MongoDB sink; a new one is registered in a `Registry`.
+ */
 export interface Sink {
+  /** The destination type, e.g. `kafka`, `mongodb`. */
   readonly kind: string;
+  /** Checks the destination before the task starts (reachable, topics or permissions). */
   precheck(): Promise<PrecheckItem[]>;
   /** Resolves when every item of the batch is durable at the destination (as configured). */
   write(batch: Batch<ChangeEvent>): Promise<void>;

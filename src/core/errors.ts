@@ -11,6 +11,7 @@ export type ErrorKind =
   /** Bad input that retrying cannot fix: config, oversized record, unsupported type, lost history. */
   | 'fatal';
 
+/** What a {@link TributaryError} is about, beyond its message. */
 export interface ErrorDetails {
   /** What the error is about: a table, topic, config path, slot name. */
   object?: string;
@@ -18,9 +19,27 @@ export interface ErrorDetails {
   field?: string;
   /** What the user should do. */
   fix?: string;
+  /** The underlying error (a driver's), kept as the standard `Error.cause`. */
   cause?: unknown;
 }
 
+/**
+ * The base of every error Tributary raises: a stable `code` (e.g. `CONFIG_INVALID`, `LOST_HISTORY`,
+ * `UNKNOWN_TASK`), a `kind` that decides retrying, and the object, field and fix it is about.
+ * Subclasses: {@link ConnectionError}, {@link TransientError}, {@link FatalError} (and its
+ * {@link ConfigError}, {@link LostHistoryError}, {@link OversizedRecordError}).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   runtime.add(config);
+ * } catch (err) {
+ *   if (err instanceof ConfigError) for (const i of err.issues) console.error(`${i.path}: ${i.message}`);
+ *   else if (err instanceof TributaryError) console.error(err.code, err.describe());
+ *   else throw err;
+ * }
+ * ```
+ */
 export class TributaryError extends Error {
   readonly code: string;
   readonly kind: ErrorKind;
@@ -38,6 +57,7 @@ export class TributaryError extends Error {
     this.fix = details.fix;
   }
 
+  /** True unless the kind is `fatal`. */
   get retriable(): boolean {
     return this.kind !== 'fatal';
   }

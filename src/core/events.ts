@@ -1,5 +1,9 @@
 import type { Position } from './position.js';
 
+/**
+ * What a change did. `truncate` empties a table, `ddl` changes a definition (`ChangeEvent.ddl`), and
+ * `heartbeat` carries no data: it moves the position forward and measures latency while nothing changes.
+ */
 export type Op = 'insert' | 'update' | 'delete' | 'truncate' | 'ddl' | 'heartbeat';
 
 /** A table or collection. For PostgreSQL `schema` is set; for MongoDB `table` is the collection. */
@@ -35,8 +39,25 @@ export interface TableShape {
  */
 export type Row = Record<string, unknown>;
 
+/**
+ * One change (or one row of full synchronization) as it flows from a source through the operators
+ * to a sink. `before`/`after` are the row images the source has: an insert has `after`, a delete
+ * `before` (the key columns at least), an update `after` and, when the source sends it, `before`.
+ *
+ * @example
+ * ```ts
+ * // An ETL function (`runtime.add(config, { etlFunction })`): skip test rows, drop a column.
+ * const etlFunction = (e: ChangeEvent): ChangeEvent | null => {
+ *   if (e.after?.status === 'test') return null; // null drops the event
+ *   if (!e.after) return e;
+ *   const { internal_note: _dropped, ...after } = e.after;
+ *   return { ...e, after };
+ * };
+ * ```
+ */
 export interface ChangeEvent {
   op: Op;
+  /** The table and its columns, as the source describes them at this change. */
   shape: TableShape;
   /** True when read by full synchronization. */
   snapshot: boolean;
@@ -44,10 +65,13 @@ export interface ChangeEvent {
   after?: Row | null;
   /** Partial updates (MongoDB oplog / change streams without the full document). */
   patch?: { set?: Row; unset?: readonly string[] };
+  /** For `ddl`: the statement text and, where the source has one, its structured command. */
   ddl?: { text?: string; command?: unknown };
   /** Source commit time, Unix ms. */
   commitTime: number;
+  /** Where the change is in the source's log; what checkpoints and confirmation record. */
   position: Position;
+  /** The transaction: its id, the change's place in it and, where known, its number of changes. */
   tx?: { id: string; seq: number; size?: number };
   /** Size estimate in bytes, for MB/s throttles and limits. */
   bytes: number;

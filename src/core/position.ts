@@ -50,6 +50,7 @@ export function lsnToBigInt(lsn: string): bigint {
   return (BigInt(`0x${hi}`) << 32n) | BigInt(`0x${lo}`);
 }
 
+/** The inverse of {@link lsnToBigInt}: `0x16B3748n` → `0/16B3748`. */
 export function bigIntToLsn(value: bigint): string {
   const hi = (value >> 32n).toString(16).toUpperCase();
   const lo = (value & 0xffffffffn).toString(16).toUpperCase();

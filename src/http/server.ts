@@ -11,14 +11,19 @@ import type { ThrottleUpdate } from '../../machines/index.js';
 import { bearerMatches, checkTokenSetting } from './auth.js';
 import { confinePaths, realDataDir } from './confine.js';
 
+/** A running management API, as {@link serveHttp} resolves it. */
 export interface HttpApi {
+  /** The underlying Node HTTP server. */
   server: Server;
   /** The bound port (useful with port 0). */
   port: number;
+  /** Stops listening; resolves once the open connections have ended. */
   close(): Promise<void>;
 }
 
+/** Options of {@link serveHttp}. */
 export interface HttpOptions {
+  /** TCP port to listen on; 0 picks a free one (see `HttpApi.port`). */
   port: number;
   /** Address to listen on. Default `127.0.0.1`. Any address that is not loopback needs a `token`. */
   host?: string;
@@ -152,6 +157,18 @@ const notAllowed = (method: string, path: string, allow: string) => new HttpErro
  * `${ENV}` interpolation never runs on request bodies: a body holding `${` is refused.
  *
  * Refuses to start (rejects) on a host that is not loopback without a token, or an unusable token.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime, serveHttp } from 'tributary';
+ *
+ * const runtime = createRuntime();
+ * const http = await serveHttp(runtime, { port: 8470, token: process.env.TRIBUTARY_HTTP_TOKEN });
+ * console.log(`management API on http://127.0.0.1:${http.port}`); // GET /tasks, /metrics, /readyz ...
+ * // on shutdown:
+ * await runtime.shutdown();
+ * await http.close();
+ * ```
  */
 export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<HttpApi> {
   const host = opts.host ?? '127.0.0.1';

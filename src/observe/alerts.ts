@@ -3,18 +3,29 @@ import type { Logger } from '../core/contracts.js';
 import { redactText } from '../config/redact.js';
 import type { TaskRunner, TaskStatus } from '../runtime/task.js';
 
+/** One alert, as logged, passed to `onAlert` and POSTed as JSON to the webhook. */
 export interface Alert {
+  /** The task's name. */
   task: string;
+  /** `latency`: over the threshold; `recovered`: back under it; `failure`: the task failed. */
   kind: 'latency' | 'failure' | 'recovered';
+  /** One line for people, e.g. `task orders is 42.0 s behind its source (threshold 30 s)`. */
   message: string;
+  /** When it was raised, Unix ms. */
   at: number;
+  /** The task's state, latency and last error then. */
   status: Pick<TaskStatus, 'state' | 'latencyMs' | 'lastError'>;
 }
 
+/** Options of {@link watchAlerts}; the task config's `monitoring` section has the same fields. */
 export interface AlertOptions {
+  /** Alert when incremental sync falls further behind than this; no latency alerts without it. */
   latencyThresholdSeconds?: number;
+  /** Alert when the task fails (once per failure). */
   alertOnFailure: boolean;
+  /** Where each alert is POSTed as JSON; a failed POST is logged, not retried. */
   webhookUrl?: string;
+  /** Every alert is logged here as a warning. */
   logger: Logger;
   /** Also called for every alert (tests, embedding). */
   onAlert?: (a: Alert) => void;
@@ -24,7 +35,22 @@ export interface AlertOptions {
 
 /**
  * Raises an alert when latency crosses the threshold (once per crossing) and when the task fails;
- * delivers it to the log and, when set, POSTs it as JSON to the webhook.
+ * delivers it to the log and, when set, POSTs it as JSON to the webhook. `stop()` ends the watch.
+ *
+ * @example
+ * ```ts
+ * import { createLogger, watchAlerts } from 'tributary';
+ *
+ * const alerts = watchAlerts(task, {
+ *   latencyThresholdSeconds: 30,
+ *   alertOnFailure: true,
+ *   webhookUrl: 'https://hooks.example.com/tributary',
+ *   logger: createLogger(),
+ *   onAlert: (a) => console.log(a.kind, a.message),
+ * });
+ * // later
+ * alerts.stop();
+ * ```
  */
 export function watchAlerts(task: TaskRunner, opts: AlertOptions): { stop(): void } {
   let latencyAlerted = false;

@@ -2,11 +2,22 @@ import pino from 'pino';
 import type { Logger } from '../core/contracts.js';
 import { redactText } from '../config/redact.js';
 
+/** The least severe level written; `silent` writes nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 
 /**
  * Structured JSON logs (pino) to stderr. Field names that hold secrets are censored, and any
  * known secret value (`secrets`) is masked wherever it appears in a message or field.
+ * `destination` is any writable stream (default `process.stderr`).
+ *
+ * @example
+ * ```ts
+ * import { createLogger, createRuntime } from 'tributary';
+ *
+ * const logger = createLogger({ level: 'info', secrets: [process.env.PGPASSWORD ?? ''].filter(Boolean) });
+ * const runtime = createRuntime({ logger });
+ * logger.info('started', { tasks: runtime.list().length }); // {"level":30,"name":"tributary","tasks":0,"msg":"started",...}
+ * ```
  */
 export function createLogger(opts: { level?: LogLevel; secrets?: readonly string[]; destination?: NodeJS.WritableStream } = {}): Logger {
   const secrets = opts.secrets ?? [];

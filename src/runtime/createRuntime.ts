@@ -10,30 +10,61 @@ import { defaultRegistry } from './defaults.js';
 import type { Registry } from './registry.js';
 import { TaskRunner, type TaskDeps, type TaskStatus } from './task.js';
 
+/** Options of {@link createRuntime}; every one is optional. */
 export interface RuntimeOptions {
+  /** Sources, sinks and formats by name. Default: {@link defaultRegistry} (everything that ships). */
   registry?: Registry;
   /** Checkpoint store for every task; default: each task's `checkpoints` setting. */
   checkpoints?: CheckpointStore;
+  /** Where tasks log. Default: nothing is logged (see `createLogger` for JSON logs with secrets masked). */
   logger?: Logger;
   /** Receives every task machine's inspection events (XState inspector protocol). */
   inspect?: (event: InspectionEvent) => void;
+  /** Batch limits for every task (events, bytes, wait in ms); defaults suit 200-byte rows at 100k events/s. */
   batch?: TaskDeps['batch'];
+  /** Most events and bytes read but not yet acknowledged by the destination, per task. */
   inflight?: TaskDeps['inflight'];
+  /** How often, in ms, the acknowledged position is confirmed to the source and checkpointed. */
   confirmIntervalMs?: number;
   /** Retry windows in ms for every task, overriding the configs' minutes (for tests). */
   retryWindowsMs?: TaskDeps['retryWindowsMs'];
 }
 
+/**
+ * A set of tasks in this process, by name, made by {@link createRuntime}. The methods taking a
+ * `taskId` throw a `FatalError` with code `UNKNOWN_TASK` for a name the runtime does not hold.
+ *
+ * @example
+ * ```ts
+ * const task = runtime.add(await loadTaskConfig('task.yaml'));
+ * task.start();
+ * runtime.status$.subscribe((s) => console.log(s.taskId, s.state));
+ * runtime.setThrottle(task.id, { incrementalRps: 5000 });
+ * await runtime.shutdown();
+ * ```
+ */
 export interface Runtime {
-  /** Validates the config (all problems at once) and adds the task, idle. */
+  /**
+   * Validates the config (all problems at once, as a `ConfigError` with every issue) and adds the
+   * task, idle: nothing connects until `start`. Throws `TASK_EXISTS` for a name already held.
+   * `extra.etlFunction` is an ETL step in TypeScript, run on every event after filters and mapping.
+   */
   add(config: TaskConfigInput | TaskOptions, extra?: Pick<TaskOptions, 'etlFunction'>): TaskRunner;
+  /** The task of that name. */
   get(taskId: string): TaskRunner;
+  /** Every task. */
   list(): TaskRunner[];
+  /** Starts a task: prechecks, then schema, full and incremental sync as its config asks. */
   start(taskId: string): void;
+  /** Pauses a task; `resume` continues it in the phase it was in. */
   pause(taskId: string): void;
+  /** Continues a paused task. */
   resume(taskId: string): void;
+  /** Stops a task, confirming and checkpointing what was acknowledged; a later `start` continues from there. */
   stop(taskId: string): Promise<void>;
+  /** Releases a task's source objects (slot, publication, helper objects) and its checkpoint. */
   release(taskId: string): void;
+  /** Stops a task and forgets it (its slot and checkpoint stay; `release` first to drop them). */
   remove(taskId: string): Promise<void>;
   /** A number sets a limit, `0` or `null` lifts it (unlimited), a field left out is kept. */
   setThrottle(taskId: string, throttle: ThrottleUpdate): void;
@@ -52,6 +83,28 @@ export interface Runtime {
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
+/**
+ * Makes a {@link Runtime}: the tasks of this process. Nothing connects until a task starts.
+ * Sources, sinks and formats come from `options.registry` (default: {@link defaultRegistry}, what
+ * ships); each task keeps its checkpoints as its config says (`checkpoints`: a file per task by
+ * default) unless `options.checkpoints` gives one store for all.
+ *
+ * @example
+ * ```ts
+ * import { createRuntime, createLogger } from 'tributary';
+ *
+ * const runtime = createRuntime({ logger: createLogger({ level: 'info' }) });
+ * const task = runtime.add({
+ *   name: 'orders',
+ *   source: { type: 'postgres', host: 'db', port: 5432, user: 'repl', password: process.env.PGPASSWORD, database: 'shop' },
+ *   destination: { kafka: { brokers: ['kafka:9092'], topic: 'shop', format: 'canal-json' } },
+ *   objects: [{ schema: 'public', table: 'orders' }],
+ * });
+ * task.status$.subscribe((s) => console.log(s.state, s.latencyMs));
+ * task.start();
+ * process.once('SIGTERM', () => void runtime.shutdown()); // confirms and checkpoints what was acknowledged
+ * ```
+ */
 export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const registry = options.registry ?? defaultRegistry();
   const logger = options.logger ?? silentLogger;

@@ -23,7 +23,20 @@ export type FormatFactory = () => Format;
 
 /**
  * Components by name. A runtime is created with a registry; nothing registers itself on import.
- * `defaultRegistry()` (in defaults.ts) registers everything Tributary ships.
+ * `defaultRegistry()` (in defaults.ts) registers everything Tributary ships. Sources are looked up
+ * by `source.type`, sinks by the destination (`kafka`, `mongodb`), formats by `destination.kafka.format`.
+ *
+ * @example
+ * ```ts
+ * // A dry run: every task's Kafka destination only counts what it would write.
+ * const registry = defaultRegistry().registerSink('kafka', () => ({
+ *   kind: 'kafka',
+ *   precheck: async () => [],
+ *   write: async (batch) => console.log(`${batch.items.length} events`), // resolving = durable
+ *   close: async () => {},
+ * }));
+ * const runtime = createRuntime({ registry });
+ * ```
  */
 export class Registry {
   private readonly sources = new Map<string, SourceFactory>();
