@@ -6,6 +6,7 @@ import { SchemaRegistryFramer } from '../sinks/kafka/schemaRegistry.js';
 import { DTS_RECORD_SCHEMA } from '../formats/index.js';
 import { PostgresSource } from '../sources/postgres/source.js';
 import { MongoSource } from '../sources/mongodb/source.js';
+import { db2SourceFactory } from '../sources/db2/index.js';
 import { MongoSink } from '../sinks/mongodb/writer.js';
 import { Registry } from './registry.js';
 import { refKey } from './objects.js';
@@ -65,6 +66,9 @@ export function defaultRegistry(): Registry {
       logger,
     });
   });
+
+  // Db2 for LUW through SQL Replication: the options are built from the config in src/sources/db2/index.ts.
+  registry.registerSource('db2', db2SourceFactory());
 
   registry.registerSink('mongodb', ({ config, logger }) => {
     const dst = config.destination.mongodb;
