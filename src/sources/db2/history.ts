@@ -16,6 +16,7 @@ import { utcMillis } from './changes.js';
 import type { Db2Client } from './client.js';
 import type { Db2Sql, TableName } from './dialect.js';
 import { atWidth, compareSeq, seqHex, type Db2Position } from './position.js';
+import { readProgress } from './stream.js';
 
 export interface HistoryInput {
   client: Db2Client;
@@ -62,7 +63,10 @@ export async function checkHistory(input: HistoryInput): Promise<void> {
   }
   const parms = (await run(client, sql.captureParameters()))[0];
   const retentionMinutes = Number(parms?.RETENTION_LIMIT ?? 0);
-  const now = utcMillis(String((await run(client, sql.serverInfo()))[0]?.NOW_UTC ?? '')) ?? Date.now();
+  // Capture prunes by its own clock: the later of the server's time and the newest time Capture wrote.
+  const serverNow = utcMillis(String((await run(client, sql.serverInfo()))[0]?.NOW_UTC ?? '')) ?? Date.now();
+  const captureNow = (await readProgress(client, sql)).time ?? serverNow;
+  const now = Math.max(serverNow, captureNow);
   const applyPoints = await applyPruningPoints(client, sql);
   const commit = atWidth(from.commit, input.width);
   for (const reg of input.registrations) {
