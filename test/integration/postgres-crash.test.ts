@@ -1,17 +1,14 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerCodecs } from '../../src/codecs/index.js';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import { servers } from './servers.js';
+import { TaskProcess } from './taskProcess.js';
 import { createTestDatabase, createTopic, deleteTopics, kafkaClient, uniqueName, withPg } from './support.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/run-task.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 interface CanalMessage {
   table: string;
@@ -20,54 +17,11 @@ interface CanalMessage {
   data: Array<Record<string, string | null>> | null;
 }
 
-/** A runtime in a child process (`node --import tsx`), so the test can SIGKILL exactly it. */
-class Child {
-  readonly proc: ChildProcess;
-  readonly lines: Array<{ state: string; events: number; position: string | null; error: unknown }> = [];
-  stderr = '';
-  constructor(config: unknown) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let buf = '';
-    this.proc.stdout?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          this.lines.push(JSON.parse(line) as Child['lines'][number]);
-        } catch {
-          /* not a status line */
-        }
-      }
-    });
-    this.proc.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
-  }
-  async waitForState(state: string, timeoutMs: number): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (Date.now() < end) {
-      if (this.lines.some((l) => l.state === state)) return;
-      const bad = this.lines.find((l) => l.state === 'failed' || l.state === 'precheckFailed');
-      if (bad) throw new Error(`child task ended in ${bad.state}: ${JSON.stringify(bad)}`);
-      if (this.proc.exitCode !== null) throw new Error(`child exited ${this.proc.exitCode}: ${this.stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    throw new Error(`child did not reach ${state} within ${timeoutMs} ms; states ${this.lines.map((l) => l.state).join(',')}; errors ${JSON.stringify([...new Set(this.lines.map((l) => JSON.stringify(l.error)))])}; stderr ${this.stderr}`);
-  }
-  kill(signal: NodeJS.Signals): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.proc.exitCode !== null || this.proc.signalCode !== null) return resolve();
-      this.proc.once('exit', () => resolve());
-      this.proc.kill(signal);
-    });
-  }
-}
-
 describe('PostgreSQL → Kafka: the runtime SIGKILLed mid-stream and started again', () => {
   let db: { database: string; drop: () => Promise<void> };
   let dir: string;
   let consumer: Consumer;
-  const children: Child[] = [];
+  const children: TaskProcess[] = [];
   const topic = uniqueName('crash');
   /** Last image per id, every id seen in an INSERT, and how many messages per (type,id). */
   const state = new Map<string, Record<string, string | null>>();
@@ -119,7 +73,7 @@ describe('PostgreSQL → Kafka: the runtime SIGKILLed mid-stream and started aga
       // No conflictMode: the restarted runtime runs the real precheck (precheckAndReport) against a
       // topic that holds its own earlier output.
     };
-    const first = new Child(config);
+    const first = new TaskProcess(config);
     children.push(first);
     await first.waitForState('incremental', 90_000);
 
@@ -152,7 +106,7 @@ describe('PostgreSQL → Kafka: the runtime SIGKILLed mid-stream and started aga
 
     // Writes go on while nothing reads; then the runtime starts again from its file checkpoint.
     await new Promise((r) => setTimeout(r, 1500));
-    const second = new Child(config);
+    const second = new TaskProcess(config);
     children.push(second);
     await second.waitForState('incremental', 90_000);
     await new Promise((r) => setTimeout(r, 2000));
