@@ -95,6 +95,30 @@ describe('Db2 (emulated): registrations and pruning', () => {
     await runtime.remove(task.id);
   }, 60_000);
 
+  it('fails when Capture\'s progress goes back behind the task (a switchover to a standby that was behind, a restore)', async () => {
+    const topic = uniqueName('db2back');
+    topics.push(topic);
+    await createTopic(topic, 1);
+    const task = runtime.add(config(uniqueName('db2-back').replace(/_/g, '-'), topic, 'APP'));
+    task.start();
+    await task.waitFor((s) => s.state === 'incremental' && s.position !== null, 30_000);
+    capture.pause();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      const early = Buffer.alloc(16);
+      early[15] = 1;
+      await client.query(`UPDATE "ASN"."IBMSNAP_REGISTER" SET "SYNCHPOINT" = $1 WHERE "GLOBAL_RECORD" = 'Y'`, [early]);
+      await client.query(`UPDATE "ASN"."IBMSNAP_RESTART" SET "MAX_COMMITSEQ" = $1`, [early]);
+      const s = await task.waitFor((st) => st.state === 'failed', 20_000);
+      expect(s.lastError).toMatchObject({ code: 'DB2_CAPTURE_BEHIND' });
+      expect(s.lastError?.message).toMatch(/went back in its log/);
+    } finally {
+      capture.resume();
+      await capture.caughtUp();
+      await runtime.remove(task.id);
+    }
+  }, 60_000);
+
   it('fails with LostHistoryError when Capture pruned, by its retention limit, changes the stopped task had not read', async () => {
     const topic = uniqueName('db2gap');
     topics.push(topic);
