@@ -2,6 +2,7 @@ import type { Observable } from 'rxjs';
 import type { Batch } from './batch.js';
 import type { ChangeEvent, TableRef, TableShape } from './events.js';
 import type { Position } from './position.js';
+import type { Checkpoint } from '../checkpoints/store.js';
 
 /** One precheck result. `warn` items can be ignored by the user; `fail` items block the task. */
 export interface PrecheckItem {
@@ -93,6 +94,27 @@ export interface Source {
   shapes?(): Promise<TableShape[]>;
 }
 
+/** What a destination declares about itself. */
+export interface SinkCapabilities {
+  /**
+   * Batches the pipeline may hand to `write` before the first one is acknowledged; the sink keeps
+   * them in order (1: one after the other).
+   */
+  maxInFlightWrites: number;
+  /**
+   * Data and the task's checkpoint are committed together (exactly-once): the runtime recovers the
+   * checkpoint with `recover()`, drops replayed events at or before its position, and never saves
+   * positions on its own.
+   */
+  transactional: boolean;
+}
+
+/** What a precheck may need to know about the task. */
+export interface PrecheckContext {
+  /** The task resumes from its own checkpoint: its earlier output at the destination is no conflict. */
+  resuming: boolean;
+}
+
 /**
  * A destination as the runtime drives it: batches in, acknowledgement out. Implementations:
  * `KafkaSink`, the MongoDB sink; a new one is registered in a `Registry`.
@@ -100,8 +122,16 @@ export interface Source {
 export interface Sink {
   /** The destination type, e.g. `kafka`, `mongodb`. */
   readonly kind: string;
+  /** What the runtime may rely on; it reads these, it never probes the sink. */
+  readonly capabilities: SinkCapabilities;
   /** Checks the destination before the task starts (reachable, topics or permissions). */
-  precheck(): Promise<PrecheckItem[]>;
+  precheck(context?: PrecheckContext): Promise<PrecheckItem[]>;
+  /**
+   * Transactional sinks (`capabilities.transactional`): takes over the destination (fencing an
+   * older writer of the same task) and returns the checkpoint committed with the data, null when
+   * none. The runtime loads the checkpoint only through it.
+   */
+  recover?(): Promise<Checkpoint | null>;
   /** Resolves when every item of the batch is durable at the destination (as configured). */
   write(batch: Batch<ChangeEvent>): Promise<void>;
   close(): Promise<void>;

@@ -10,3 +10,4 @@ export * from './batchBy.js';
 export * from './AckTracker.js';
 export * from './ackWatermark.js';
 export * from './inflightWindow.js';
+export * from './skipThrough.js';

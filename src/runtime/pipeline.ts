@@ -143,7 +143,7 @@ function writeRun(events$: Observable<ChangeEvent>, p: WritePipeline, window: Wi
         return { events, heartbeats: count - events, bytes, last, byTable } satisfies AckedBatch;
       });
     },
-      Math.max(1, (p.sink as { maxInFlightWrites?: number }).maxInFlightWrites ?? 1),
+      Math.max(1, p.sink.capabilities.maxInFlightWrites),
     ),
   );
 }

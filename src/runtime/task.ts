@@ -3,16 +3,14 @@ import { BehaviorSubject, concatMap, defer, interval, merge, tap, type OperatorF
 import { createActor, fromObservable, fromPromise, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import { fullSyncMachine, taskMachine, type ChunkSpec, type ThrottleSettings, type ThrottleUpdate } from '../../machines/index.js';
 import type { CheckpointStore, Checkpoint } from '../checkpoints/index.js';
-import { skipThrough } from '../sinks/kafka/exactlyOnce.js';
-import type { KafkaSink } from '../sinks/kafka/sink.js';
 import { emptyCheckpoint } from '../checkpoints/index.js';
 import type { TaskOptions } from '../config/schema.js';
 import type { Logger, PrecheckItem, Sink, SnapshotChunk, Source } from '../core/contracts.js';
-import { classifyError } from '../core/errors.js';
+import { FatalError, classifyError } from '../core/errors.js';
 import type { ChangeEvent } from '../core/events.js';
 import { qualifiedName } from '../core/events.js';
 import type { Position } from '../core/position.js';
-import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, type SelectionSpec } from '../operators/index.js';
+import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, skipThrough, type SelectionSpec } from '../operators/index.js';
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
 import { resumePlan } from './resumePlan.js';
@@ -312,16 +310,18 @@ export class TaskRunner {
     });
   }
 
-  /** True when the sink commits data and checkpoint in one Kafka transaction. */
+  /** True when the sink commits data and checkpoint together (it says so in its capabilities). */
   private get exactlyOnce(): boolean {
-    return this.options.destination.kafka?.exactlyOnce === true && typeof (this.sink as Partial<KafkaSink>).recover === 'function';
+    return this.sink.capabilities.transactional;
   }
 
   private async loadCheckpoint(): Promise<void> {
     if (this.checkpointLoaded) return;
     // Exactly-once: take over the transactional id first (fencing a dead writer, aborting its open
     // transaction), then read the last committed checkpoint.
-    this.checkpoint = (this.exactlyOnce ? await (this.sink as KafkaSink).recover() : await this.deps.checkpoints.load(this.id)) ?? emptyCheckpoint(this.id);
+    const recover = this.exactlyOnce ? this.sink.recover?.bind(this.sink) : undefined;
+    if (this.exactlyOnce && !recover) throw new FatalError('SINK_CONTRACT', `The ${this.sink.kind} sink declares transactional writes but has no recover().`, { object: this.sink.kind });
+    this.checkpoint = (recover ? await recover() : await this.deps.checkpoints.load(this.id)) ?? emptyCheckpoint(this.id);
     this.checkpointLoaded = true;
   }
 
@@ -332,21 +332,17 @@ export class TaskRunner {
 
   /** Runs the source's and destination's prechecks (connectivity first). Also what the machine invokes. */
   async precheck(): Promise<PrecheckItem[]> {
-    const [s, d] = await Promise.all([this.source.precheck(), this.sink.precheck()]);
+    // A task resuming from its checkpoint finds its own earlier output at the destination: the sink
+    // is told, so it does not report it as someone else's data.
+    await this.loadCheckpoint().catch(() => undefined);
+    const resuming = this.checkpoint.streamFrom !== undefined || this.checkpoint.position !== undefined;
+    const [s, d] = await Promise.all([this.source.precheck(), this.sink.precheck({ resuming })]);
     // Columns the objects name, against the tables the source found (when it could connect).
     if (s.every((i) => i.group !== 'connectivity' || i.status === 'pass') && this.source.shapes) {
       const shapes = await this.source.shapes().catch(() => []);
       if (shapes.length > 0) s.push(checkObjectColumns(shapes, this.plan));
     }
-    await this.loadCheckpoint().catch(() => undefined);
-    const resuming = this.checkpoint.streamFrom !== undefined || this.checkpoint.position !== undefined;
-    // A task resuming from its checkpoint finds its own earlier output in the destination: that is
-    // not a conflict with someone else's data.
-    const items = [...s, ...d].map((i) =>
-      resuming && i.status === 'fail' && i.id === 'destination.conflicting_topics'
-        ? { ...i, status: 'pass' as const, detail: `resuming from the task's checkpoint; ${i.detail ?? ''}`.trim() }
-        : i,
-    );
+    const items = [...s, ...d];
     return [...items.filter((i) => i.group === 'connectivity'), ...items.filter((i) => i.group !== 'connectivity')];
   }
 

@@ -21,6 +21,8 @@ export interface KafkaPrecheckInput {
   createTopics: boolean;
   conflictMode: 'precheckAndReport' | 'ignoreAndProceed' | 'clearDestination';
   maxMessageBytes: number;
+  /** The task resumes from its checkpoint: topics holding its own earlier output pass. */
+  resuming?: boolean;
   /** SASL settings, to name the mechanism in failures and keep the password out of them. */
   sasl?: { mechanism: string; username: string; password: string };
 }
@@ -70,7 +72,10 @@ export async function precheckKafka(kafka: Kafka, input: KafkaPrecheckInput): Pr
       items.push(
         busy.length === 0
           ? { id: 'destination.conflicting_topics', group: 'destination', title: 'Destination topics are empty', status: 'pass' }
-          : { id: 'destination.conflicting_topics', group: 'destination', title: 'Destination topics are empty', status: 'fail', detail: `already hold messages: ${busy.join(', ')}`, fix: 'Map the objects to another topic, or set conflictMode: ignoreAndProceed to append to them.' },
+          : input.resuming
+            ? // The task's own earlier output, found again on a restart: not someone else's data.
+              { id: 'destination.conflicting_topics', group: 'destination', title: 'Destination topics are empty', status: 'pass', detail: `resuming from the task's checkpoint; already hold messages: ${busy.join(', ')}` }
+            : { id: 'destination.conflicting_topics', group: 'destination', title: 'Destination topics are empty', status: 'fail', detail: `already hold messages: ${busy.join(', ')}`, fix: 'Map the objects to another topic, or set conflictMode: ignoreAndProceed to append to them.' },
       );
     }
 

@@ -1,7 +1,7 @@
 import { Kafka, logLevel, type Admin, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import type { Checkpoint } from '../../checkpoints/store.js';
 import type { Batch } from '../../core/batch.js';
-import type { Logger, PrecheckItem, Sink } from '../../core/contracts.js';
+import type { Logger, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/contracts.js';
 import type { TributaryError} from '../../core/errors.js';
 import { ConnectionError, FatalError, OversizedRecordError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, TableRef } from '../../core/events.js';
@@ -175,8 +175,13 @@ export class KafkaSink implements Sink {
     this.router = new Router({ topic: opts.topic, ...(opts.ddlTopic ? { ddlTopic: opts.ddlTopic } : {}), policy: opts.partitionPolicy, ...(opts.routeFor ? { routeFor: opts.routeFor } : {}) });
   }
 
-  async precheck(): Promise<PrecheckItem[]> {
+  get capabilities(): SinkCapabilities {
+    return { maxInFlightWrites: this.maxInFlightWrites, transactional: this.opts.exactlyOnce !== undefined };
+  }
+
+  async precheck(context?: PrecheckContext): Promise<PrecheckItem[]> {
     return precheckKafka(this.kafka, {
+      resuming: context?.resuming ?? false,
       brokers: this.opts.brokers,
       topics: this.router.topics(this.opts.tables?.() ?? []),
       createTopics: this.opts.createTopics,

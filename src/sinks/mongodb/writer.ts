@@ -6,7 +6,7 @@
 import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { ConnectionError, FatalError, classifyError } from '../../core/index.js';
-import type { Batch, ChangeEvent, Logger, PrecheckItem, Sink } from '../../core/index.js';
+import type { Batch, ChangeEvent, Logger, PrecheckItem, Sink, SinkCapabilities } from '../../core/index.js';
 import { formatId, partitionLanes, translateEvent } from './ops.js';
 import type { BarrierOp, Lane, WriteOp } from './ops.js';
 import { stripTtl } from './schema.js';
@@ -136,6 +136,8 @@ async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: numb
 
 export class MongoSink implements Sink {
   readonly kind = 'mongodb';
+  /** Batches are written one after the other (lanes run in parallel inside a batch). */
+  readonly capabilities: SinkCapabilities = { maxInFlightWrites: 1, transactional: false };
   readonly counters: MongoSinkCounters = {
     inserted: 0,
     replaced: 0,
