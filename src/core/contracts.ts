@@ -92,6 +92,11 @@ export interface Source {
   release(): Promise<void>;
   /** Known table shapes, for destinations that create objects. */
   shapes?(): Promise<TableShape[]>;
+  /**
+   * Bytes of change log the source keeps for the task (a PostgreSQL slot's retained WAL), for the
+   * lag metrics; null when unknown. Sources without such a log leave it out.
+   */
+  retainedWalBytes?(): Promise<bigint | null>;
 }
 
 /** What a destination declares about itself. */
