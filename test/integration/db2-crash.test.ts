@@ -41,7 +41,7 @@ describe('Db2 (emulated) → Kafka: SIGKILL in the middle of a commit, then rest
     await defineTable(client, 'DB2INST1', 'B', A, ['ID']);
     capture = new ScriptedCapture(pgConfig(db.database), { intervalMs: 100 });
     await capture.start();
-    await capture.registerAndActivate('DB2INST1', 'A');
+    await capture.registerAndActivate('DB2INST1', 'A', { prefix: 'X' });
     await capture.registerAndActivate('DB2INST1', 'B', { updatesAsDeleteInsert: true });
   }, 120_000);
 

@@ -86,7 +86,7 @@ describe('Db2 (SQL Replication, emulated) → Kafka: full + incremental', () => 
     for (const t of ['ORDERS', 'ITEMS', 'EVENTS']) await runstats(client, 'DB2INST1', t);
     capture = new ScriptedCapture(pgConfig(db.database), { intervalMs: 150 });
     await capture.start();
-    await capture.registerAndActivate('DB2INST1', 'ORDERS');
+    await capture.registerAndActivate('DB2INST1', 'ORDERS', { prefix: 'X' });
     await capture.registerAndActivate('DB2INST1', 'ITEMS', { updatesAsDeleteInsert: true });
     await capture.registerAndActivate('DB2INST1', 'EVENTS', { prefix: 'X' });
     await capture.registerAndActivate('public', 'DTS_DB2_HEARTBEAT');

@@ -55,7 +55,7 @@ describe('Db2 prechecks (emulated server)', () => {
   beforeAll(async () => {
     healthy = await server({}, async (c, capture) => {
       await defineTable(c, 'APP', 'T', COLS, ['ID']);
-      await capture.registerAndActivate('APP', 'T');
+      await capture.registerAndActivate('APP', 'T', { prefix: 'X' });
     });
     cleanups.push(async () => {
       await healthy.capture.stop();
@@ -64,10 +64,10 @@ describe('Db2 prechecks (emulated server)', () => {
     });
   }, 60_000);
 
-  it('pass on a healthy server: registered and active, Capture moving, 7-day retention, keys, DBADM', async () => {
+  it('pass on a healthy server: registered and active, Capture moving, 7-day retention, keys, key changes visible, DBADM', async () => {
     const items = await source(healthy.db.database).precheck();
     expect(items.filter((i) => i.status !== 'pass')).toEqual([]);
-    expect(items.map((i) => i.id)).toEqual(['source.connect', 'source.registered', 'source.registrations_active', 'source.capture_running', 'source.retention', 'source.primary_keys', 'source.table_limit', 'source.authority']);
+    expect(items.map((i) => i.id)).toEqual(['source.connect', 'source.registered', 'source.registrations_active', 'source.capture_running', 'source.retention', 'source.primary_keys', 'source.key_changes', 'source.table_limit', 'source.authority']);
   });
 
   it('fail with a fix when tables are not registered or not active, keys are missing, retention is short, the account lacks DBADM', async () => {
@@ -92,6 +92,8 @@ describe('Db2 prechecks (emulated server)', () => {
     expect(items['source.primary_keys']).toMatchObject({ status: 'fail', detail: expect.stringContaining('APP.NOKEY') });
     expect(items['source.authority']).toMatchObject({ status: 'fail', fix: expect.stringContaining('GRANT DBADM') });
     expect(items['source.heartbeat']).toMatchObject({ status: 'warn' });
+    // APP.T is registered without update-as-delete+insert and without before images.
+    expect(items['source.key_changes']).toMatchObject({ status: 'warn', detail: expect.stringContaining('APP.T') });
     expect(items['source.capture_running']?.status).toBe('pass');
   }, 30_000);
 

@@ -44,8 +44,8 @@ describe('Db2 (emulated): registrations and pruning', () => {
     await defineTable(client, 'OPS', 'GONE', COLS, ['ID']);
     capture = new ScriptedCapture(pgConfig(db.database), { intervalMs: 100 });
     await capture.start();
-    await capture.registerAndActivate('APP', 'FIRST');
-    await capture.registerAndActivate('OPS', 'GONE');
+    await capture.registerAndActivate('APP', 'FIRST', { prefix: 'X' });
+    await capture.registerAndActivate('OPS', 'GONE', { prefix: 'X' });
     runtime = createRuntime({ registry: emulatedDb2Registry({ ...servers.postgres, database: db.database }), confirmIntervalMs: 100 });
   }, 120_000);
 
@@ -81,7 +81,7 @@ describe('Db2 (emulated): registrations and pruning', () => {
     // A new table in the selected schema, registered and activated while the task runs.
     await defineTable(client, 'APP', 'LATE', COLS, ['ID']);
     await client.query(`INSERT INTO "APP"."LATE" VALUES (100, 'not captured: before the registration')`);
-    await capture.registerAndActivate('APP', 'LATE');
+    await capture.registerAndActivate('APP', 'LATE', { prefix: 'X' });
     await client.query('BEGIN');
     await client.query(`INSERT INTO "APP"."LATE" VALUES (1, 'one'), (2, 'two')`);
     await client.query(`INSERT INTO "APP"."FIRST" VALUES (2, 'same commit')`);

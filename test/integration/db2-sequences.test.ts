@@ -43,7 +43,7 @@ describe('Db2 (emulated, 10-byte sequences) → Kafka', () => {
     capture = new ScriptedCapture(pgConfig(db.database), { intervalMs: 100, width: 10 });
     await capture.start();
     await capture.registerAndActivate('APP', 'T', { updatesAsDeleteInsert: true });
-    await capture.registerAndActivate('APP', 'U');
+    await capture.registerAndActivate('APP', 'U', { prefix: 'X' });
     runtime = createRuntime({ registry: emulatedDb2Registry({ ...servers.postgres, database: db.database }), confirmIntervalMs: 100 });
   }, 120_000);
 

@@ -6,7 +6,7 @@
  * administrator authority.
  */
 import type { PrecheckItem } from '../../core/contracts.js';
-import { registrationKey, run, type Db2Table, type Registration } from './catalog.js';
+import { cdLayout, readCdColumns, registrationKey, run, type Db2Table, type Registration } from './catalog.js';
 import { utcMillis } from './changes.js';
 import type { Db2Client } from './client.js';
 import type { Db2Sql, TableName } from './dialect.js';
@@ -121,6 +121,28 @@ export async function precheckDb2(input: PrecheckInput): Promise<PrecheckItem[]>
           status: 'fail',
           detail: `without a primary key or a unique constraint over NOT NULL columns: ${listed(keyless.map((t) => `${name(t.name)}${t.unusableKeys.length > 0 ? ` (${t.unusableKeys.join('; ')})` : ''}`))}`,
           fix: 'Add a primary key or a unique constraint whose columns are NOT NULL (otherwise the destination may hold duplicate rows), or exclude the tables.',
+        },
+  );
+
+  // Key changes must be recognizable: updates stored as delete + insert, or before images of the key.
+  const registered = input.selected.filter((t) => input.registrations.get(registrationKey(t.name))?.state === 'A' && t.key.length > 0);
+  const cdColumns = await readCdColumns(client, sql, registered.map((t) => (input.registrations.get(registrationKey(t.name)) as Registration).cd));
+  const blind = registered.filter((t) => {
+    const reg = input.registrations.get(registrationKey(t.name)) as Registration;
+    if (reg.updatesAsDeleteInsert) return false;
+    const layout = cdLayout(t, reg, cdColumns.get(registrationKey(reg.cd)) ?? []);
+    return !t.key.every((k) => layout.beforeImages.some((b) => b.column.name === k.name));
+  });
+  items.push(
+    blind.length === 0
+      ? { id: 'source.key_changes', group: 'source', title: 'Updates that change a key are recognizable', status: 'pass' }
+      : {
+          id: 'source.key_changes',
+          group: 'source',
+          title: 'Updates that change a key are recognizable',
+          status: 'warn',
+          detail: `registered without CHG_UPD_TO_DEL_INS = 'Y' and without before images of the key: ${listed(blind.map((t) => name(t.name)))}; an update that changes a key would leave the old key in the destination`,
+          fix: 'Register the tables with updates captured as delete + insert (asnclp ... UPDATE AS DELETE INSERT ON) or with before-image columns for the key columns; ignore this if their keys never change.',
         },
   );
 
