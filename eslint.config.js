@@ -12,4 +12,24 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // Boundaries between the layers (DESIGN.md): machines hold no I/O and know only the core
+  // vocabulary; formats know no database; the runtime knows plug-ins only through the registry
+  // (defaults.ts is where the shipped ones are registered); the core knows nothing above it.
+  {
+    files: ['machines/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['../src/**', '!../src/core', '!../src/core/**'], message: 'Machines import only src/core (no I/O, no plug-ins).' }] }] },
+  },
+  {
+    files: ['src/formats/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/sources/**', '**/sinks/**', '**/runtime/**'], message: 'Formats map the neutral vocabulary; they know no source, sink or runtime.' }] }] },
+  },
+  {
+    files: ['src/runtime/**/*.ts'],
+    ignores: ['src/runtime/defaults.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/sources/**', '**/sinks/**'], message: 'The runtime knows plug-ins only through the registry and their declared capabilities (register them in defaults.ts).' }] }] },
+  },
+  {
+    files: ['src/core/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/runtime/**', '**/sources/**', '**/sinks/**', '**/formats/**', '**/operators/**', '**/http/**', '**/cli/**'], message: 'The core is the vocabulary everything else imports; it imports none of them.' }] }] },
+  },
 );

@@ -141,3 +141,9 @@ export interface Sink {
   write(batch: Batch<ChangeEvent>): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Where one table's changes go at a destination that routes them: its own topic, its partition key columns. */
+export interface TableRoute {
+  topic?: string;
+  partitionKey?: readonly string[];
+}

@@ -2,7 +2,7 @@ import type { TableRef } from '../core/events.js';
 import type { TaskConfig } from '../config/schema.js';
 import type { NameMapping, ObjectRule, RowFilterRule, SelectableOp, SelectionSpec } from '../operators/index.js';
 import { NameMapper } from '../operators/index.js';
-import type { TableRoute } from '../sinks/kafka/routing.js';
+import type { TableRoute } from '../core/contracts.js';
 
 /** The task's `objects` and `exclude`, translated once into what the operators and sinks take. */
 export interface ObjectPlan {

@@ -3,10 +3,8 @@ import type { ChangeEvent, TableRef } from '../../core/events.js';
 export type PartitionPolicy = 'partition0' | 'tableHash' | 'keyHash';
 
 /** Per-table Kafka settings from the task's objects (topic, partition key columns). */
-export interface TableRoute {
-  topic?: string;
-  partitionKey?: readonly string[];
-}
+import type { TableRoute } from '../../core/contracts.js';
+export type { TableRoute };
 
 export interface RoutingOptions {
   topic: string;
