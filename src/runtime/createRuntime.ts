@@ -77,8 +77,19 @@ export interface Runtime {
   modify(taskId: string, config: TaskConfigInput | TaskOptions): Promise<TaskRunner>;
   /** Every status change of every task. */
   readonly status$: Observable<TaskStatus>;
+  /**
+   * Every task machine's inspection events (XState inspector protocol) with the task's name, for
+   * any number of listeners (the state-chart page subscribes here); `options.inspect` gets them too.
+   */
+  readonly inspection$: Observable<TaskInspectionEvent>;
   /** Stops every task, confirming and checkpointing what was acknowledged. */
   shutdown(): Promise<void>;
+}
+
+/** An inspection event of a task machine (or of an actor it invoked), with the task's name. */
+export interface TaskInspectionEvent {
+  taskId: string;
+  event: InspectionEvent;
 }
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -110,6 +121,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const logger = options.logger ?? silentLogger;
   const tasks = new Map<string, TaskRunner>();
   const status$ = new Subject<TaskStatus>();
+  const inspection$ = new Subject<TaskInspectionEvent>();
 
   const get = (taskId: string): TaskRunner => {
     const t = tasks.get(taskId);
@@ -132,7 +144,10 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         registry,
         checkpoints: storeFor(cfg),
         logger,
-        ...(options.inspect ? { inspect: options.inspect } : {}),
+        inspect: (event: InspectionEvent) => {
+          options.inspect?.(event);
+          if (inspection$.observed) inspection$.next({ taskId: cfg.name, event });
+        },
         ...(options.batch ? { batch: options.batch } : {}),
         ...(options.inflight ? { inflight: options.inflight } : {}),
         ...(options.confirmIntervalMs ? { confirmIntervalMs: options.confirmIntervalMs } : {}),
@@ -180,6 +195,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     },
     setThrottle: (id, t) => get(id).setThrottle(t),
     status$: status$.asObservable(),
+    inspection$: inspection$.asObservable(),
     async shutdown() {
       await Promise.all([...tasks.values()].map((t) => t.stop()));
     },
