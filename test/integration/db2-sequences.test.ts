@@ -102,6 +102,27 @@ describe('Db2 (emulated, 10-byte sequences) → Kafka', () => {
     await runtime.remove(task.id);
   }, 60_000);
 
+  it('keeps every delete + insert pair together when pages of 3 rows cut through them', async () => {
+    const topic = uniqueName('db2pages');
+    topics.push(topic);
+    await createTopic(topic, 1);
+    const paged = createRuntime({ registry: emulatedDb2Registry({ ...servers.postgres, database: db.database }, { pageRows: 3 }), confirmIntervalMs: 100 });
+    try {
+      const task = paged.add(config(uniqueName('db2-pages').replace(/_/g, '-'), topic, 'T', 'canal-json'));
+      task.start();
+      await task.waitFor((s) => s.state === 'incremental', 30_000);
+      await client.query(`INSERT INTO "APP"."T" SELECT 100 + g, g, '2024-01-01-00.00.00.000000000000', NULL, 'v' || g FROM generate_series(1, 5) g`);
+      await client.query(`UPDATE "APP"."T" SET "V" = "V" || '+' WHERE "ID" BETWEEN 101 AND 105`);
+      const got = (await readTopic(topic, 10, { timeoutMs: 20_000 })).map((m) => JSON.parse(m.value?.toString() ?? 'null') as { type: string; data: Array<{ ID: string; V: string }>; old: Array<{ V?: string }> | null });
+      expect(got.map((m) => `${m.type} ${m.data[0]?.ID} ${m.data[0]?.V}${m.old ? ` was ${m.old[0]?.V}` : ''}`)).toEqual([
+        ...[1, 2, 3, 4, 5].map((g) => `INSERT ${100 + g} v${g}`),
+        ...[1, 2, 3, 4, 5].map((g) => `UPDATE ${100 + g} v${g}+ was v${g}`),
+      ]);
+    } finally {
+      await paged.shutdown();
+    }
+  }, 60_000);
+
   it('merges the CD tables in commit order, not in the order the changes were made', async () => {
     const topic = uniqueName('db2order');
     topics.push(topic);
