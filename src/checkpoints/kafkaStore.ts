@@ -2,6 +2,11 @@ import '../kafka/patches.js';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { Checkpoint, CheckpointStore } from './store.js';
 import { loadCommittedCheckpoint } from '../sinks/kafka/exactlyOnce.js';
+import { kafkaClientConfig, type KafkaConnection } from '../sinks/kafka/clientConfig.js';
+
+function isBrokerList(c: KafkaConnection | readonly string[]): c is readonly string[] {
+  return Array.isArray(c);
+}
 
 /**
  * Checkpoints in a compacted Kafka topic keyed by task id: the latest record per task wins.
@@ -11,11 +16,16 @@ export class KafkaCheckpointStore implements CheckpointStore {
   private readonly kafka: Kafka;
   private producer: Producer | null = null;
 
+  private readonly client: ReturnType<typeof kafkaClientConfig>;
+
+  /** `connection`: the brokers, SASL and TLS of the task's destination (all apply here too). */
   constructor(
-    private readonly brokers: string[],
+    connection: KafkaConnection | readonly string[],
     readonly topic: string,
   ) {
-    this.kafka = new Kafka({ clientId: 'tributary-checkpoints', brokers, logLevel: logLevel.NOTHING });
+    const c: KafkaConnection = isBrokerList(connection) ? { brokers: connection } : connection;
+    this.client = kafkaClientConfig({ ...c, clientId: 'tributary-checkpoints' });
+    this.kafka = new Kafka({ ...this.client, logLevel: logLevel.NOTHING });
   }
 
   private async ensureTopic(): Promise<void> {
@@ -36,7 +46,7 @@ export class KafkaCheckpointStore implements CheckpointStore {
 
   /** Reads the topic to its end as a read_committed consumer (transaction markers included). */
   async load(taskId: string): Promise<Checkpoint | null> {
-    return loadCommittedCheckpoint({ brokers: this.brokers }, this.topic, taskId);
+    return loadCommittedCheckpoint(this.client, this.topic, taskId);
   }
 
   private async connect(): Promise<Producer> {

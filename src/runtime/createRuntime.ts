@@ -1,6 +1,6 @@
 import { Subject, type Observable } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
-import { FileCheckpointStore, KafkaCheckpointStore, type CheckpointStore } from '../checkpoints/index.js';
+import { checkpointStoreFor, type CheckpointStore } from '../checkpoints/index.js';
 import { validateTaskConfig } from '../config/load.js';
 import type { TaskConfigInput, TaskOptions } from '../config/schema.js';
 import type { Logger } from '../core/contracts.js';
@@ -131,11 +131,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
 
   const storeFor = (cfg: TaskOptions): CheckpointStore => {
     if (options.checkpoints) return options.checkpoints;
-    if (cfg.checkpoints.store === 'kafka') {
-      if (!cfg.destination.kafka) throw new FatalError('CHECKPOINT_STORE', 'checkpoints.store "kafka" needs a Kafka destination.', { field: 'checkpoints.store', fix: 'Use store: file.' });
-      return new KafkaCheckpointStore(cfg.destination.kafka.brokers, cfg.checkpoints.topic);
-    }
-    return new FileCheckpointStore(cfg.checkpoints.dir);
+    return checkpointStoreFor(cfg);
   };
 
   const build = (cfg: TaskOptions, previousSelection?: TaskDeps['previousSelection']): TaskRunner => {

@@ -1,47 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Consumer } from 'kafkajs';
 import { servers } from './servers.js';
 import { createTestDatabase, createTopic, deleteTopics, kafkaClient, uniqueName, withPg } from './support.js';
+import { TaskProcess } from './taskProcess.js';
 
-const FIXTURE = fileURLToPath(new URL('./fixtures/run-task.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** Plain, and over the broker's SASL (SCRAM-SHA-512) listener: data, transactions and the Kafka checkpoint store all authenticate. */
+const listeners = [
+  { name: 'PLAINTEXT', kafka: { brokers: [...servers.kafka.brokers] } },
+  { name: 'SASL SCRAM-SHA-512', kafka: { brokers: [...servers.kafka.saslBrokers], sasl: { mechanism: 'scram-sha-512', username: servers.kafka.saslUser, password: servers.kafka.saslPassword } } },
+];
 
-function runTask(config: unknown): { proc: ChildProcess; states: string[]; stderr: () => string } {
-  const proc = spawn(process.execPath, ['--import', 'tsx', FIXTURE, JSON.stringify(config)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const states: string[] = [];
-  const lines: string[] = [];
-  let err = '';
-  let buf = '';
-  proc.stdout?.on('data', (d: Buffer) => {
-    buf += d.toString();
-    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-      const line = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      try {
-        states.push((JSON.parse(line) as { state: string }).state);
-        lines.push(line);
-      } catch {
-        /* not a status line */
-      }
-    }
-  });
-  proc.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-  return { proc, states, stderr: () => `${err}\n${lines.join('\n')}` };
-}
-
-async function waitState(t: ReturnType<typeof runTask>, state: string, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (t.states.includes(state)) return;
-    if (t.states.includes('failed') || t.states.includes('precheckFailed') || t.proc.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`task did not reach ${state}: states ${t.states.join(',')}; stderr ${t.stderr().slice(-2000)}`);
-}
-
-describe('PostgreSQL → Kafka exactly-once: the runtime SIGKILLed mid-stream and restarted', () => {
+describe.each(listeners)('PostgreSQL → Kafka exactly-once over $name: the runtime SIGKILLed mid-stream and restarted', ({ kafka }) => {
   let db: { database: string; drop: () => Promise<void> };
   const topic = uniqueName('eos');
   const checkpointTopic = uniqueName('eos_ckpt');
@@ -63,12 +32,12 @@ describe('PostgreSQL → Kafka exactly-once: the runtime SIGKILLed mid-stream an
     const config = {
       name: uniqueName('eos').replace(/_/g, '-'),
       source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: 'postgres', database: db.database },
-      destination: { kafka: { brokers: [...servers.kafka.brokers], topic, format: 'canal-json', partitionPolicy: 'keyHash', exactlyOnce: true } },
+      destination: { kafka: { ...kafka, topic, format: 'canal-json', partitionPolicy: 'keyHash', exactlyOnce: true } },
       objects: [{ schema: 'public', table: 't' }],
       checkpoints: { store: 'kafka', topic: checkpointTopic },
     };
-    const first = runTask(config);
-    await waitState(first, 'incremental', 90_000);
+    const first = new TaskProcess(config);
+    await first.waitForState('incremental', 90_000);
 
     let next = 1;
     let writing = true;
@@ -80,11 +49,10 @@ describe('PostgreSQL → Kafka exactly-once: the runtime SIGKILLed mid-stream an
       }
     });
     await new Promise((r) => setTimeout(r, 1500));
-    first.proc.kill('SIGKILL');
-    await new Promise((r) => first.proc.once('exit', r));
+    await first.kill('SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
-    const second = runTask(config);
-    await waitState(second, 'incremental', 90_000);
+    const second = new TaskProcess(config);
+    await second.waitForState('incremental', 90_000);
     await new Promise((r) => setTimeout(r, 1000));
     writing = false;
     await writer;
@@ -106,8 +74,7 @@ describe('PostgreSQL → Kafka exactly-once: the runtime SIGKILLed mid-stream an
     const end = Date.now() + 60_000;
     while (seen.size < total && Date.now() < end) await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 1000)); // a duplicate would arrive after the last new id
-    second.proc.kill('SIGTERM');
-    await new Promise((r) => second.proc.once('exit', r));
+    await second.kill('SIGTERM');
 
     expect(seen.size).toBe(total);
     const dupes = [...seen].filter(([, n]) => n > 1);

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Admin, type KafkaConfig, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type KafkaConfig, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { Checkpoint } from '../../checkpoints/store.js';
 import type { Batch } from '../../core/batch.js';
 import type { Logger, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/contracts.js';
@@ -9,6 +9,7 @@ import { qualifiedName } from '../../core/events.js';
 import { compressionTypes, type CompressionName } from '../../codecs/index.js';
 import type { EncodeContext, Format } from '../../formats/index.js';
 import { loadCommittedCheckpoint } from './exactlyOnce.js';
+import { kafkaClientConfig } from './clientConfig.js';
 import { precheckKafka } from './precheck.js';
 import { Router, type PartitionPolicy, type TableRoute } from './routing.js';
 import { keyChangeHeaders, splitKeyChanges } from './keyChanges.js';
@@ -165,11 +166,8 @@ export class KafkaSink implements Sink {
   readonly counters = { messages: 0, bytes: 0, batches: 0 };
 
   constructor(private readonly opts: KafkaSinkOptions) {
-    this.clientConfig = {
-      brokers: opts.brokers,
-      ...(opts.sasl ? { sasl: { mechanism: opts.sasl.mechanism, username: opts.sasl.username, password: opts.sasl.password } as SASLOptions } : {}),
-      ...(opts.tls ? { ssl: opts.tls.caCert ? { ca: [opts.tls.caCert] } : true } : {}),
-    };
+    const { clientId: _clientId, ...connection } = kafkaClientConfig({ brokers: opts.brokers, ...(opts.sasl ? { sasl: opts.sasl } : {}), ...(opts.tls ? { tls: opts.tls } : {}) });
+    this.clientConfig = connection;
     this.kafka = new Kafka({ ...this.clientConfig, clientId: opts.clientId ?? 'tributary', logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
     this.maxInFlightWrites = this.threaded ? Math.max(1, opts.maxInFlightWrites ?? 4) : 1;
     this.router = new Router({ topic: opts.topic, ...(opts.ddlTopic ? { ddlTopic: opts.ddlTopic } : {}), policy: opts.partitionPolicy, ...(opts.routeFor ? { routeFor: opts.routeFor } : {}) });
