@@ -2,6 +2,7 @@ import type { Observable} from 'rxjs';
 import { BehaviorSubject, concatMap, defer, interval, merge, tap, type OperatorFunction } from 'rxjs';
 import { createActor, fromObservable, fromPromise, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import { fullSyncMachine, taskMachine, type ChunkSpec, type ThrottleSettings, type ThrottleUpdate } from '../../machines/index.js';
+import type { ChunkState } from '../../machines/index.js';
 import type { CheckpointStore, Checkpoint } from '../checkpoints/index.js';
 import { emptyCheckpoint } from '../checkpoints/index.js';
 import type { TaskOptions } from '../config/schema.js';
@@ -60,6 +61,36 @@ export interface TaskCounters {
   lastAckAt: number | null;
 }
 
+/** Rows and chunks of a full synchronization (a task's, or one table's). */
+export interface RowProgress {
+  rowsDone: number;
+  rowsEstimated: number;
+  chunksDone: number;
+  chunksTotal: number;
+}
+
+/** Full-sync progress: the totals, and the same figures per source table (they add up to the totals). */
+export interface FullSyncProgress extends RowProgress {
+  tables: Record<string, RowProgress>;
+}
+
+/** Progress from the full-sync actor's chunks (see `TaskStatus.progress`). */
+export function progressOfChunks(chunks: readonly ChunkState[]): FullSyncProgress {
+  const total: FullSyncProgress = { rowsDone: 0, rowsEstimated: 0, chunksDone: 0, chunksTotal: 0, tables: {} };
+  for (const c of chunks) {
+    const done = c.status === 'done';
+    const estimate = done ? c.rows : Math.max(c.estimatedRows, c.rows);
+    const table = (total.tables[c.table] ??= { rowsDone: 0, rowsEstimated: 0, chunksDone: 0, chunksTotal: 0 });
+    for (const p of [total, table]) {
+      p.rowsDone += c.rows;
+      p.rowsEstimated += estimate;
+      p.chunksTotal += 1;
+      if (done) p.chunksDone += 1;
+    }
+  }
+  return total;
+}
+
 /**
  * A task's state as one plain, JSON-serializable object: what `TaskRunner.status` returns,
  * `TaskRunner.status$` and `Runtime.status$` emit on every change, and `GET /tasks/:id` shows.
@@ -89,8 +120,14 @@ export interface TaskStatus {
   lastError: { code: string; kind: string; message: string; fix?: string } | null;
   /** The retry episode under way: its cause, the deadline (Unix ms) after which the task fails, attempts so far. */
   retry: { cause: string; deadline: number; attempts: number } | null;
-  /** Full synchronization: rows and chunks copied, and the rows and chunks planned. */
-  progress: { rowsDone: number; rowsEstimated: number; chunksDone: number; chunksTotal: number };
+  /**
+   * Full synchronization, in total and per source table: rows acknowledged by the destination
+   * (counted as batches are acknowledged, not when a chunk finishes), rows estimated, chunks copied
+   * and planned. A copied chunk counts its exact rows in place of its estimate, and a chunk still
+   * copying at least the rows it acknowledged, so `rowsEstimated` never stays below `rowsDone` and
+   * equals it once every chunk is copied.
+   */
+  progress: FullSyncProgress;
   /** The items of the last precheck; null before one ran. */
   precheck: PrecheckItem[] | null;
   /** What was delivered since the task was added. */
@@ -160,6 +197,8 @@ export class TaskRunner {
   private readonly lag = new DestinationLag();
   private confirmed: Position | null = null;
   private chunks = new Map<string, SnapshotChunk>();
+  /** Full-sync progress as last read from the fullSync actor; kept after the phase ended. */
+  private fullProgress: FullSyncProgress | null = null;
   private readonly statusSubject: BehaviorSubject<TaskStatus>;
   readonly status$: Observable<TaskStatus>;
 
@@ -400,6 +439,16 @@ export class TaskRunner {
     if (!chunk) return Promise.reject(new Error(`unknown chunk ${spec.id}`));
     return new Promise((resolve, reject) => {
       let rows = 0;
+      // Rows acknowledged so far go to the fullSync actor as CHUNK.PROGRESS, at most every 100 ms
+      // per chunk; the finished chunk reports its exact count with its result.
+      let reportedAt = 0;
+      let report: ReturnType<typeof setTimeout> | undefined;
+      const sendRows = () => {
+        report = undefined;
+        reportedAt = Date.now();
+        this.actor.getSnapshot().children.fullSync?.send({ type: 'CHUNK.PROGRESS', chunkId: spec.id, rows });
+      };
+      const stopReporting = () => clearTimeout(report);
       const sub = writeThrough(this.source.snapshot(chunk, flowControlOf(this.window)), {
         sink: this.sink,
         transform: this.transform,
@@ -411,9 +460,14 @@ export class TaskRunner {
           rows += a.events;
           this.counted(a);
           this.counters.snapshotRows += a.events;
+          report ??= setTimeout(sendRows, Math.max(0, reportedAt + 100 - Date.now()));
         },
-        error: (err: unknown) => reject(classifyError(err, `full sync of ${spec.table}`)),
+        error: (err: unknown) => {
+          stopReporting();
+          reject(classifyError(err, `full sync of ${spec.table}`));
+        },
         complete: () => {
+          stopReporting();
           this.checkpoint.chunksDone[spec.id] = rows;
           this.saveCheckpoint().then(() => {
             this.progressed();
@@ -421,7 +475,14 @@ export class TaskRunner {
           }, reject);
         },
       });
-      signal.addEventListener('abort', () => sub.unsubscribe(), { once: true });
+      signal.addEventListener(
+        'abort',
+        () => {
+          stopReporting();
+          sub.unsubscribe();
+        },
+        { once: true },
+      );
     });
   }
 
@@ -527,6 +588,17 @@ export class TaskRunner {
     await this.deps.checkpoints.delete(this.id);
   }
 
+  /**
+   * Full-sync progress from the chunks of the running fullSync actor (rows as acknowledged); once
+   * it ended, the last figures it had; before any full sync, the task machine's counters.
+   */
+  private fullSyncProgress(snap: SnapshotFrom<typeof taskMachine>): FullSyncProgress {
+    const chunks = (snap.children.fullSync?.getSnapshot() as { context?: { chunks?: ChunkState[] } } | undefined)?.context?.chunks;
+    if (chunks) this.fullProgress = progressOfChunks(chunks);
+    const p = snap.context.progress;
+    return this.fullProgress ?? { rowsDone: p.rowsDone, rowsEstimated: p.rowsEstimated, chunksDone: p.chunksDone, chunksTotal: p.chunksTotal, tables: {} };
+  }
+
   private snapshotStatus(snap: SnapshotFrom<typeof taskMachine>): TaskStatus {
     const c = snap.context;
     const state = stateText(snap.value);
@@ -538,7 +610,7 @@ export class TaskRunner {
       healthy: !['failed', 'precheckFailed', 'releaseFailed'].includes(state) && !state.startsWith('retrying') && c.retry === null,
       lastError: c.lastError ? { code: c.lastError.code, kind: c.lastError.kind, message: c.lastError.message, ...(c.lastError.fix ? { fix: c.lastError.fix } : {}) } : null,
       retry: c.retry ? { cause: c.retry.cause, deadline: c.retry.deadline, attempts: c.retry.attempts } : null,
-      progress: { rowsDone: c.progress.rowsDone, rowsEstimated: c.progress.rowsEstimated, chunksDone: c.progress.chunksDone, chunksTotal: c.progress.chunksTotal },
+      progress: this.fullSyncProgress(snap),
       precheck: c.precheck?.items ?? null,
       counters: { ...this.counters },
       latencyMs: this.lag.lagMs(Date.now()),
