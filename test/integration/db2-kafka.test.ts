@@ -156,5 +156,9 @@ describe('Db2 (SQL Replication, emulated) → Kafka: full + incremental', () => 
     expect(problems.slice(0, 20)).toEqual([]);
     expect(task.status.state).toBe('incremental');
     expect(task.status.counters.heartbeats).toBeGreaterThan(0);
+    // The task's heartbeat row, written every second by the MERGE statement, reached Capture too.
+    const beat = await client.query<{ BEAT_SEQ: string }>(`SELECT "BEAT_SEQ" FROM "public"."DTS_DB2_HEARTBEAT" WHERE "TASK_NAME" = $1`, [task.id]);
+    expect(Number(beat.rows[0]?.BEAT_SEQ)).toBeGreaterThan(1);
+    expect((await client.query(`SELECT 1 FROM "public"."CDDTS_DB2_HEARTBEAT" LIMIT 1`)).rowCount).toBe(1);
   }, 60_000);
 });
