@@ -137,6 +137,8 @@ export interface Sink {
    * none. The runtime loads the checkpoint only through it.
    */
   recover?(): Promise<Checkpoint | null>;
+  /** Facts about the sink's own machinery for the metrics, as numbers (e.g. `{ kafka_fast_path: 1 }`). */
+  diagnostics?(): Record<string, number>;
   /** Resolves when every item of the batch is durable at the destination (as configured). */
   write(batch: Batch<ChangeEvent>): Promise<void>;
   close(): Promise<void>;
