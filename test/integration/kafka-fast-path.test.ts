@@ -40,7 +40,7 @@ describe('kafkajs loaded before Tributary', () => {
     expect(r.events).toBeGreaterThanOrEqual(500);
     expect(r.diagnostics).toEqual({ kafka_fast_path: 0 });
     const warning = r.warnings.find((w) => w.msg.includes('fast path is not in effect'));
-    expect(warning?.fields?.missing).toContain('one-pass record batches');
+    expect(warning?.fields?.missing).toContain('per-partition grouping');
     const want = Array.from({ length: 500 }, (_, i) => String(i + 1));
     const ids = await deliveredCanalIds(topic, want, 30_000);
     expect(want.filter((id) => !ids.has(id))).toEqual([]);
