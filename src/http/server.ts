@@ -1,15 +1,19 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema, type FastifySchemaValidationError, type HTTPMethods } from 'fastify';
+import fastifySwagger from '@fastify/swagger';
+import { z } from 'zod';
 import { parseTaskConfig, refusePlaceholders } from '../config/load.js';
 import { collectSecrets, redactConfig, redactText } from '../config/redact.js';
-import type { TaskConfig } from '../config/schema.js';
+import { taskConfigFileSchema, type TaskConfig } from '../config/schema.js';
 import { ConfigError, TributaryError, type ConfigIssue } from '../core/errors.js';
-import { renderMetrics } from '../observe/metrics.js';
+import { createMetrics } from '../observe/metrics.js';
 import type { Runtime } from '../runtime/createRuntime.js';
 import type { TaskRunner } from '../runtime/task.js';
 import type { ThrottleUpdate } from '../../machines/index.js';
 import { bearerMatches, checkTokenSetting } from './auth.js';
 import { confinePaths, realDataDir } from './confine.js';
+import { errorBodySchema, ignoreAlertBodySchema, readyzSchema, taskDetailSchema, taskStatusSchema, THROTTLE_FIELDS, throttleBodySchema, throttleSchema } from './schemas.js';
 
 /** A running management API, as {@link serveHttp} resolves it. */
 export interface HttpApi {
@@ -17,6 +21,8 @@ export interface HttpApi {
   server: Server;
   /** The bound port (useful with port 0). */
   port: number;
+  /** Every route the API serves (method and path pattern), as listed in `GET /openapi.json`. */
+  routes: ReadonlyArray<{ method: string; url: string }>;
   /** Stops listening; resolves once the open connections have ended. */
   close(): Promise<void>;
 }
@@ -63,98 +69,119 @@ class HttpError extends Error {
   }
 }
 
+/** How a route treats its request body and who may call it. */
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** `public`: no token needed; `optional`: answered without the token, with less. Default: the token is required. */
+    auth?: 'public' | 'optional';
+    /** `config`: the raw text of a task config (YAML or JSON); `json`: a JSON object (empty body: `{}`). Default: the body is ignored. */
+    body?: 'config' | 'json';
+    /** The 400 for a body that does not match the route's schema. */
+    invalidBody?: (errors: readonly FastifySchemaValidationError[], body: unknown) => HttpError;
+    /** Set on the routes that only answer 405 for the methods a path does not take. */
+    methodNotAllowed?: boolean;
+  }
+  interface FastifyRequest {
+    /** Whether the request carried the token (always true when the server has none). */
+    authenticated: boolean;
+  }
+}
+
 const TASK_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const THROTTLES = ['fullQps', 'fullRps', 'fullMBps', 'incrementalRps', 'incrementalMBps'] as const;
 const DEFAULT_MAX_BODY = 1024 * 1024;
+const README_FIX = 'See the HTTP API section of the README, or GET /openapi.json.';
 
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  const tooLarge = () => new HttpError(413, 'BODY_TOO_LARGE', `the request body is over ${limit} bytes`, 'Send a smaller body.');
-  const declared = Number(req.headers['content-length']);
-  // Not read: Node discards the rest of the body once the response is sent.
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      if (over) return; // keep reading and dropping, so the client gets the 413 instead of a reset
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        reject(tooLarge());
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (over) return;
-      try {
-        resolve(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)));
-      } catch {
-        reject(new HttpError(400, 'BAD_ENCODING', 'the request body is not valid UTF-8', 'Send the body encoded as UTF-8.'));
-      }
-    });
-    req.on('error', reject);
-  });
-}
+const printable = (s: string, max = 80) => s.slice(0, max).replace(/[^\x20-\x7e]/g, '?');
 
-/** A JSON object body (an empty body is `{}`); anything else is a 400 naming what was expected. */
-function jsonObject(text: string, expected: string): Record<string, unknown> {
-  if (text.trim() === '') return {};
-  let value: unknown;
+function utf8(body: Buffer): string {
   try {
-    value = JSON.parse(text) as unknown;
+    return new TextDecoder('utf-8', { fatal: true }).decode(body);
+  } catch {
+    throw new HttpError(400, 'BAD_ENCODING', 'the request body is not valid UTF-8', 'Send the body encoded as UTF-8.');
+  }
+}
+
+/** A JSON body (an empty body is `{}`); what it must be is the route's schema. */
+function json(text: string): unknown {
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new HttpError(400, 'INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`, `Send ${expected}.`);
+    throw new HttpError(400, 'INVALID_JSON', `the request body is not valid JSON: ${(err as Error).message}`, 'Send a JSON object (GET /openapi.json gives its schema).');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new HttpError(400, 'INVALID_BODY', `the request body must be a JSON object, not ${value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`}`, `Send ${expected}.`);
-  }
-  return value as Record<string, unknown>;
 }
 
-function send(res: ServerResponse, status: number, body: unknown, type = 'application/json', headers: Record<string, string> = {}): void {
-  const text = type === 'application/json' ? JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) : String(body);
-  res.writeHead(status, { ...headers, 'content-type': type === 'application/json' ? 'application/json; charset=utf-8' : type });
-  res.end(text);
+const kindOf = (value: unknown) => (value === null ? 'null' : Array.isArray(value) ? 'an array' : `a ${typeof value}`);
+
+function stringify(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
 }
 
-function describe(task: TaskRunner) {
+function describeTask(task: TaskRunner) {
   return { ...task.status, config: redactConfig(task.options) };
 }
 
-/** The request target split into decoded path segments, and its query. */
-function route(target: string): { segments: string[]; query: URLSearchParams } {
-  const q = target.indexOf('?');
-  const path = q === -1 ? target : target.slice(0, q);
-  if (!path.startsWith('/')) throw new HttpError(400, 'BAD_PATH', 'the request target must be a path starting with "/"');
-  const raw = path.slice(1).split('/');
-  if (raw.length > 1 && raw[raw.length - 1] === '') raw.pop();
-  const segments = raw.map((s) => {
-    try {
-      return decodeURIComponent(s);
-    } catch {
-      throw new HttpError(400, 'BAD_PATH', 'the request path has an invalid percent-encoding', 'Encode the path with encodeURIComponent: "%" followed by two hex digits of UTF-8.');
-    }
-  });
-  return { segments, query: new URLSearchParams(q === -1 ? '' : target.slice(q + 1)) };
-}
-
-function taskId(segment: string): string {
+function checkTaskId(segment: string): string {
   if (!TASK_ID.test(segment)) {
-    throw new HttpError(400, 'INVALID_TASK_ID', `'${segment.slice(0, 80).replace(/[^\x20-\x7e]/g, '?')}' is not a task id: task ids are 1-63 lowercase letters, digits, "-" and "_", starting with a letter or digit`, 'Use the task name as it is in its config (GET /tasks lists them).');
+    throw new HttpError(400, 'INVALID_TASK_ID', `'${printable(segment)}' is not a task id: task ids are 1-63 lowercase letters, digits, "-" and "_", starting with a letter or digit`, 'Use the task name as it is in its config (GET /tasks lists them).');
   }
   return segment;
 }
 
-const notAllowed = (method: string, path: string, allow: string) => new HttpError(405, 'METHOD_NOT_ALLOWED', `${method} is not allowed on ${path}`, `Use ${allow}.`, { allow });
+/** The fields a schema error is about: the property named in the path, or the unknown one. */
+function fieldsOf(errors: readonly FastifySchemaValidationError[]): string[] {
+  const fields = errors.map((e) => (e.keyword === 'additionalProperties' ? String(e.params.additionalProperty) : e.keyword === 'required' ? String(e.params.missingProperty) : e.instancePath.split('/')[1] ?? ''));
+  return [...new Set(fields.filter((f) => f !== ''))];
+}
+
+const isRootTypeError = (errors: readonly FastifySchemaValidationError[]) => errors.some((e) => e.instancePath === '' && e.keyword === 'type');
+
+function invalidThrottle(errors: readonly FastifySchemaValidationError[], body: unknown): HttpError {
+  const expected = `a JSON object with any of ${THROTTLE_FIELDS.join(', ')}`;
+  if (isRootTypeError(errors)) return new HttpError(400, 'INVALID_BODY', `the request body must be a JSON object, not ${kindOf(body)}`, `Send ${expected}.`);
+  return new HttpError(400, 'INVALID_THROTTLE', `invalid throttle field(s): ${fieldsOf(errors).join(', ')}; allowed: ${THROTTLE_FIELDS.join(', ')}`, 'Give each a finite number >= 0 (0 or null lifts the limit); leave a field out to keep its value.');
+}
+
+function invalidIgnoreAlert(errors: readonly FastifySchemaValidationError[], body: unknown): HttpError {
+  const expected = '{"itemId": "<precheck item id>"}';
+  if (isRootTypeError(errors)) return new HttpError(400, 'INVALID_BODY', `the request body must be a JSON object, not ${kindOf(body)}`, `Send ${expected}.`);
+  const extra = errors.filter((e) => e.keyword === 'additionalProperties').map((e) => String(e.params.additionalProperty));
+  return new HttpError(400, 'INVALID_BODY', `the body must be ${expected}${extra.length > 0 ? `; unknown field(s): ${extra.join(', ')}` : ''}`, 'Name the precheck item to ignore (GET /tasks/:id shows the precheck items and their ids).');
+}
+
+/** Fastify's own errors (parsing, limits, media types) in the one shape. */
+const FASTIFY_ERRORS: Record<string, { status: number; code: string; message?: string; fix?: string }> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { status: 413, code: 'BODY_TOO_LARGE', fix: 'Send a smaller body.' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'the Content-Type header is not a valid media type', fix: 'Send "Content-Type: application/json" (or application/yaml for a task config).' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { status: 400, code: 'BAD_CONTENT_LENGTH', message: 'the body is not as long as its Content-Length header says', fix: 'Send a Content-Length that matches the body, or none.' },
+  FST_ERR_BAD_URL: { status: 400, code: 'BAD_PATH', message: 'the request path has an invalid percent-encoding', fix: 'Encode the path with encodeURIComponent: "%" followed by two hex digits of UTF-8.' },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, code: 'PATH_TOO_LONG', message: 'a segment of the request path is too long', fix: 'Task ids are at most 63 characters.' },
+};
+
+const ALL_METHODS: readonly HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
+/** Raw HTTP-level errors (bad request line or headers) still answer in the one shape. */
+function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy(err);
+  const [status, reason, code, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'HEADERS_TOO_LARGE', 'the request headers are too large']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'REQUEST_TIMEOUT', 'the request took too long to arrive']
+        : [400, 'Bad Request', 'BAD_REQUEST', 'the request is not valid HTTP/1.1'];
+  const body = stringify({ error: { code, message } } satisfies ErrorBody);
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
 
 /**
  * The management API: tasks (create, list, get, delete, start/pause/resume/stop/restart/release,
  * throttle, offsets), `/healthz` (the process is up), `/readyz` (every task is healthy, not merely
- * running) and `/metrics` (Prometheus). Responses never contain secrets; every error is
- * `{ "error": { "code", "message", "fix"? } }`. With a `token`, every route but `/healthz` needs
- * `Authorization: Bearer <token>` (`/readyz` without it says only whether the process is ready).
- * `${ENV}` interpolation never runs on request bodies: a body holding `${` is refused.
+ * running), `/metrics` (Prometheus), `/openapi.json` (this API as OpenAPI 3.1) and the state-chart
+ * page (`/ui`). Responses never contain secrets; every error is
+ * `{ "error": { "code", "message", "fix"?, "issues"? } }`. With a `token`, every route but
+ * `/healthz` needs `Authorization: Bearer <token>` (`/readyz` without it says only whether the
+ * process is ready). `${ENV}` interpolation never runs on request bodies: a body holding `${` is
+ * refused.
  *
  * Refuses to start (rejects) on a host that is not loopback without a token, or an unusable token.
  *
@@ -164,7 +191,7 @@ const notAllowed = (method: string, path: string, allow: string) => new HttpErro
  *
  * const runtime = createRuntime();
  * const http = await serveHttp(runtime, { port: 8470, token: process.env.TRIBUTARY_HTTP_TOKEN });
- * console.log(`management API on http://127.0.0.1:${http.port}`); // GET /tasks, /metrics, /readyz ...
+ * console.log(`management API on http://127.0.0.1:${http.port}`); // GET /tasks, /metrics, /readyz, /openapi.json ...
  * // on shutdown:
  * await runtime.shutdown();
  * await http.close();
@@ -176,39 +203,94 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
   const token = opts.token;
   const dataDir = opts.dataDir !== undefined ? await realDataDir(opts.dataDir) : undefined;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const metrics = createMetrics(runtime);
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (res.headersSent) return void res.destroy();
-      const { status, body, headers } = errorResponse(err);
-      send(res, status, body, 'application/json', headers);
-    });
+  const app = fastify({
+    bodyLimit: maxBody,
+    exposeHeadRoutes: false,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true, allowUnionTypes: true } },
+    frameworkErrors: (err, request, reply) => {
+      // Routing failed (a bad percent-encoding): authentication still comes first.
+      const auth = authState(request);
+      void sendError(reply, auth === 'ok' ? err : unauthorized(auth));
+    },
+    clientErrorHandler: clientError,
   });
+  app.decorateRequest('authenticated', false);
+  app.setReplySerializer((payload) => stringify(payload));
+  // Response schemas document the API; responses are written as they are (every field of a status).
+  app.setSerializerCompiler(() => (data) => stringify(data));
 
-  function errorResponse(err: unknown): { status: number; body: ErrorBody; headers?: Record<string, string> } {
-    if (err instanceof HttpError) {
-      return { status: err.status, body: { error: { code: err.code, message: err.message, ...(err.fix !== undefined ? { fix: err.fix } : {}) } }, headers: err.headers };
+  function authState(request: FastifyRequest): 'ok' | 'missing' | 'invalid' {
+    return token === undefined ? 'ok' : bearerMatches(request.headers.authorization, token);
+  }
+  function unauthorized(auth: 'missing' | 'invalid'): HttpError {
+    return new HttpError(
+      401,
+      'UNAUTHORIZED',
+      auth === 'missing' ? 'this route needs the management API token' : 'the management API token is wrong',
+      'Send "Authorization: Bearer <token>" (the tributary CLI sends $TRIBUTARY_HTTP_TOKEN).',
+      { 'www-authenticate': `Bearer realm="tributary"${auth === 'invalid' ? ', error="invalid_token"' : ''}` },
+    );
+  }
+
+  function errorResponse(err: unknown, request?: FastifyRequest): { status: number; body: ErrorBody; headers?: Record<string, string> } {
+    const plain = (status: number, code: string, message: string, fix?: string) => ({ status, body: { error: { code, message, ...(fix !== undefined ? { fix } : {}) } } });
+    if (err instanceof HttpError) return { ...plain(err.status, err.code, err.message, err.fix), headers: err.headers };
+    if (err instanceof ConfigError) return { status: 400, body: { error: { code: err.code, message: err.message, issues: err.issues } } };
+    if (err instanceof TributaryError) return plain(err.code === 'UNKNOWN_TASK' ? 404 : err.code === 'TASK_EXISTS' ? 409 : 400, err.code, err.message, err.fix);
+    const f = err as Partial<FastifyError>;
+    if (Array.isArray(f.validation)) {
+      if (f.validationContext === 'body' && request?.routeOptions.config.invalidBody) return errorResponse(request.routeOptions.config.invalidBody(f.validation, request.body), request);
+      if (f.validationContext === 'params') return errorResponse(new HttpError(400, 'INVALID_TASK_ID', `the request path is not valid: ${f.message ?? ''}`, 'Use the task name as it is in its config (GET /tasks lists them).'));
+      return plain(400, 'INVALID_REQUEST', `the request is not valid: ${f.message ?? ''}`, README_FIX);
     }
-    if (err instanceof ConfigError) {
-      return { status: 400, body: { error: { code: err.code, message: err.message, issues: err.issues } } };
-    }
-    if (err instanceof TributaryError) {
-      const status = err.code === 'UNKNOWN_TASK' ? 404 : err.code === 'TASK_EXISTS' ? 409 : 400;
-      return { status, body: { error: { code: err.code, message: err.message, ...(err.fix !== undefined ? { fix: err.fix } : {}) } } };
+    const known = typeof f.code === 'string' ? FASTIFY_ERRORS[f.code] : undefined;
+    if (known) return plain(known.status, known.code, f.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? `the request body is over ${maxBody} bytes` : (known.message ?? f.message ?? known.code), known.fix);
+    if (typeof f.statusCode === 'number' && f.statusCode >= 400 && f.statusCode < 500 && typeof f.message === 'string') {
+      return plain(f.statusCode, typeof f.code === 'string' ? f.code.replace(/^FST_ERR_/, '') : 'BAD_REQUEST', f.message, README_FIX);
     }
     // Not expected: say what happened, without any secret of a loaded task.
     const secrets = runtime.list().flatMap((t) => collectSecrets(t.options));
-    return { status: 500, body: { error: { code: 'INTERNAL', message: redactText(err instanceof Error ? err.message : String(err), secrets) } } };
+    return plain(500, 'INTERNAL', redactText(err instanceof Error ? err.message : String(err), secrets));
   }
 
-  function authorized(req: IncomingMessage): 'ok' | 'missing' | 'invalid' {
-    return token === undefined ? 'ok' : bearerMatches(req.headers.authorization, token);
+  function sendError(reply: FastifyReply, err: unknown): FastifyReply {
+    const { status, body, headers } = errorResponse(err, reply.request);
+    return reply
+      .code(status)
+      .headers(headers ?? {})
+      .type('application/json; charset=utf-8')
+      .send(stringify(body));
   }
+  app.setErrorHandler((err, _request, reply) => sendError(reply, err));
+  app.setNotFoundHandler((request) => {
+    throw new HttpError(404, 'NO_ROUTE', `no route ${request.method} ${printable(request.url.split('?')[0] ?? '', 200)}`, README_FIX);
+  });
+
+  // Authentication, then the task id of the path (validated, and known) before any body is read.
+  app.addHook('onRequest', async (request) => {
+    const config = request.routeOptions.config;
+    if (config.auth === 'public') return;
+    const auth = authState(request);
+    if (auth !== 'ok' && config.auth !== 'optional') throw unauthorized(auth);
+    request.authenticated = auth === 'ok';
+    const id = (request.params as { id?: unknown } | undefined)?.id;
+    if (typeof id === 'string') runtime.get(checkTaskId(id));
+  });
+
+  // Bodies are read only by the routes that take one (registered below with their parser).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => {
+    payload.resume();
+    done(null, undefined);
+  });
 
   /** A task config from a request body: no interpolation, every file path confined. */
-  async function taskConfig(req: IncomingMessage): Promise<TaskConfig> {
-    const text = await readBody(req, maxBody);
-    const isJson = (req.headers['content-type'] ?? '').includes('json');
+  async function taskConfig(request: FastifyRequest): Promise<TaskConfig> {
+    const text = typeof request.body === 'string' ? request.body : '';
+    const isJson = (request.headers['content-type'] ?? '').includes('json');
     const source = 'the request body';
     const config = parseTaskConfig(text, { format: isJson ? 'json' : 'yaml', source, interpolation: 'refuse' });
     const issues = await confinePaths(config, dataDir);
@@ -218,137 +300,209 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
     return config;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = req.method ?? 'GET';
-    const target = req.url ?? '/';
-    if (target === '/healthz' || target.startsWith('/healthz?')) {
-      if (method !== 'GET' && method !== 'HEAD') throw notAllowed(method, '/healthz', 'GET');
-      return send(res, 200, { status: 'ok' });
-    }
-    const auth = authorized(req);
-    const isReadyz = target === '/readyz' || target.startsWith('/readyz?');
-    if (auth !== 'ok' && !(isReadyz && method === 'GET')) {
-      throw new HttpError(
-        401,
-        'UNAUTHORIZED',
-        auth === 'missing' ? 'this route needs the management API token' : 'the management API token is wrong',
-        'Send "Authorization: Bearer <token>" (the tributary CLI sends $TRIBUTARY_HTTP_TOKEN).',
-        { 'www-authenticate': `Bearer realm="tributary"${auth === 'invalid' ? ', error="invalid_token"' : ''}` },
-      );
-    }
+  const taskOf = (request: FastifyRequest) => runtime.get((request.params as { id: string }).id);
+  const errors = { '4xx': { $ref: 'ErrorBody#' }, '5xx': { $ref: 'ErrorBody#' } } as const;
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: TASK_ID.source, description: 'The task name.' } } } as const;
+  const documented: Array<{ method: string; url: string }> = [];
+  const allowed = new Map<string, { methods: Set<string>; auth?: 'public' | 'optional' }>();
+  app.addHook('onRoute', (route) => {
+    if (route.config?.methodNotAllowed) return;
+    const methods = ([] as string[]).concat(route.method);
+    for (const method of methods) documented.push({ method, url: route.url });
+    const entry = allowed.get(route.url) ?? { methods: new Set<string>() };
+    for (const method of methods) entry.methods.add(method);
+    if (route.config?.auth === 'public') entry.auth = 'public';
+    allowed.set(route.url, entry);
+  });
 
-    const { segments, query } = route(target);
-    const path = `/${segments.join('/')}`;
-    if (segments.length === 1 && segments[0] === 'readyz') {
-      if (method !== 'GET') throw notAllowed(method, path, 'GET');
-      const tasks = runtime.list().map((t) => ({ task: t.id, state: t.status.state, healthy: t.status.healthy, lastError: t.status.lastError?.message ?? null }));
-      const ready = tasks.every((t) => t.healthy);
-      // Without the token: ready or not, nothing about the tasks.
-      return send(res, ready ? 200 : 503, auth === 'ok' ? { ready, tasks } : { ready });
-    }
-    if (segments.length === 1 && segments[0] === 'metrics') {
-      if (method !== 'GET') throw notAllowed(method, path, 'GET');
-      return send(res, 200, await renderMetrics(runtime.list()), 'text/plain; version=0.0.4');
-    }
-    if (segments[0] !== 'tasks' || segments.length > 3) throw new HttpError(404, 'NO_ROUTE', `no route ${method} ${path}`, 'See the HTTP API section of the README.');
+  for (const [id, schema] of Object.entries({ ErrorBody: errorBodySchema, TaskStatus: taskStatusSchema, TaskDetail: taskDetailSchema, Throttle: throttleSchema, Readiness: readyzSchema })) {
+    app.addSchema({ $id: id, ...schema });
+  }
+  const taskConfigJsonSchema = (() => {
+    const { $schema: _drop, ...rest } = z.toJSONSchema(taskConfigFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    return { ...rest, description: 'A task config, as in a task file (YAML or JSON); `${ENV}` placeholders are refused.' };
+  })();
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Tributary management API',
+        version: '1.0.0',
+        description: 'Tasks of a Tributary runtime: create, modify, control and observe them. Every error is `{ "error": { "code", "message", "fix"?, "issues"? } }`.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'The token given to serveHttp (TRIBUTARY_HTTP_TOKEN for `tributary run --http`). Required by every route but /healthz when the server has one.' },
+        },
+      },
+      security: [{ bearer: [] }],
+    },
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+    transformObject: (documentObject) => {
+      if (!('openapiObject' in documentObject)) return documentObject.swaggerObject;
+      const doc = documentObject.openapiObject as { components?: { schemas?: Record<string, unknown> }; paths?: Record<string, Record<string, Record<string, unknown>>> };
+      doc.components = { ...doc.components, schemas: { ...doc.components?.schemas, TaskConfig: taskConfigJsonSchema } };
+      const ref = { schema: { $ref: '#/components/schemas/TaskConfig' } };
+      for (const [path, method] of [['/tasks', 'post'], ['/tasks/{id}', 'put']] as const) {
+        const op = doc.paths?.[path]?.[method];
+        if (op) op.requestBody = { required: true, description: 'The task config, YAML or JSON (by Content-Type: JSON when it contains "json", YAML otherwise).', content: { 'application/json': ref, 'application/yaml': ref } };
+      }
+      return documentObject.openapiObject;
+    },
+  });
 
-    if (segments.length === 1) {
-      if (method === 'GET') return send(res, 200, runtime.list().map((t) => t.status));
-      if (method === 'POST') {
-        const task = runtime.add(await taskConfig(req));
-        if (query.get('start') !== 'false') task.start();
-        return send(res, 201, describe(task));
-      }
-      throw notAllowed(method, path, 'GET or POST');
-    }
-    const task = runtime.get(taskId(segments[1] ?? ''));
-    const action = segments[2];
-    if (action === undefined) {
-      if (method === 'GET') return send(res, 200, describe(task));
-      if (method === 'PUT') {
-        const modified = await runtime.modify(task.id, await taskConfig(req));
-        return send(res, 200, describe(modified));
-      }
-      if (method === 'DELETE') {
-        await runtime.remove(task.id);
-        return send(res, 200, { deleted: task.id });
-      }
-      throw notAllowed(method, path, 'GET, PUT or DELETE');
-    }
-    switch (action) {
-      case 'start':
-      case 'pause':
-      case 'resume':
-      case 'stop':
-      case 'restart':
-      case 'release':
-      case 'ignore-alert':
-        if (method !== 'POST') throw notAllowed(method, path, 'POST');
-        break;
-      case 'throttle':
-        if (method !== 'PUT' && method !== 'POST') throw notAllowed(method, path, 'PUT');
-        break;
-      case 'offsets':
-        if (method !== 'GET') throw notAllowed(method, path, 'GET');
-        return send(res, 200, { task: task.id, position: task.status.position, state: task.status.state });
-      default:
-        throw new HttpError(404, 'NO_ROUTE', `no action '${action}'`, 'Actions: start, pause, resume, stop, restart, release, ignore-alert, throttle, offsets.');
-    }
-    switch (action) {
-      case 'start':
-        task.start();
-        return send(res, 202, task.status);
-      case 'pause':
-        task.pause();
-        return send(res, 202, task.status);
-      case 'resume':
-        task.resume();
-        return send(res, 202, task.status);
-      case 'stop':
-        await task.stop();
-        return send(res, 200, task.status);
-      case 'restart':
-        await task.stop();
-        task.start();
-        return send(res, 202, task.status);
-      case 'release':
-        task.release();
-        return send(res, 202, task.status);
-      case 'ignore-alert': {
-        const expected = '{"itemId": "<precheck item id>"}';
-        const body = jsonObject(await readBody(req, maxBody), expected);
-        const extra = Object.keys(body).filter((k) => k !== 'itemId');
-        if (typeof body.itemId !== 'string' || body.itemId === '' || extra.length > 0) {
-          throw new HttpError(400, 'INVALID_BODY', `the body must be ${expected}${extra.length > 0 ? `; unknown field(s): ${extra.join(', ')}` : ''}`, 'Name the precheck item to ignore (GET /tasks/:id shows the precheck items and their ids).');
-        }
-        task.ignoreAlert(body.itemId);
-        return send(res, 202, task.status);
-      }
-      default: {
-        // throttle
-        const expected = `a JSON object with any of ${THROTTLES.join(', ')}`;
-        const body = jsonObject(await readBody(req, maxBody), expected);
-        const bad = Object.entries(body).filter(([k, v]) => !(THROTTLES as readonly string[]).includes(k) || (v !== null && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)));
-        if (bad.length > 0) {
-          throw new HttpError(400, 'INVALID_THROTTLE', `invalid throttle field(s): ${bad.map(([k]) => k).join(', ')}; allowed: ${THROTTLES.join(', ')}`, 'Give each a finite number >= 0 (0 or null lifts the limit); leave a field out to keep its value.');
-        }
-        // 0 and null lift a limit; a field left out keeps its value.
-        task.setThrottle(body as ThrottleUpdate);
-        return send(res, 200, task.status.throttle);
-      }
-    }
+  type RouteConfig = { auth?: 'public' | 'optional'; body?: 'config' | 'json'; invalidBody?: (e: readonly FastifySchemaValidationError[], b: unknown) => HttpError };
+  const route = (
+    instance: FastifyInstance,
+    method: HTTPMethods | HTTPMethods[],
+    url: string,
+    schema: FastifySchema & Record<string, unknown>,
+    config: RouteConfig,
+    handler: (request: FastifyRequest, reply: FastifyReply) => unknown,
+  ) => instance.route({ method, url, schema, config, handler: async (request, reply) => handler(request, reply) });
+
+  route(app, ['GET', 'HEAD'], '/healthz', { summary: 'The process is up', security: [], response: { 200: { type: 'object', properties: { status: { const: 'ok' } } }, ...errors } }, { auth: 'public' }, () => ({ status: 'ok' }));
+  route(app, 'GET', '/readyz', { summary: 'Every task is healthy', description: 'Without the token only `{ ready }`.', security: [{ bearer: [] }, {}], response: { 200: { $ref: 'Readiness#' }, 503: { $ref: 'Readiness#' }, ...errors } }, { auth: 'optional' }, (request, reply) => {
+    const tasks = runtime.list().map((t) => ({ task: t.id, state: t.status.state, healthy: t.status.healthy, lastError: t.status.lastError?.message ?? null }));
+    const ready = tasks.every((t) => t.healthy);
+    // Without the token: ready or not, nothing about the tasks.
+    return reply.code(ready ? 200 : 503).send(request.authenticated ? { ready, tasks } : { ready });
+  });
+  route(app, 'GET', '/metrics', { summary: 'Prometheus metrics', response: { 200: { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors } }, {}, async (_request, reply) =>
+    reply.type(metrics.contentType).send(await metrics.render()),
+  );
+  route(app, 'GET', '/openapi.json', { summary: 'This API as OpenAPI 3.1', response: { 200: { type: 'object', additionalProperties: true }, ...errors } }, {}, () => app.swagger());
+
+  // Tasks.
+  route(app, 'GET', '/tasks', { summary: 'Every task', response: { 200: { type: 'array', items: { $ref: 'TaskStatus#' } }, ...errors } }, {}, () => runtime.list().map((t) => t.status));
+  route(app, 'GET', '/tasks/:id', { summary: 'One task, with its config (secrets masked)', params: idParams, response: { 200: { $ref: 'TaskDetail#' }, ...errors } }, {}, (request) => describeTask(taskOf(request)));
+  route(app, 'DELETE', '/tasks/:id', { summary: 'Stop and forget a task (slot and checkpoint stay)', params: idParams, response: { 200: { type: 'object', required: ['deleted'], properties: { deleted: { type: 'string' } } }, ...errors } }, {}, async (request) => {
+    const task = taskOf(request);
+    await runtime.remove(task.id);
+    return { deleted: task.id };
+  });
+  const action = (instance: FastifyInstance, name: string, summary: string, status: 200 | 202, run: (task: TaskRunner, request: FastifyRequest) => Promise<void> | void, extra: FastifySchema = {}, config: RouteConfig = {}) =>
+    route(instance, 'POST', `/tasks/:id/${name}`, { summary, params: idParams, ...extra, response: { [status]: { $ref: 'TaskStatus#' }, ...errors } }, config, async (request, reply) => {
+      const task = taskOf(request);
+      await run(task, request);
+      return reply.code(status).send(task.status);
+    });
+  action(app, 'start', 'Start a task (a stopped one runs again: prechecks, then from its checkpoint)', 202, (t) => t.start());
+  action(app, 'pause', 'Pause a task', 202, (t) => t.pause());
+  action(app, 'resume', 'Resume a paused task', 202, (t) => t.resume());
+  action(app, 'stop', 'Stop a task, confirming and checkpointing what was acknowledged', 200, (t) => t.stop());
+  action(app, 'restart', 'Stop, then start a task', 202, async (t) => {
+    await t.stop();
+    t.start();
+  });
+  action(app, 'release', "Release a task's slot, publication, helper objects and checkpoint", 202, (t) => t.release());
+  route(
+    app,
+    'GET',
+    '/tasks/:id/offsets',
+    { summary: 'The confirmed source position', params: idParams, response: { 200: { type: 'object', required: ['task', 'position', 'state'], properties: { task: { type: 'string' }, position: { type: ['string', 'null'] }, state: { type: 'string' } } }, ...errors } },
+    {},
+    (request) => {
+      const task = taskOf(request);
+      return { task: task.id, position: task.status.position, state: task.status.state };
+    },
+  );
+
+  // The routes that take a body, with their parser: read up to maxBodyBytes, UTF-8, then a task
+  // config's raw text (YAML or JSON, parsed by the config loader) or a JSON value (checked by the
+  // route's schema). Everywhere else a body is left unread.
+  await app.register(async (scope) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer | string) => {
+      const text = utf8(Buffer.isBuffer(body) ? body : Buffer.from(body));
+      return request.routeOptions.config.body === 'config' ? text : json(text);
+    });
+    route(
+      scope,
+      'POST',
+      '/tasks',
+      { summary: 'Add a task (and start it)', querystring: { type: 'object', properties: { start: { type: 'string', description: '`false` only adds the task; anything else also starts it.' } } }, response: { 201: { $ref: 'TaskDetail#' }, ...errors } },
+      { body: 'config' },
+      async (request, reply) => {
+        const task = runtime.add(await taskConfig(request));
+        if ((request.query as { start?: string }).start !== 'false') task.start();
+        return reply.code(201).send(describeTask(task));
+      },
+    );
+    route(scope, 'PUT', '/tasks/:id', { summary: 'Modify a task (it continues from its checkpoint)', params: idParams, response: { 200: { $ref: 'TaskDetail#' }, ...errors } }, { body: 'config' }, async (request) => {
+      const task = taskOf(request);
+      return describeTask(await runtime.modify(task.id, await taskConfig(request)));
+    });
+    action(scope, 'ignore-alert', 'Ignore a precheck item that warned or failed', 202, (t, request) => t.ignoreAlert((request.body as { itemId: string }).itemId), { body: ignoreAlertBodySchema }, { body: 'json', invalidBody: invalidIgnoreAlert });
+    route(
+      scope,
+      ['PUT', 'POST'],
+      '/tasks/:id/throttle',
+      { summary: 'Change throttles: a number sets a limit, 0 or null lifts it, a field left out keeps its value', params: idParams, body: throttleBodySchema, response: { 200: { $ref: 'Throttle#' }, ...errors } },
+      { body: 'json', invalidBody: invalidThrottle },
+      (request) => {
+        const task = taskOf(request);
+        task.setThrottle(request.body as ThrottleUpdate);
+        return task.status.throttle;
+      },
+    );
+  });
+
+  const statechart = await mountStatechart(app, runtime);
+
+  // Any other action of a task: 404 naming the actions (after the task id was checked).
+  app.route({
+    method: [...ALL_METHODS],
+    url: '/tasks/:id/:action',
+    schema: { hide: true },
+    config: { methodNotAllowed: true },
+    handler: async (request) => {
+      throw new HttpError(404, 'NO_ROUTE', `no action '${printable((request.params as { action: string }).action)}'`, 'Actions: start, pause, resume, stop, restart, release, ignore-alert, throttle, offsets.');
+    },
+  });
+
+  // Every other method of a known path: 405 with Allow (after authentication, as any route).
+  await app.after();
+  for (const [url, { methods, auth }] of allowed) {
+    const others = ALL_METHODS.filter((m) => !methods.has(m));
+    if (others.length === 0) continue;
+    const allow = [...methods].join(', ');
+    app.route({
+      method: others,
+      url,
+      schema: { hide: true },
+      config: { methodNotAllowed: true, ...(auth ? { auth } : {}) },
+      handler: async (request) => {
+        throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${printable(request.url.split('?')[0] ?? '', 200)}`, `Use ${[...methods].join(' or ')}.`, { allow });
+      },
+    });
   }
 
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, host, () => {
-      server.off('error', reject);
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        server,
-        port,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      });
-    });
+  app.addHook('preClose', async () => {
+    statechart.close();
+    metrics.close();
   });
+  await app.listen({ port: opts.port, host });
+  const port = (app.server.address() as AddressInfo).port;
+  return { server: app.server, port, routes: documented, close: () => app.close() };
+}
+
+/**
+ * STATE-CHART MOUNT POINT: the state-chart page's routes (`GET /ui`, `GET /ui/assets/*`,
+ * `GET /tasks/:id/chart`, `GET /tasks/:id/events`) from `./statechart/index.js`. Until that module
+ * exists this mounts nothing. Returns what to stop when the server closes.
+ */
+async function mountStatechart(app: FastifyInstance, runtime: Runtime): Promise<{ close(): void }> {
+  const spec = './statechart/index.js';
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import(spec)) as Record<string, unknown>;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('statechart')) return { close() {} };
+    throw err;
+  }
+  void app;
+  void runtime;
+  void mod;
+  return { close() {} };
 }
