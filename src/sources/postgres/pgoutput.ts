@@ -1,4 +1,5 @@
 import type { Client } from 'pg';
+import { protocolError } from './errors.js';
 import { parserFor, type ValueParser } from './values.js';
 
 /**
@@ -119,7 +120,7 @@ export class PgoutputDecoder {
 
   relation(oid: number): Relation {
     const r = this.relations.get(oid);
-    if (!r) throw new Error(`pgoutput: change for relation ${oid} arrived before its RELATION message`);
+    if (!r) throw protocolError(`change for relation ${oid} arrived before its RELATION message`);
     return r;
   }
 
@@ -196,7 +197,7 @@ export class PgoutputDecoder {
         return { tag: 'message', prefix, transactional, content: Buffer.from(r.bytes(len)) };
       }
       default:
-        throw new Error(`pgoutput: unknown message type '${tag}'`);
+        throw protocolError(`unknown message type '${tag}'`);
     }
   }
 }
@@ -207,7 +208,7 @@ function readTuple(d: PgoutputDecoder, r: Reader, relation: Relation, fallback: 
   const cols = relation.columns;
   for (let i = 0; i < n; i++) {
     const col = cols[i];
-    if (col === undefined) throw new Error(`pgoutput: tuple of ${relation.schema}.${relation.name} has more columns than its relation`);
+    if (col === undefined) throw protocolError(`tuple of ${relation.schema}.${relation.name} has more columns than its relation`);
     const kind = r.u8();
     if (kind === 0x74 /* t */) {
       const len = r.i32();
@@ -224,7 +225,7 @@ function readTuple(d: PgoutputDecoder, r: Reader, relation: Relation, fallback: 
       const len = r.i32();
       tuple[col.name] = Buffer.from(r.bytes(len));
     } else {
-      throw new Error(`pgoutput: unknown tuple value kind ${kind}`);
+      throw protocolError(`unknown tuple value kind ${kind}`);
     }
   }
   return tuple;

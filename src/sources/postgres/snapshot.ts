@@ -2,7 +2,7 @@ import { Observable } from 'rxjs';
 import pg from 'pg';
 import type { FlowControl, SnapshotChunk } from '../../core/contracts.js';
 import type { ChangeEvent, TableShape } from '../../core/events.js';
-import { classifyError } from '../../core/errors.js';
+import { classifyPgError } from './errors.js';
 import { qualified } from './catalog.js';
 import { PgPosition } from './position.js';
 import { losslessTypes } from './values.js';
@@ -73,7 +73,7 @@ export function readChunk(chunk: SnapshotChunk, opts: ChunkReadOptions): Observa
     };
     run()
       .then(() => subscriber.complete())
-      .catch((err: unknown) => subscriber.error(classifyError(err, `full sync of ${b.schema}.${b.table} pages ${b.fromPage}-${b.toPage ?? 'end'}`)))
+      .catch((err: unknown) => subscriber.error(classifyPgError(err, `full sync of ${b.schema}.${b.table} pages ${b.fromPage}-${b.toPage ?? 'end'}`)))
       .finally(() => void client.end().catch(() => undefined));
     // Unsubscribed (the copy stopped or failed elsewhere): end the connection now, so its
     // transaction never stays open waiting for room that will not come.

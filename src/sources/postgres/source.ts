@@ -3,6 +3,7 @@ import pg from 'pg';
 import type { LogicalReplicationService } from 'pg-logical-replication';
 import type { FlowControl, Logger, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
 import { ConnectionError, FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
+import { classifyPgError } from './errors.js';
 import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
 import { bigIntToLsn } from '../../core/position.js';
@@ -129,6 +130,8 @@ export class PostgresSource implements Source {
     }
     try {
       return await fn(client);
+    } catch (err) {
+      throw classifyPgError(err, `PostgreSQL database ${this.database}`);
     } finally {
       await client.end().catch(() => undefined);
     }

@@ -5,6 +5,7 @@ import type { FlowControl, Logger } from '../../core/contracts.js';
 import { ConnectionError, FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, Column, Row, TableShape } from '../../core/events.js';
 import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
+import { classifyPgError, protocolError } from './errors.js';
 import { typmodDetails } from './catalog.js';
 import { DdlShapes, type DdlRow } from './ddl.js';
 import { DDL_TABLE, HEARTBEAT_TABLE } from './helpers.js';
@@ -103,7 +104,7 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
     };
 
     const emit = (op: ChangeEvent['op'], rel: Relation, before: Row | null, after: Row | null, bytes: number) => {
-      if (!tx) throw new Error(`pgoutput: ${op} of ${rel.schema}.${rel.name} outside a transaction`);
+      if (!tx) throw protocolError(`${op} of ${rel.schema}.${rel.name} outside a transaction`);
       tx.seq += 1;
       const isHeartbeat = rel.name === HEARTBEAT_TABLE;
       if (!isHeartbeat && op !== 'truncate') tx.dml = true;
@@ -178,7 +179,7 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
             return undefined;
           case 'insert':
             if (isDdlTable(m.relation)) {
-              if (!tx) throw new Error('pgoutput: DDL capture row outside a transaction');
+              if (!tx) throw protocolError('DDL capture row outside a transaction');
               tx.ddl.push(m.new as unknown as DdlRow);
               return undefined;
             }
@@ -257,5 +258,5 @@ export function translateReplicationError(err: unknown, slot: string, database: 
       fix: `Raise max_slot_wal_keep_size (or wal_keep_size), release the task (drops ${slot}) and start it again with full synchronization.`,
     });
   }
-  return classifyError(err, `replication slot ${slot}`);
+  return classifyPgError(err, `replication slot ${slot}`);
 }
