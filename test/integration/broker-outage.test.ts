@@ -128,4 +128,32 @@ describe('PostgreSQL → Kafka: the broker stopped during incremental sync', () 
     expect([...states].some((s) => s.startsWith('retrying'))).toBe(true);
     expect(task.status.lastError?.kind).toBe('connection');
   }, 300_000);
+  it('during full sync: no chunk reader stays idle in transaction while the task retries, and the copy completes once the broker is back', async () => {
+    await runtime?.shutdown();
+    await api?.close();
+    api = undefined;
+    await withPg(db.database, (c) => c.query("CREATE TABLE public.big (id int PRIMARY KEY, v text); INSERT INTO public.big SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g; ANALYZE public.big"));
+    runtime = createRuntime({ confirmIntervalMs: 200, inflight: { maxEvents: 500 } });
+    const topic = uniqueName('fullout');
+    const task = runtime.add({
+      ...taskConfig(topic.replace(/_/g, '-'), topic),
+      objects: [{ schema: 'public', table: 'big' }],
+      fullSync: { parallelism: 2, chunkRows: 4000 },
+      throttle: { full: { rps: 3000 } },
+    });
+    task.start();
+    await task.waitFor((s) => s.state === 'full' && s.counters.snapshotRows > 1000, 90_000);
+    await broker('down');
+    await task.waitFor((s) => s.state.startsWith('retrying'), 90_000);
+    await sleep(3000);
+    const idle = await withPg(db.database, async (c) =>
+      (await c.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()")).rows[0]?.n,
+    );
+    expect(idle).toBe('0');
+    await broker('up');
+    await task.waitFor((s) => s.state === 'incremental', 180_000);
+    const want = Array.from({ length: 20000 }, (_, i) => String(i + 1));
+    const ids = await deliveredCanalIds(topic, want, 90_000, client());
+    expect(want.filter((id) => !ids.has(id))).toEqual([]);
+  }, 400_000);
 });
