@@ -40,7 +40,12 @@ export class RuntimeChild {
   readonly proc: ChildProcess;
   readonly lines: StatusLine[] = [];
   private stderrTail: string[] = [];
+  /** stderr lines that are not the runtime's JSON log (a crash's stack trace), first 200. */
+  readonly crashText: string[] = [];
   readonly startedAt = Date.now();
+  /** The signal the harness sent (an exit after it is expected). */
+  signalled: NodeJS.Signals | null = null;
+  exit: { code: number | null; signal: string | null; at: number } | null = null;
 
   constructor(
     readonly label: string,
@@ -65,14 +70,30 @@ export class RuntimeChild {
         }
       }
     });
+    this.proc.once('exit', (code, signal) => (this.exit = { code, signal, at: Date.now() }));
     let ebuf = '';
     this.proc.stderr?.on('data', (d: Buffer) => {
       ebuf += d.toString();
       const parts = ebuf.split('\n');
       ebuf = parts.pop() ?? '';
-      this.stderrTail.push(...parts.filter((p) => p.trim() !== ''));
+      const kept = parts.filter((p) => p.trim() !== '');
+      this.stderrTail.push(...kept);
+      for (const p of kept) if (!p.startsWith('{') && this.crashText.length < 200) this.crashText.push(p);
       if (this.stderrTail.length > 400) this.stderrTail = this.stderrTail.slice(-300);
     });
+  }
+
+  /** The process ended without the harness asking (SIGKILL, SIGTERM): a crash. */
+  get crashed(): boolean {
+    return this.exit !== null && (this.signalled === null || this.signalled === 'SIGSTOP' || this.signalled === 'SIGCONT');
+  }
+
+  /** What the crash said: the error line of the stack trace printed, with the exit code. */
+  crashSummary(): string {
+    // Node prints the thrown error right after the source line and its caret.
+    const caret = this.crashText.findIndex((l) => l.trim() === '^');
+    const err = (caret >= 0 ? this.crashText[caret + 1] : undefined) ?? this.crashText.find((l) => /error\b.*:/i.test(l) && !l.startsWith('    at ')) ?? '';
+    return `the runtime process exited (${this.exit?.signal ?? `code ${this.exit?.code}`})${err ? `: ${err.trim()}` : ''}`;
   }
 
   get exited(): boolean {
@@ -133,6 +154,7 @@ export class RuntimeChild {
   signal(signal: NodeJS.Signals, timeoutMs = 30_000): Promise<void> {
     return new Promise((resolve) => {
       if (this.exited) return resolve();
+      this.signalled = signal;
       this.proc.kill(signal);
       if (signal === 'SIGSTOP' || signal === 'SIGCONT') return resolve();
       const timer = setTimeout(() => {

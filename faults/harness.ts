@@ -100,6 +100,8 @@ export interface RunResult {
   faultSeconds: number;
   recoverSeconds: number | null;
   failedAfterSeconds: number | null;
+  /** How the task ended when it did not recover: `failed` (its state) or `crashed` (the process exited). */
+  ended: 'failed' | 'crashed' | 'stuck' | null;
   restartByHand: { outcome: string; seconds: number | null; error: TaskError | null } | null;
   lost: number | null;
   undelivered: number;
@@ -168,7 +170,11 @@ function eventsBefore(c: RuntimeChild, t: number): number {
   return n;
 }
 
-type Watch = { kind: 'recovered'; at: number } | { kind: 'failed'; at: number; line: StatusLine } | { kind: 'stuck'; line: StatusLine | undefined };
+type Watch =
+  | { kind: 'recovered'; at: number }
+  | { kind: 'failed'; at: number; line: StatusLine }
+  | { kind: 'crashed'; at: number; child: RuntimeChild }
+  | { kind: 'stuck'; line: StatusLine | undefined };
 
 /**
  * Waits until the task recovered after `faultEnd` (healthy in full or incremental, acknowledging
@@ -185,8 +191,11 @@ async function watch(ctx: RunContext, from: number, faultEnd: number, timeoutMs:
       faultEnd,
       (l, c) => l.kind === 'tick' && l.healthy && RUNNING.has(l.state) && l.events > eventsBefore(c, faultEnd) && (l.state !== 'incremental' || (l.latencyMs !== null && l.latencyMs < 10_000)),
     );
-    if (recovered && (!failed || recovered.t < failed.t)) return { kind: 'recovered', at: recovered.t };
-    if (failed) return { kind: 'failed', at: failed.t, line: failed };
+    const crashed = children.find((c) => c.crashed && (c.exit?.at ?? 0) >= from);
+    const crashAt = crashed?.exit?.at ?? Infinity;
+    if (recovered && (!failed || recovered.t < failed.t) && recovered.t < crashAt) return { kind: 'recovered', at: recovered.t };
+    if (failed && failed.t < crashAt) return { kind: 'failed', at: failed.t, line: failed };
+    if (crashed) return { kind: 'crashed', at: crashAt, child: crashed };
     if (Date.now() > end) return { kind: 'stuck', line: ctx.child.last };
     await sleep(250);
   }
@@ -344,14 +353,15 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       outcome = scenario.control ? 'healthy throughout' : 'recovered';
       met = req.kind !== 'fail';
       healthyAtEnd = true;
-    } else if (first.kind === 'failed') {
+    } else if (first.kind === 'failed' || first.kind === 'crashed') {
       failedAfterSeconds = seconds(first.at - run.faultStart);
-      const err = first.line.error;
-      const required = req.kind !== 'recover' && matches(err, req.code);
-      outcome = required ? `failed as required (${err?.code})` : `failed (${err?.code ?? first.line.state})`;
+      const err = first.kind === 'failed' ? first.line.error : null;
+      const required = first.kind === 'failed' && req.kind !== 'recover' && matches(err, req.code);
+      outcome =
+        first.kind === 'crashed' ? `runtime crashed (${first.child.crashSummary()})` : required ? `failed as required (${err?.code})` : `failed (${err?.code ?? first.line.state})`;
       met = required;
       // The operator's fix, then a restart by hand.
-      if (scenario.fix) await scenario.fix(run);
+      if (scenario.fix && first.kind === 'failed') await scenario.fix(run);
       await run.child.stop();
       const restartAt = Date.now();
       run.startChild('restart by hand');
@@ -364,6 +374,9 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
         restartByHand = { outcome: again ? `failed again (${second.line.error?.code})` : `failed (${second.line.error?.code ?? second.line.state})`, seconds: null, error: second.line.error };
         // A restart by hand that cannot work (no fix exists) must fail the same way, never start from now.
         if (scenario.fix || !again) met = false;
+      } else if (second.kind === 'crashed') {
+        restartByHand = { outcome: `runtime crashed (${second.child.crashSummary()})`, seconds: null, error: null };
+        met = false;
       } else {
         restartByHand = { outcome: `stuck (${second.line?.state ?? '?'}${second.line?.healthy ? ', reported healthy' : ''})`, seconds: null, error: second.line?.error ?? null };
         met = false;
@@ -381,7 +394,7 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       await sleep(3000);
     }
     await run.writer.stop();
-    const required = first.kind === 'failed' && req.kind !== 'recover' && matches(first.line.error, req.code);
+    const required = first.kind === 'failed' && requiredCode !== null && matches(first.line.error, requiredCode);
     const excused = required && !scenario.fix;
     const scopeKind = scenario.scope ?? 'all';
     const reachedIncremental = phase === 'incremental' || children.some((c) => c.lines.some((l) => l.state === 'incremental'));
@@ -427,6 +440,7 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       faultSeconds: seconds(faultEnd - run.faultStart),
       recoverSeconds,
       failedAfterSeconds,
+      ended: first.kind === 'recovered' ? null : first.kind,
       restartByHand,
       lost: lost(accounting),
       undelivered,
@@ -434,11 +448,11 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       duplicates: accounting.duplicates,
       states: children.map((c) => compactStates(c.states()).join(' → ')),
       errors,
-      message: describeError(failureError ?? lastError),
+      message: first.kind === 'crashed' ? first.child.crashSummary() : describeError(failureError ?? lastError),
       accounting: { ...accounting, lostChanges: accounting.lostChanges.slice(0, 20), lostSeedRows: accounting.lostSeedRows.slice(0, 20) },
       writer: { transactions: run.writer.writes, changes: run.writer.log.length, errors: run.writer.errors, uncertain: run.writer.uncertain },
       notes,
-      logTail: children.flatMap((c) => [`--- ${c.label} (pid ${c.proc.pid})`, ...c.logTail(25)]),
+      logTail: children.flatMap((c) => [`--- ${c.label} (pid ${c.proc.pid}${c.exit ? `, exited ${c.exit.signal ?? c.exit.code}${c.crashed ? ' on its own' : ''}` : ''})`, ...c.logTail(25), ...(c.crashed ? ['--- stderr (not the JSON log):', ...c.crashText] : [])]),
       durationSeconds: seconds(Date.now() - started),
     };
     return result;
@@ -454,6 +468,7 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       faultSeconds: 0,
       recoverSeconds: null,
       failedAfterSeconds: null,
+      ended: null,
       restartByHand: null,
       lost: null,
       undelivered: 0,

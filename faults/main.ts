@@ -52,7 +52,7 @@ export function table(results: readonly RunResult[]): string {
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const r of results) {
-    const time = r.recoverSeconds !== null ? `${r.recoverSeconds} s` : r.failedAfterSeconds !== null ? `— (failed after ${r.failedAfterSeconds} s)` : '—';
+    const time = r.recoverSeconds !== null ? `${r.recoverSeconds} s` : r.failedAfterSeconds !== null ? `— (${r.ended ?? 'failed'} after ${r.failedAfterSeconds} s)` : '—';
     const lostText = r.lost === null ? '?' : `${r.lost}${r.undelivered > 0 && r.requirement.includes('LOST_HISTORY') ? ` (+${r.undelivered} written after the fault, history gone)` : ''}`;
     const verdict = r.pass ? '' : ' **✗**';
     const notes = r.notes.length > 0 ? ` (${r.notes.join('; ')})` : '';

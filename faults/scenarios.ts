@@ -12,7 +12,7 @@ const { sleep } = tools;
 
 /** Holds a fault until the task failed (or `ms` passed). */
 async function holdUntilFailed(ctx: RunContext, ms: number): Promise<void> {
-  if (!(await tools.untilFailed(ctx, ms))) ctx.notes.push(`the task had not failed ${Math.round(ms / 1000)} s into the fault, which was then lifted`);
+  if (!(await tools.untilFailed(ctx, ms)) && !ctx.child.exited) ctx.notes.push(`the task had not failed ${Math.round(ms / 1000)} s into the fault, which was then lifted`);
 }
 
 async function setTopicMaxMessageBytes(topic: string, bytes: number): Promise<void> {
