@@ -113,15 +113,20 @@ const hostList = (defaultPort: number) =>
 const caCert = () =>
   z.string().min(1).optional().describe('CA certificate used to verify the server: PEM text, or a path to a PEM file.');
 
-const heartbeatSchema = z
-  .strictObject({
-    enabled: bool().default(true).describe('Write a heartbeat row periodically so latency stays accurate and an idle slot keeps moving.'),
-    intervalMs: int(100, 3_600_000).default(1000).describe('Milliseconds between heartbeat writes.'),
-    table: nonEmpty().default('dts_postgres_heartbeat').describe('Heartbeat table name (created by the task in the source database).'),
-    schema: nonEmpty().default('public').describe('Schema of the heartbeat table (PostgreSQL flavours).'),
-  })
-  .describe('Heartbeat table in the source.');
+const heartbeatSchema = (defaultTable: string) =>
+  z
+    .strictObject({
+      enabled: bool().default(true).describe('Write a heartbeat row periodically so latency stays accurate and an idle slot keeps moving.'),
+      intervalMs: int(100, 3_600_000).default(1000).describe('Milliseconds between heartbeat writes.'),
+      table: nonEmpty()
+        .refine((v) => new TextEncoder().encode(v).length <= 63, { message: 'is not a valid table name: PostgreSQL keeps at most 63 bytes of a name', params: { fix: 'Shorten it to 63 bytes or fewer.' } })
+        .default(defaultTable)
+        .describe('Heartbeat table name (created by the task in the source database, in `heartbeat.schema`).'),
+      schema: nonEmpty().default('public').describe('Schema of the heartbeat table (also holds the DDL capture table).'),
+    })
+    .describe('Heartbeat table in the source.');
 const heartbeatDefault = { enabled: true, intervalMs: 1000, table: 'dts_postgres_heartbeat', schema: 'public' };
+const db2HeartbeatDefault = { ...heartbeatDefault, table: 'dts_db2_heartbeat' };
 
 // ---------------------------------------------------------------------------------------------
 // Sources
@@ -162,7 +167,7 @@ const postgresSourceSchema = z.strictObject({
     .describe(
       'Publication the task reads through, used verbatim (case-sensitive). When absent, the task creates it over the selected tables and its helper tables, keeps its table list equal to the selection, and drops it on release. An existing publication the task did not create is read as it is, never altered or dropped: the precheck fails when it lacks a selected table, an operation (insert, update, delete) or `publish_via_partition_root` for a partitioned table, and warns when it lacks the heartbeat or DDL helper table. Default: `tributary_<task name>`, named as the slot.',
     ),
-  heartbeat: heartbeatSchema.default(heartbeatDefault),
+  heartbeat: heartbeatSchema(heartbeatDefault.table).default(heartbeatDefault),
   captureDdl: bool().optional().describe('Capture DDL through the helper event trigger and `dts_ddl_command` table. Default: true for `postgres` and `polardb`; `analyticdb` does not synchronize DDL.'),
 });
 
@@ -202,8 +207,8 @@ const db2SourceSchema = z.strictObject({
   database: nonEmpty().describe('Database name.'),
   encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
   caCert: caCert(),
-  heartbeat: heartbeatSchema
-    .default({ ...heartbeatDefault, table: 'dts_db2_heartbeat' })
+  heartbeat: heartbeatSchema(db2HeartbeatDefault.table)
+    .default(db2HeartbeatDefault)
     .describe('Heartbeat table, updated every second so latency stays accurate when a whole database is selected.'),
 });
 
@@ -299,8 +304,8 @@ const objectSchema = z.strictObject({
     .optional()
     .describe('Destination names for this object.'),
   columnRename: z.record(nonEmpty(), nonEmpty()).optional().describe('Column name mapping, `source: destination` (relational sources).'),
-  topic: nonEmpty().optional().describe('Kafka topic for this object. Default: `destination.kafka.topic`.'),
-  partitions: int(1, 10_000).optional().describe('Number of partitions of the topic (used when it is created).'),
+  topic: nonEmpty().optional().describe('Kafka topic for this table (table level only). Default: `destination.kafka.topic`.'),
+  partitions: int(1, 10_000).optional().describe('Number of partitions of this object\'s `topic` (table level, with `topic`; used when the task creates it).'),
   partitionKey: z.array(nonEmpty()).min(1).optional().describe('Columns hashed for `partitionPolicy: keyHash`. Default: the primary key.'),
 });
 
@@ -328,7 +333,7 @@ export const taskConfigFileSchema = z.strictObject({
   destination: destinationSchema,
   syncTypes: z
     .strictObject({
-      schema: bool().default(false).describe('Schema synchronization (create destination objects / emit their definitions). Not available for MongoDB to Kafka.'),
+      schema: bool().default(false).describe('Schema synchronization (create destination objects). Not available to Kafka (a topic has no table definitions: refused).'),
       full: bool().default(true).describe('Full synchronization: copy existing data first.'),
       incremental: bool().default(true).describe('Incremental synchronization: stream later changes. Always on for MongoDB and PolarDB to Kafka.'),
     })
@@ -337,7 +342,7 @@ export const taskConfigFileSchema = z.strictObject({
   conflictMode: z
     .enum(CONFLICT_MODES)
     .default('precheckAndReport')
-    .describe('Destination objects with the same names: fail the precheck (`precheckAndReport`), proceed keeping existing records (`ignoreAndProceed`), or clear them first (`clearDestination`, Db2 sources only).'),
+    .describe('Destination objects with the same names: fail the precheck (`precheckAndReport`), proceed keeping existing records (`ignoreAndProceed`), or clear them first (`clearDestination`: refused for Kafka destinations, whose topics the task does not clear).'),
   nameCase: z.enum(NAME_CASES).default('default').describe('Capitalization of object names in the destination: `default` policy, `same` as source, `upper`, `lower`.'),
   objects: z.array(objectSchema).min(1).describe('What to synchronize: databases, schemas, tables or collections, with per-object mapping and filters.'),
   exclude: z.array(excludeSchema).default([]).describe('Objects left out of the selection.'),
@@ -550,6 +555,13 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
     if (kafka !== undefined && st.incremental === false && (type === 'mongodb' || flavour === 'polardb')) {
       report(['syncTypes', 'incremental'], `incremental synchronization is always on for ${srcLabel} to Kafka`, 'Remove syncTypes.incremental or set it to true.');
     }
+    if (kafka !== undefined && isRelational(type) && st.schema === true) {
+      report(
+        ['syncTypes', 'schema'],
+        `schema synchronization has nothing to create for ${srcLabel} to Kafka: a topic has no table definitions (DDL is delivered as DDL events by incremental synchronization, and dts-avro carries each record's schema)`,
+        'Remove syncTypes.schema or set it to false; set createTopics: true to have missing topics created.',
+      );
+    }
     if (kafka !== undefined && type === 'mongodb' && st.schema === true) {
       report(['syncTypes', 'schema'], 'schema synchronization is not available for MongoDB to Kafka', 'Remove syncTypes.schema or set it to false.');
     }
@@ -561,7 +573,13 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
     }
   }
 
-  if (input.conflictMode === 'clearDestination' && type !== undefined && type !== 'db2') {
+  if (input.conflictMode === 'clearDestination' && kafka !== undefined) {
+    report(
+      ['conflictMode'],
+      '"clearDestination" is not available for a Kafka destination: the task does not delete the records already in its topics, so the mode would act as "ignoreAndProceed"',
+      'Use "precheckAndReport" (fail when the topics hold messages) or "ignoreAndProceed" (append to them); empty the topics yourself (kafka-delete-records) if they must start empty.',
+    );
+  } else if (input.conflictMode === 'clearDestination' && type !== undefined && type !== 'db2') {
     report(['conflictMode'], `"clearDestination" is offered only for Db2 sources, not ${srcLabel}`, 'Use "precheckAndReport" or "ignoreAndProceed".');
   }
 
@@ -619,6 +637,8 @@ function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: Objec
       if (o.table !== undefined) report(at('table'), 'MongoDB objects are collections', 'Use `collection` instead of `table`.');
       if (o.schema !== undefined) report(at('schema'), 'MongoDB has no schemas', 'Remove `schema`.');
       if (o.columnRename !== undefined) report(at('columnRename'), 'column mapping is available for relational sources only', 'Remove columnRename, or use etl to reshape documents.');
+      if (o.rename?.table !== undefined) report(at('rename', 'table'), 'MongoDB objects are collections: a table name is never used', 'Use rename.collection instead of rename.table.');
+      if (o.rename?.schema !== undefined) report(at('rename', 'schema'), 'MongoDB has no schemas: a schema name is never used', 'Remove rename.schema (rename.database maps the database).');
       if (typeof o.database === 'string' && (MONGO_SYSTEM_DATABASES as readonly string[]).includes(o.database)) {
         report(at('database'), `the "${o.database}" database is never synchronized`, 'Remove this object; admin, config and local cannot be selected.');
       }
@@ -646,6 +666,7 @@ function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: Objec
       }
     } else if (ctx.type !== undefined) {
       if (o.collection !== undefined) report(at('collection'), `${ctx.srcLabel} objects are tables`, 'Use `table` instead of `collection`.');
+      if (o.rename?.collection !== undefined) report(at('rename', 'collection'), `${ctx.srcLabel} objects are tables: a collection name is never used`, 'Use rename.table instead of rename.collection.');
       if (taskDb !== undefined && o.database !== undefined && o.database !== taskDb) {
         report(at('database'), `the task reads database "${taskDb}" only`, `Remove database, set it to "${taskDb}", or create one task per database.`);
       }
@@ -660,11 +681,18 @@ function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: Objec
       }
     }
     if (leaf === undefined) {
-      for (const k of ['columns', 'filter', 'columnRename', 'partitionKey'] as const) {
-        if (o[k] !== undefined) report(at(k), `applies to a single ${isMongo ? 'collection' : 'table'}`, `Set ${isMongo ? 'collection' : 'table'} on this object, or remove ${k}.`);
+      for (const k of ['columns', 'filter', 'columnRename', 'partitionKey', 'topic', 'partitions'] as const) {
+        if (o[k] === undefined) continue;
+        const unit = isMongo ? 'collection' : 'table';
+        if (k === 'topic' || k === 'partitions') {
+          report(at(k), `applies to a single ${unit}: a ${isMongo ? 'database' : 'schema or database'}-level ${k} is not routed`, `List each ${unit} as its own object with ${k}, or remove ${k} (the task topic, destination.kafka.topic, is used).`);
+        } else report(at(k), `applies to a single ${unit}`, `Set ${unit} on this object, or remove ${k}.`);
       }
     } else {
       tableLevel++;
+      if (o.partitions !== undefined && o.topic === undefined) {
+        report(at('partitions'), 'sets the partition count of the object\'s own topic, and this object has none', 'Set topic on this object too, or remove partitions.');
+      }
     }
     if (o.rename !== undefined || o.columnRename !== undefined) mapping = true;
     if (o.partitionKey !== undefined && !ctx.keyHash) {

@@ -182,10 +182,12 @@ describe('cross-field rules', () => {
     expect(paths(issuesOf(pgTask({ source: db2, objects: [{ table: 'T', ops: ['insert', 'ddl'] }] })))).toEqual(['objects[0].ops']);
   });
 
-  it('clearDestination is offered for db2 only', () => {
+  it('clearDestination is refused for Kafka destinations (the task does not clear topics)', () => {
     expect(paths(issuesOf(pgTask({ conflictMode: 'clearDestination' })))).toEqual(['conflictMode']);
-    const db2 = { type: 'db2', host: 'h', user: 'u', password: 'p', database: 'D' };
-    expect(validateTaskConfig(pgTask({ source: db2, conflictMode: 'clearDestination' }), { env: {} }).conflictMode).toBe('clearDestination');
+    const db2 = { type: 'db2', host: 'h', user: 'u', password: 'db2-Secret-1', database: 'D' };
+    const issues = issuesOf(pgTask({ source: db2, conflictMode: 'clearDestination' }));
+    expect(paths(issues)).toEqual(['conflictMode']);
+    expect(issues[0]?.message).toMatch(/not available for a Kafka destination/);
   });
 
   it('mongodb to kafka: incremental is always on and schema sync unavailable', () => {
