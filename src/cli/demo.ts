@@ -3,7 +3,7 @@ import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import { createRuntime } from '../runtime/createRuntime.js';
 import { createLogger } from '../observe/logger.js';
-import { flag, type Args } from './args.js';
+import { flag, type Invocation } from './args.js';
 import { progressLine } from './render.js';
 
 const DB = 'tributary_demo';
@@ -18,8 +18,8 @@ function say(text: string): void {
  * (scripts/servers.sh up). Creates sample tables, copies them (full sync with progress), streams
  * more writes, shows Canal JSON messages arriving, checks every change was delivered, cleans up.
  */
-export async function runDemo(args: Args): Promise<number> {
-  const pgPort = Number(flag(args, 'pg-port') ?? process.env.TRIBUTARY_PG_PORT ?? 15432);
+export async function runDemo(args: Invocation): Promise<number> {
+  const pgPort = Number(flag(args, 'pgPort') ?? process.env.TRIBUTARY_PG_PORT ?? 15432);
   const broker = flag(args, 'kafka') ?? process.env.TRIBUTARY_KAFKA_BROKERS ?? '127.0.0.1:19092';
   const admin = new pg.Client({ host: '127.0.0.1', port: pgPort, user: 'postgres', database: 'postgres' });
   await admin.connect();

@@ -14,9 +14,11 @@ import { createRuntime } from '../runtime/createRuntime.js';
 import { defaultRegistry } from '../runtime/defaults.js';
 import { planObjects } from '../runtime/objects.js';
 import { taskMachineDefinition } from '../../machines/index.js';
-import { commandHelp, flag, parseArgs, synopsis, type Args, type CommandSpec, type FlagSpec } from './args.js';
+import { Option, InvalidArgumentError } from 'commander';
+import { buildProgram, flag, has, parseCommandLine, type CommandSpec, type Invocation, type Parsed } from './args.js';
 import { acquireTaskLock } from './lock.js';
-import { progressLine, precheckTable } from './render.js';
+import { TerminalProgress } from './progress.js';
+import { progressLine, precheckTable, sampleRates, type RecentRate } from './render.js';
 import { runDemo } from './demo.js';
 
 export const EXIT = { ok: 0, failed: 1, invalidConfig: 2, error: 3, usage: 64 } as const;
@@ -24,32 +26,45 @@ export const EXIT = { ok: 0, failed: 1, invalidConfig: 2, error: 3, usage: 64 } 
 const LOG_LEVELS = ['debug', 'info', 'warn', 'error', 'silent'] as const satisfies readonly LogLevel[];
 const DEFAULT_URL = 'http://127.0.0.1:8470';
 
-const JSON_FLAG: FlagSpec = { name: 'json', help: 'machine-readable output' };
-const URL_FLAG: FlagSpec = { name: 'url', value: 'url', help: `the management API of a running 'tributary run --http' (default $TRIBUTARY_URL, else ${DEFAULT_URL})` };
-const logLevelFlag = (dflt: LogLevel): FlagSpec => ({ name: 'log-level', value: 'level', choices: LOG_LEVELS, help: `log to stderr at this level and above (default ${dflt})` });
-const IGNORE_FLAG: FlagSpec = { name: 'ignore', value: 'ids', help: 'accept these precheck warnings (comma-separated item ids)' };
-const RUN_FLAGS: readonly FlagSpec[] = [
-  { name: 'http', value: 'port', help: 'serve the management API and /metrics on this port' },
-  IGNORE_FLAG,
-  { name: 'no-progress', help: 'no progress line, even on a terminal' },
-  JSON_FLAG,
-  logLevelFlag('warn'),
+/** A port number, 1-65535, kept as its text. */
+function port(value: string): string {
+  if (!/^\d{1,5}$/.test(value) || Number(value) < 1 || Number(value) > 65535) throw new InvalidArgumentError('It must be a port number (1-65535).');
+  return value;
+}
+
+/** A throttle limit: a finite number, at least 0 (0 lifts the limit). */
+function limit(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('It must be a finite non-negative number (0 lifts the limit).');
+  return n;
+}
+
+const jsonOption = () => new Option('--json', 'machine-readable output');
+const urlOption = () => new Option('--url <url>', `the management API of a running 'tributary run --http' (default $TRIBUTARY_URL, else ${DEFAULT_URL})`);
+const logLevelOption = (dflt: LogLevel) => new Option('--log-level <level>', `log to stderr at this level and above (default ${dflt})`).choices(LOG_LEVELS);
+const ignoreOption = () => new Option('--ignore <ids>', 'accept these precheck warnings (comma-separated item ids)');
+const runOptions = () => [
+  new Option('--http <port>', 'serve the management API and /metrics on this port').argParser(port),
+  ignoreOption(),
+  new Option('--no-progress', 'no bars on a terminal: a plain progress line every 10 s, as off a terminal'),
+  jsonOption(),
+  logLevelOption('warn'),
 ];
-const TASK_FILE = [{ name: 'task.yaml' }];
-const TASK_ID = [{ name: 'task' }];
+const TASK_FILE = ['<task.yaml>'];
+const TASK_ID = ['<task>'];
 
 interface Command extends CommandSpec {
-  run(args: Args): Promise<number>;
+  run(args: Invocation): Promise<number>;
 }
 
 class UsageError extends Error {}
 
-function out(args: Args, human: string, json: unknown): void {
-  if (args.flags.has('json')) process.stdout.write(`${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
+function out(args: Invocation, human: string, json: unknown): void {
+  if (has(args, 'json')) process.stdout.write(`${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
   else process.stdout.write(`${human}\n`);
 }
 
-function baseUrl(args: Args): string {
+function baseUrl(args: Invocation): string {
   return flag(args, 'url') ?? process.env.TRIBUTARY_URL ?? DEFAULT_URL;
 }
 
@@ -59,7 +74,7 @@ function authHeader(): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
-async function api(args: Args, method: string, path: string, body?: unknown): Promise<unknown> {
+async function api(args: Invocation, method: string, path: string, body?: unknown): Promise<unknown> {
   let res: Response;
   try {
     const headers = { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...authHeader() };
@@ -74,14 +89,14 @@ async function api(args: Args, method: string, path: string, body?: unknown): Pr
   return data;
 }
 
-async function load(args: Args): Promise<TaskConfig> {
+async function load(args: Invocation): Promise<TaskConfig> {
   const file = args.positionals[0];
   if (!file) throw new UsageError(`'${args.command}' needs a task file: tributary ${args.command} task.yaml`);
   return loadTaskConfig(file);
 }
 
-function logLevel(args: Args, dflt: LogLevel): LogLevel {
-  return (flag(args, 'log-level') as LogLevel | undefined) ?? dflt;
+function logLevel(args: Invocation, dflt: LogLevel): LogLevel {
+  return (flag(args, 'logLevel') as LogLevel | undefined) ?? dflt;
 }
 
 function storeFor(cfg: TaskConfig): CheckpointStore {
@@ -89,14 +104,14 @@ function storeFor(cfg: TaskConfig): CheckpointStore {
   return new FileCheckpointStore(cfg.checkpoints.store === 'file' ? cfg.checkpoints.dir : '.tributary/checkpoints');
 }
 
-async function cmdValidate(args: Args): Promise<number> {
+async function cmdValidate(args: Invocation): Promise<number> {
   const cfg = await load(args);
-  if (args.flags.has('print')) out(args, JSON.stringify(redactConfig(cfg), null, 2), redactConfig(cfg));
+  if (has(args, 'print')) out(args, JSON.stringify(redactConfig(cfg), null, 2), redactConfig(cfg));
   else out(args, `${args.positionals[0]}: valid (task ${cfg.name})`, { valid: true, task: cfg.name });
   return EXIT.ok;
 }
 
-async function cmdPrecheck(args: Args): Promise<number> {
+async function cmdPrecheck(args: Invocation): Promise<number> {
   const cfg = await load(args);
   const runtime = createRuntime({ logger: createLogger({ level: logLevel(args, 'silent'), secrets: collectSecrets(cfg) }) });
   const task = runtime.add(cfg);
@@ -108,10 +123,9 @@ async function cmdPrecheck(args: Args): Promise<number> {
   return mayStart ? EXIT.ok : EXIT.failed;
 }
 
-async function cmdRun(args: Args): Promise<number> {
+async function cmdRun(args: Invocation): Promise<number> {
   const cfg = await load(args);
   const httpPort = flag(args, 'http');
-  if (httpPort !== undefined && !/^\d{1,5}$/.test(httpPort)) throw new UsageError(`--http must be a port number, got '${httpPort}'`);
   // One process per task: a second `run` (or `offsets --set`) of this task is refused while we live.
   const lock = await acquireTaskLock(cfg, 'tributary run');
   try {
@@ -121,9 +135,9 @@ async function cmdRun(args: Args): Promise<number> {
   }
 }
 
-async function runTask(args: Args, cfg: TaskConfig, httpPort: string | undefined, announce: (url: string) => Promise<void>): Promise<number> {
+async function runTask(args: Invocation, cfg: TaskConfig, httpPort: string | undefined, announce: (url: string) => Promise<void>): Promise<number> {
   const logger = createLogger({ level: logLevel(args, 'warn'), secrets: collectSecrets(cfg) });
-  const live = args.flags.has('live');
+  const live = has(args, 'live');
   const runtime = createRuntime({
     logger,
     ...(live ? { inspect: (e) => e.type === '@xstate.event' && process.stdout.write(`${JSON.stringify({ transition: (e as { event: { type: string } }).event.type })}\n`) } : {}),
@@ -139,15 +153,23 @@ async function runTask(args: Args, cfg: TaskConfig, httpPort: string | undefined
   }
   for (const id of (flag(args, 'ignore') ?? '').split(',').filter(Boolean)) task.ignoreAlert(id);
 
-  const tty = process.stderr.isTTY && !args.flags.has('json') && !args.flags.has('no-progress');
+  // On a terminal: bars (cli-progress); elsewhere, or with --no-progress, a line every 10 s.
+  const json = has(args, 'json');
+  const bars = process.stderr.isTTY === true && !json && args.options.progress !== false ? new TerminalProgress(process.stderr) : null;
+  const rates = new Map<string, RecentRate>();
   const startedAt = Date.now();
   let phaseStart = { at: startedAt, events: 0, state: '' };
   let lastPrinted = 0;
   const sub = task.status$.subscribe((s) => {
     if (s.state !== phaseStart.state) {
+      // Off a terminal, a full sync that ends leaves its last figures (100 % once complete) in the log.
+      if (!bars && !json && phaseStart.state === 'full') process.stderr.write(`${progressLine({ ...s, state: 'full' }, phaseStart.at, 0, rates, true)}\n`);
+      if (s.state === 'full') rates.clear();
       phaseStart = { at: Date.now(), events: s.counters.events, state: s.state };
-      if (args.flags.has('json')) out(args, '', { event: 'state', state: s.state, lastError: s.lastError });
-      else process.stderr.write(`${tty ? '\n' : ''}[${new Date().toISOString()}] ${s.state}${s.lastError ? `: ${s.lastError.message}` : ''}\n`);
+      const line = `[${new Date().toISOString()}] ${s.state}${s.lastError ? `: ${s.lastError.message}` : ''}`;
+      if (json) out(args, '', { event: 'state', state: s.state, lastError: s.lastError });
+      else if (bars) bars.phaseChanged(s, line);
+      else process.stderr.write(`${line}\n`);
       if (s.state === 'precheckFailed' && s.precheck) process.stderr.write(`${precheckTable(s.precheck)}\n`);
       if (s.state === 'awaitingAlertIgnore' && s.precheck) {
         const warnings = s.precheck.filter((i) => i.status === 'warn').map((i) => i.id);
@@ -157,11 +179,12 @@ async function runTask(args: Args, cfg: TaskConfig, httpPort: string | undefined
   });
   const ticker = setInterval(() => {
     const s = task.status;
-    if (tty) process.stderr.write(`\r${progressLine(s, phaseStart.at, phaseStart.events).padEnd(100)}`);
+    if (s.state === 'full') sampleRates(rates, s);
+    if (bars) bars.update(s, phaseStart.at, phaseStart.events);
     else if (Date.now() - lastPrinted > 10_000) {
       lastPrinted = Date.now();
-      if (args.flags.has('json')) out(args, '', { event: 'progress', ...s });
-      else process.stderr.write(`${progressLine(s, phaseStart.at, phaseStart.events)}\n`);
+      if (json) out(args, '', { event: 'progress', ...s });
+      else process.stderr.write(`${progressLine(s, phaseStart.at, phaseStart.events, rates, true)}\n`);
     }
   }, 500);
   task.start();
@@ -180,20 +203,20 @@ async function runTask(args: Args, cfg: TaskConfig, httpPort: string | undefined
   const failedAtStop = outcome === -1 && (task.status.state === 'failed' || task.status.state === 'precheckFailed');
   clearInterval(ticker);
   sub.unsubscribe();
+  bars?.finish(task.status);
   alerts.stop();
   await runtime.shutdown();
   await http?.close();
-  if (tty) process.stderr.write('\n');
   return outcome === -1 ? (failedAtStop ? EXIT.failed : EXIT.ok) : outcome;
 }
 
-async function cmdStatus(args: Args): Promise<number> {
+async function cmdStatus(args: Invocation): Promise<number> {
   const tasks = (await api(args, 'GET', '/tasks')) as Array<{ taskId: string; state: string; latencyMs: number | null; counters: { events: number } }>;
   out(args, tasks.map((t) => `${t.taskId}\t${t.state}\tlatency ${t.latencyMs ?? '-'} ms\t${t.counters.events} events`).join('\n') || '(no tasks)', tasks);
   return EXIT.ok;
 }
 
-async function cmdControl(args: Args, action: string): Promise<number> {
+async function cmdControl(args: Invocation, action: string): Promise<number> {
   const id = args.positionals[0] as string;
   const s = await api(args, 'POST', `/tasks/${encodeURIComponent(id)}/${action}`);
   out(args, `${id}: ${(s as { state: string }).state}`, s);
@@ -202,16 +225,13 @@ async function cmdControl(args: Args, action: string): Promise<number> {
 
 const THROTTLES = ['fullQps', 'fullRps', 'fullMBps', 'incrementalRps', 'incrementalMBps'] as const;
 
-async function cmdThrottle(args: Args): Promise<number> {
+async function cmdThrottle(args: Invocation): Promise<number> {
   const id = args.positionals[0] as string;
   const body: Record<string, number> = {};
+  // Each value was checked while parsing: a finite number, at least 0.
   for (const k of THROTTLES) {
-    const v = flag(args, k);
-    if (v !== undefined) {
-      const n = Number(v);
-      if (!(n >= 0) || !Number.isFinite(n)) throw new UsageError(`--${k} must be a finite non-negative number (0 lifts the limit), got '${v}'`);
-      body[k] = n;
-    }
+    const v = args.options[k];
+    if (typeof v === 'number') body[k] = v;
   }
   if (Object.keys(body).length === 0) throw new UsageError(`throttle needs at least one limit: ${THROTTLES.map((k) => `--${k}`).join(', ')}`);
   const t = await api(args, 'PUT', `/tasks/${encodeURIComponent(id)}/throttle`, body);
@@ -237,7 +257,7 @@ function checkedPosition(cfg: TaskConfig, text: string): string {
  * A task added to a running instance through its API holds no lock file; ask the instance at --url
  * ($TRIBUTARY_URL, default) whether it has the task. Nothing answering means no.
  */
-async function refuseIfServed(args: Args, taskId: string): Promise<void> {
+async function refuseIfServed(args: Invocation, taskId: string): Promise<void> {
   const url = baseUrl(args);
   let res: Response;
   try {
@@ -264,11 +284,10 @@ async function refuseIfServed(args: Args, taskId: string): Promise<void> {
   });
 }
 
-async function cmdOffsets(args: Args): Promise<number> {
+async function cmdOffsets(args: Invocation): Promise<number> {
   const cfg = await load(args);
   const set = flag(args, 'set');
-  const reset = args.flags.has('reset');
-  if (set !== undefined && reset) throw new UsageError('offsets: --set and --reset exclude each other');
+  const reset = has(args, 'reset');
   const position = set !== undefined ? checkedPosition(cfg, set) : undefined;
   const changing = set !== undefined || reset;
   // Changing: hold the task's lock while writing (refused if `tributary run` holds it), and make sure
@@ -299,7 +318,7 @@ async function cmdOffsets(args: Args): Promise<number> {
 }
 
 /** MongoDB destinations: per collection, counts and content hashes of source and destination. */
-async function cmdVerify(args: Args): Promise<number> {
+async function cmdVerify(args: Invocation): Promise<number> {
   const cfg = await load(args);
   if (cfg.source.type !== 'mongodb' || !cfg.destination.mongodb) {
     throw new UsageError('verify compares a MongoDB source with a MongoDB destination; this task writes elsewhere.');
@@ -325,86 +344,88 @@ async function cmdVerify(args: Args): Promise<number> {
   }
 }
 
-async function cmdInspect(args: Args): Promise<number> {
-  if (args.flags.has('live')) return cmdRun(args);
+async function cmdInspect(args: Invocation): Promise<number> {
+  if (has(args, 'live')) return cmdRun(args);
   process.stdout.write(`${JSON.stringify(taskMachineDefinition(), null, 2)}\n`);
   return EXIT.ok;
 }
 
 function control(name: string, summary: string): Command {
-  return { name, positionals: TASK_ID, summary, flags: [URL_FLAG, JSON_FLAG], run: (args) => cmdControl(args, name) };
+  return { name, arguments: TASK_ID, summary, options: () => [urlOption(), jsonOption()], run: (args) => cmdControl(args, name) };
 }
 
 const COMMANDS: readonly Command[] = [
   {
     name: 'run',
-    positionals: TASK_FILE,
+    arguments: TASK_FILE,
     summary: 'run a task: precheck, full sync with progress, then incremental',
-    details: `Runs until the task completes or fails (exit 1), or until SIGINT/SIGTERM (exit 0). While it runs it holds
-the task's lock (<checkpoints.dir>/<task>.lock), so a second 'run' or an 'offsets --set' of the task is refused.`,
-    flags: RUN_FLAGS,
+    details: `Runs until the task completes or fails (exit 1), or until SIGINT/SIGTERM (exit 0, or 1 when the task
+had failed). While it runs it holds the task's lock (<checkpoints.dir>/<task>.lock), so a second 'run' or
+an 'offsets --set' of the task is refused. On a terminal, full sync draws a bar per table and one for the
+total (rows acknowledged, rate and ETA over the last 20 s); elsewhere it prints a line every 10 s.`,
+    options: runOptions,
     run: cmdRun,
   },
-  { name: 'precheck', positionals: TASK_FILE, summary: 'run the prechecks and print a table; exit 0 only if the task may start', flags: [IGNORE_FLAG, JSON_FLAG, logLevelFlag('silent')], run: cmdPrecheck },
+  { name: 'precheck', arguments: TASK_FILE, summary: 'run the prechecks and print a table; exit 0 only if the task may start', options: () => [ignoreOption(), jsonOption(), logLevelOption('silent')], run: cmdPrecheck },
   {
     name: 'validate',
-    positionals: TASK_FILE,
+    arguments: TASK_FILE,
     summary: 'check a config file',
-    flags: [{ name: 'print', help: 'show the config resolved: defaults filled, secrets masked' }, JSON_FLAG],
+    options: () => [new Option('--print', 'show the config resolved: defaults filled, secrets masked'), jsonOption()],
     run: cmdValidate,
   },
-  { name: 'status', positionals: [], summary: "show the tasks of a running 'tributary run --http'", flags: [URL_FLAG, JSON_FLAG], run: cmdStatus },
+  { name: 'status', arguments: [], summary: "show the tasks of a running 'tributary run --http'", options: () => [urlOption(), jsonOption()], run: cmdStatus },
   control('start', 'start a stopped task of a running instance'),
   control('pause', 'pause a task of a running instance'),
   control('resume', 'resume a paused task of a running instance'),
   control('stop', 'stop a task of a running instance (confirming and checkpointing what was acknowledged)'),
   {
     name: 'throttle',
-    positionals: TASK_ID,
+    arguments: TASK_ID,
     summary: 'change the limits of a task of a running instance',
     details: 'A limit left out keeps its value; 0 lifts it.',
-    flags: [
-      { name: 'incrementalRps', value: 'n', help: 'incremental sync: records per second' },
-      { name: 'incrementalMBps', value: 'n', help: 'incremental sync: megabytes per second' },
-      { name: 'fullRps', value: 'n', help: 'full sync: rows per second' },
-      { name: 'fullMBps', value: 'n', help: 'full sync: megabytes per second' },
-      { name: 'fullQps', value: 'n', help: 'full sync: queries per second' },
-      URL_FLAG,
-      JSON_FLAG,
+    options: () => [
+      new Option('--incrementalRps <n>', 'incremental sync: records per second').argParser(limit),
+      new Option('--incrementalMBps <n>', 'incremental sync: megabytes per second').argParser(limit),
+      new Option('--fullRps <n>', 'full sync: rows per second').argParser(limit),
+      new Option('--fullMBps <n>', 'full sync: megabytes per second').argParser(limit),
+      new Option('--fullQps <n>', 'full sync: queries per second').argParser(limit),
+      urlOption(),
+      jsonOption(),
     ],
     run: cmdThrottle,
   },
   {
     name: 'offsets',
-    positionals: TASK_FILE,
+    arguments: TASK_FILE,
     summary: "show the task's checkpoint, or change it while no process runs the task",
     details: `--set and --reset are refused while the task runs: while a 'tributary run' of it holds its lock
 (<checkpoints.dir>/<task>.lock; a lock whose process is gone is ignored), or while the instance at --url
 has the task loaded. A position is checked by the task's source: PostgreSQL takes an LSN such as 0/16B3748
 (or the commitLsn#seq@safeLsn form shown here); MongoDB an oplog time t:i such as 1700000000:1, or a
 resume token {"_data": "...", "ts": "t:i"}.`,
-    flags: [
-      { name: 'set', value: 'position', help: 'resume incremental sync from this source position' },
-      { name: 'reset', help: 'forget the position: the next run starts from a new stream start' },
-      URL_FLAG,
-      JSON_FLAG,
+    options: () => [
+      new Option('--set <position>', 'resume incremental sync from this source position').conflicts('reset'),
+      new Option('--reset', 'forget the position: the next run starts from a new stream start'),
+      urlOption(),
+      jsonOption(),
     ],
     run: cmdOffsets,
   },
   {
     name: 'inspect',
-    positionals: [{ name: 'task.yaml', optional: true }],
+    arguments: ['[task.yaml]'],
     summary: 'print the task state chart (JSON, for the Stately visualizer)',
     details: 'With --live and a task file, runs the task as `run` does and prints every transition.',
-    flags: [{ name: 'live', help: 'run the task and print every transition' }, ...RUN_FLAGS],
+    options: () => [new Option('--live', 'run the task and print every transition'), ...runOptions()],
     run: cmdInspect,
   },
-  { name: 'verify', positionals: TASK_FILE, summary: 'MongoDB → MongoDB: compare counts and content hashes per collection; exit 1 on differences', flags: [JSON_FLAG], run: cmdVerify },
+  { name: 'verify', arguments: TASK_FILE, summary: 'MongoDB → MongoDB: compare counts and content hashes per collection; exit 1 on differences', options: () => [jsonOption()], run: cmdVerify },
   {
     name: 'docs',
-    positionals: [],
+    arguments: [],
     summary: 'print the configuration reference (markdown)',
-    flags: [],
+    options: () => [],
     run: () => {
       process.stdout.write(generateConfigDocs());
       return Promise.resolve(EXIT.ok);
@@ -412,12 +433,12 @@ resume token {"_data": "...", "ts": "t:i"}.`,
   },
   {
     name: 'demo',
-    positionals: [],
+    arguments: [],
     summary: 'PostgreSQL → Kafka demo on the local test servers',
     details: 'Drops and recreates the database tributary_demo and the topic tributary-demo, runs a task, checks every change arrived.',
-    flags: [
-      { name: 'pg-port', value: 'port', help: 'PostgreSQL on 127.0.0.1 (default $TRIBUTARY_PG_PORT, else 15432)' },
-      { name: 'kafka', value: 'broker', help: 'Kafka broker (default $TRIBUTARY_KAFKA_BROKERS, else 127.0.0.1:19092)' },
+    options: () => [
+      new Option('--pg-port <port>', 'PostgreSQL on 127.0.0.1 (default $TRIBUTARY_PG_PORT, else 15432)').argParser(port),
+      new Option('--kafka <broker>', 'Kafka broker (default $TRIBUTARY_KAFKA_BROKERS, else 127.0.0.1:19092)'),
     ],
     run: runDemo,
   },
@@ -425,46 +446,25 @@ resume token {"_data": "...", "ts": "t:i"}.`,
 
 const byName = new Map(COMMANDS.map((c) => [c.name, c]));
 
-const USAGE = [
-  'tributary: change-data-capture from PostgreSQL and MongoDB to Kafka and MongoDB',
-  '',
-  'usage: tributary <command> [options]',
-  "       tributary <command> --help     that command's options",
-  '',
-  'commands:',
-  ...(() => {
-    const width = Math.max(...COMMANDS.map((c) => synopsis(c).length));
-    return COMMANDS.map((c) => `  ${synopsis(c).padEnd(width)}  ${c.summary}`);
-  })(),
-  '',
-  'exit codes: 0 ok, 1 task failed or precheck did not pass, 2 invalid config, 3 other error, 64 usage',
-].join('\n');
+const HELP_TEXT = {
+  intro: 'tributary: change-data-capture from PostgreSQL and MongoDB to Kafka and MongoDB',
+  outro: 'exit codes: 0 ok, 1 task failed or precheck did not pass, 2 invalid config, 3 other error, 64 usage',
+};
+
+/** Reads the command line of `tributary` (the words after it): help and usage errors are written here. */
+export function parseTributaryArgs(argv: readonly string[], stdout: (s: string) => void, stderr: (s: string) => void): Parsed {
+  return parseCommandLine(buildProgram(COMMANDS, HELP_TEXT), argv, stdout, stderr);
+}
 
 export async function main(argv: readonly string[]): Promise<number> {
-  const [cmd, ...rest] = argv;
-  if (cmd === undefined || cmd === 'help' || cmd === '--help' || cmd === '-h') {
-    const about = rest[0] !== undefined ? byName.get(rest[0]) : undefined;
-    if (cmd === 'help' && rest[0] !== undefined && !about) {
-      process.stderr.write(`unknown command '${rest[0]}'\n\n${USAGE}\n`);
-      return EXIT.usage;
-    }
-    process.stdout.write(`${about ? commandHelp(about) : USAGE}\n`);
-    return cmd === undefined ? EXIT.usage : EXIT.ok;
-  }
-  const command = byName.get(cmd);
-  if (!command) {
-    process.stderr.write(`unknown command '${cmd}'\n\n${USAGE}\n`);
-    return EXIT.usage;
-  }
-  const args = parseArgs(command, rest);
-  if (args.flags.has('help')) {
-    process.stdout.write(`${commandHelp(command)}\n`);
-    return EXIT.ok;
-  }
-  if (args.errors.length > 0) {
-    process.stderr.write(`${args.errors.join('\n')}\n(tributary ${cmd} --help shows its usage)\n`);
-    return EXIT.usage;
-  }
+  const parsed = parseTributaryArgs(
+    argv,
+    (text) => process.stdout.write(text),
+    (text) => process.stderr.write(text),
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const args = parsed.invocation;
+  const command = byName.get(args.command) as Command;
   try {
     return await command.run(args);
   } catch (err) {
@@ -473,12 +473,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       return EXIT.usage;
     }
     if (err instanceof ConfigError) {
-      if (args.flags.has('json')) out(args, '', { valid: false, issues: err.issues });
+      if (has(args, 'json')) out(args, '', { valid: false, issues: err.issues });
       else process.stderr.write(`${err.message}\n`);
       return EXIT.invalidConfig;
     }
     const e = err instanceof TributaryError ? err : null;
-    if (args.flags.has('json')) out(args, '', { error: e ? e.toJSON() : { message: (err as Error).message } });
+    if (has(args, 'json')) out(args, '', { error: e ? e.toJSON() : { message: (err as Error).message } });
     else process.stderr.write(`error: ${e ? e.describe() : (err as Error).message}\n`);
     return EXIT.error;
   }

@@ -448,6 +448,38 @@ describe('the tributary command', () => {
     }
   }, 180_000);
 
+  it('run off a terminal prints line-based progress; the full sync ends at 100 % with the rows copied, per table and in total', async () => {
+    const name = uniqueName('cli_lines').replace(/_/g, '-');
+    const linesTopic = uniqueName('cli_lines');
+    await createTopic(linesTopic);
+    await withPg(db.database, async (c) => {
+      await c.query('CREATE TABLE public.more (id int PRIMARY KEY, v text)');
+      await c.query("INSERT INTO public.more SELECT g, 'm' || g FROM generate_series(1, 2000) g");
+    });
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(file, taskYaml({ name, database: db.database, topic: linesTopic, dir, tables: ['good', 'more'] }));
+    try {
+      const run = spawn('node', [bin, 'run', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let err = '';
+      run.stderr?.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise<number>((res) => run.on('exit', (code) => res(code ?? -1)));
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && !/\] incremental\n/.test(err)) await new Promise((r) => setTimeout(r, 200));
+      run.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      // Plain lines, no terminal control sequences (no bars off a terminal).
+      expect(err).not.toContain('\u001b[');
+      expect(err).not.toContain('\r');
+      expect(err).toMatch(/^full sync 100% 2,100\/2,100 rows, 2\/2 chunks, .* rows\/s, ETA 0s$/m);
+      expect(err).toMatch(new RegExp(`^  ${db.database}\\.public\\.good 100% 100/100 rows, 1/1 chunks`, 'm'));
+      expect(err).toMatch(new RegExp(`^  ${db.database}\\.public\\.more 100% 2,000/2,000 rows, 1/1 chunks`, 'm'));
+      // The last full-sync figures come before the line saying incremental sync began.
+      expect(err.indexOf('full sync 100%')).toBeLessThan(err.search(/\] incremental\n/));
+    } finally {
+      await deleteTopics(linesTopic).catch(() => undefined);
+    }
+  }, 120_000);
+
   it('run exits 1 by itself when the task fails fatally (no auto-restart to wait for), naming the error', async () => {
     const name = uniqueName('cli_fatal').replace(/_/g, '-');
     const fatalTopic = uniqueName('cli_fatal');
