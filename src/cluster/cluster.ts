@@ -1,0 +1,571 @@
+import '../kafka/patches.js';
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import pg from 'pg';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Assigner, type Consumer, type KafkaConfig, type PartitionAssigner, type Producer } from 'kafkajs';
+import { checkpointStoreFor } from '../checkpoints/storeFor.js';
+import type { Checkpoint, CheckpointStore } from '../checkpoints/store.js';
+import { validateTaskConfig } from '../config/load.js';
+import type { TaskConfigInput, TaskOptions } from '../config/schema.js';
+import type { Logger } from '../core/contracts.js';
+import { FatalError } from '../core/errors.js';
+import { createRuntime, type Runtime, type RuntimeOptions } from '../runtime/createRuntime.js';
+import { defaultRegistry } from '../runtime/defaults.js';
+import type { Registry } from '../runtime/registry.js';
+import type { TaskRunner } from '../runtime/task.js';
+import { kafkaClientConfig, type KafkaConnection } from '../sinks/kafka/clientConfig.js';
+import { replicationApplicationName } from '../sources/postgres/slot.js';
+import { assignTasks } from './assign.js';
+
+/** Options of {@link joinCluster}. */
+export interface ClusterOptions {
+  /** The cluster's name: the Kafka consumer group, and the prefix of its internal topics. */
+  groupId: string;
+  /** Where the cluster coordinates (brokers, SASL, TLS). */
+  brokers: readonly string[] | KafkaConnection;
+  /** This worker's name in `assignment()` and the status topic. Default: `<hostname>-<pid>`. */
+  workerId?: string;
+  /** The group's session timeout: a worker silent this long loses its tasks. Default 10 000 ms. */
+  sessionTimeoutMs?: number;
+  /** Heartbeat interval. Default: a fifth of the session timeout. */
+  heartbeatIntervalMs?: number;
+  /** How long a rebalance waits for every member to rejoin. Default: the session timeout. */
+  rebalanceTimeoutMs?: number;
+  /** Options of the worker's runtime (`checkpoints` is the cluster's: the positions topic). */
+  runtime?: Omit<RuntimeOptions, 'checkpoints'>;
+  logger?: Logger;
+}
+
+/** One task configuration as the configs topic holds it. */
+export interface ClusterTaskRecord {
+  config: TaskConfigInput;
+  /** Relative cost for the assignment; default 1. */
+  weight?: number;
+}
+
+/** The cluster as `GET /cluster` shows it. */
+export interface ClusterAssignment {
+  groupId: string;
+  /** The assignment's epoch (one per rebalance; positions and status records carry it). */
+  epoch: number;
+  /** Group state as the coordinator reports it (`Stable` when no rebalance runs). */
+  state: string;
+  workers: Array<{ workerId: string; memberId: string; tasks: string[] }>;
+  /** Configured tasks no member holds (only during a rebalance, or with no worker). */
+  unassigned: string[];
+}
+
+/** A record of the status topic. */
+export interface ClusterStatusRecord {
+  workerId: string;
+  epoch: number;
+  at: number;
+  tasks?: string[];
+  task?: string;
+  state?: string;
+  reason?: string;
+}
+
+interface MemberMeta {
+  workerId: string;
+  tasks: string[];
+  epoch: number;
+}
+interface AssignmentData {
+  epoch: number;
+  workerIds: Record<string, string>;
+  members: Record<string, string[]>;
+  tasks: Array<{ name: string; record: ClusterTaskRecord }>;
+}
+
+const ASSIGNER = 'TributaryTaskAssigner';
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const FENCED_CODES = new Set(['PRODUCER_FENCED', 'CLUSTER_OWNERSHIP_LOST']);
+
+/** The internal topics of a cluster named `groupId`. */
+export function clusterTopics(groupId: string): { configs: string; status: string; positions: string } {
+  return { configs: `${groupId}-configs`, status: `${groupId}-status`, positions: `${groupId}-positions` };
+}
+
+/**
+ * A worker of a Tributary cluster: several processes share the tasks of the configs topic,
+ * coordinated by Kafka's group protocol (see README "Running a cluster"). Made by {@link joinCluster}.
+ */
+export class Cluster {
+  readonly workerId: string;
+  readonly topics: ReturnType<typeof clusterTopics>;
+  /** The worker's own runtime: the tasks assigned to this worker (do not add tasks to it directly). */
+  readonly runtime: Runtime;
+  private readonly logger: Logger;
+  private readonly kafka: Kafka;
+  private readonly client: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl' | 'clientId'>;
+  private readonly sessionTimeout: number;
+  private readonly heartbeatInterval: number;
+  private readonly rebalanceTimeout: number;
+  private admin: Admin | null = null;
+  private producer: Producer | null = null;
+  private reader: Consumer | null = null;
+  private group: Consumer | null = null;
+  /** Task configurations by name, as the configs topic has them now. */
+  private readonly configs = new Map<string, ClusterTaskRecord>();
+  /** The status topic, latest record per key (an older epoch never replaces a newer one). */
+  private readonly status = new Map<string, ClusterStatusRecord>();
+  /** Next offset the reader will read, per topic (single-partition configs, status partition 0). */
+  private readonly readTo = new Map<string, bigint>();
+  private memberId: string | null = null;
+  private epoch = 0;
+  /** Tasks this worker holds by its latest assignment, with their records. */
+  private assigned = new Map<string, ClusterTaskRecord>();
+  private lastAssignment: AssignmentData | null = null;
+  private lastBeat = 0;
+  private reconciling: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readonly stores = new Map<string, CheckpointStore>();
+
+  constructor(private readonly opts: ClusterOptions) {
+    this.workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
+    this.topics = clusterTopics(opts.groupId);
+    this.logger = opts.logger ?? opts.runtime?.logger ?? silentLogger;
+    const c: KafkaConnection = Array.isArray(opts.brokers) ? { brokers: opts.brokers as readonly string[] } : (opts.brokers as KafkaConnection);
+    this.client = kafkaClientConfig({ ...c, clientId: `tributary-cluster-${this.workerId}` });
+    this.kafka = new Kafka({ ...this.client, logLevel: logLevel.NOTHING });
+    this.sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
+    this.heartbeatInterval = opts.heartbeatIntervalMs ?? Math.max(500, Math.floor(this.sessionTimeout / 5));
+    this.rebalanceTimeout = opts.rebalanceTimeoutMs ?? this.sessionTimeout;
+    this.runtime = createRuntime({ ...opts.runtime, registry: this.guardedRegistry(opts.runtime?.registry ?? defaultRegistry()), checkpoints: this.checkpointStore() });
+  }
+
+  // ---- public -------------------------------------------------------------------------------
+
+  /** Creates or checks the internal topics, reads the configs, joins the group. */
+  async start(): Promise<void> {
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    await this.ensureTopics();
+    this.producer = this.kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    await this.producer.connect();
+    await this.startReader();
+    await this.caughtUp(15_000);
+    await this.joinGroup();
+  }
+
+  /** Adds or replaces a task of the cluster (validated here; the assignment picks it up at the next rebalance). */
+  async putTask(config: TaskConfigInput, opts: { weight?: number } = {}): Promise<void> {
+    const cfg = validateTaskConfig(config) as TaskOptions;
+    const record: ClusterTaskRecord = { config, ...(opts.weight !== undefined ? { weight: opts.weight } : {}) };
+    await this.send(this.topics.configs, cfg.name, JSON.stringify(record));
+  }
+
+  /** Removes a task from the cluster (a null record: compaction forgets it). */
+  async removeTask(name: string): Promise<void> {
+    await this.send(this.topics.configs, name, null);
+  }
+
+  /** Task names this worker runs now. */
+  running(): string[] {
+    return this.runtime.list().map((t) => t.id).sort();
+  }
+
+  /** The tasks configured in the cluster (as this worker last read the configs topic). */
+  tasks(): string[] {
+    return [...this.configs.keys()].sort();
+  }
+
+  /** The latest status records (worker and task records, each with its epoch). */
+  statusRecords(): ClusterStatusRecord[] {
+    return [...this.status.values()];
+  }
+
+  /**
+   * Worker → tasks, as the group coordinator holds the current assignment (any worker answers for
+   * the whole cluster): what `GET /cluster` should return.
+   */
+  async assignment(): Promise<ClusterAssignment> {
+    const admin = this.admin;
+    if (!admin) throw new FatalError('CLUSTER_NOT_STARTED', 'The cluster worker has not started.', { fix: 'Call start() (joinCluster does).' });
+    const { groups } = await admin.describeGroups([this.opts.groupId]);
+    const g = groups[0];
+    const workers: ClusterAssignment['workers'] = [];
+    let epoch = this.epoch;
+    for (const m of g?.members ?? []) {
+      const data = decodeAssignment(m.memberAssignment);
+      const meta = decodeMeta(m.memberMetadata);
+      if (data) epoch = Math.max(epoch, data.epoch);
+      workers.push({ workerId: meta?.workerId ?? m.clientId, memberId: m.memberId, tasks: data?.members[m.memberId] ?? [] });
+    }
+    workers.sort((a, b) => a.workerId.localeCompare(b.workerId));
+    const held = new Set(workers.flatMap((w) => w.tasks));
+    return { groupId: this.opts.groupId, epoch, state: g?.state ?? 'Unknown', workers, unassigned: this.tasks().filter((t) => !held.has(t)) };
+  }
+
+  /** Stops this worker's tasks (confirming and checkpointing what was acknowledged), then leaves the group. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.reconciling.catch(() => undefined);
+    await Promise.all(this.runtime.list().map((t) => this.dropTask(t.id, 'worker stopping')));
+    await this.group?.disconnect().catch(() => undefined);
+    await this.reader?.disconnect().catch(() => undefined);
+    await Promise.all([...this.stores.values()].map((s) => s.close?.().catch(() => undefined)));
+    await this.producer?.disconnect().catch(() => undefined);
+    await this.admin?.disconnect().catch(() => undefined);
+  }
+
+  /**
+   * Throws `CLUSTER_OWNERSHIP_LOST` unless this worker holds `task` by its latest assignment and its
+   * membership is fresh (a heartbeat within the session timeout): a worker that was paused or cut
+   * off may already have lost the task, and must not recover, write a position or restart it.
+   */
+  assertOwner(task: string): void {
+    const fresh = Date.now() - this.lastBeat < this.sessionTimeout - this.heartbeatInterval;
+    if (this.stopped || !this.assigned.has(task) || !fresh) {
+      throw new FatalError('CLUSTER_OWNERSHIP_LOST', `Task ${task}: worker ${this.workerId} no longer holds it (${this.assigned.has(task) ? 'no heartbeat within the session timeout' : 'assigned elsewhere'}).`, {
+        object: task,
+        fix: 'Nothing to do: the task runs on the worker the group assigned it to.',
+      });
+    }
+    const rec = this.status.get(`task/${task}`);
+    if (rec && rec.state === 'running' && rec.workerId !== this.workerId && rec.epoch > this.epoch) {
+      throw new FatalError('CLUSTER_OWNERSHIP_LOST', `Task ${task}: worker ${rec.workerId} runs it at epoch ${rec.epoch}, newer than this worker's ${this.epoch}.`, { object: task });
+    }
+  }
+
+  // ---- topics and reading -------------------------------------------------------------------
+
+  private async ensureTopics(): Promise<void> {
+    const admin = this.admin as Admin;
+    const want = [
+      { topic: this.topics.configs, numPartitions: 1 },
+      { topic: this.topics.status, numPartitions: 1 },
+      { topic: this.topics.positions, numPartitions: 1 },
+    ];
+    const existing = new Set(await admin.listTopics());
+    const missing = want.filter((t) => !existing.has(t.topic));
+    if (missing.length > 0) {
+      await admin
+        .createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ ...t, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })) })
+        .catch((err: unknown) => {
+          if (!/already exists/i.test((err as Error).message)) throw err;
+        });
+    }
+    // Existing topics are checked: compacted, and the configs topic has one partition (its order is the config history).
+    const meta = await admin.fetchTopicMetadata({ topics: want.map((t) => t.topic) });
+    const configs = meta.topics.find((t) => t.name === this.topics.configs);
+    if (configs && configs.partitions.length !== 1) {
+      throw new FatalError('CLUSTER_TOPIC', `Topic ${this.topics.configs} has ${configs.partitions.length} partitions; the configs topic needs exactly one.`, { object: this.topics.configs, fix: 'Delete it, or choose another group id.' });
+    }
+    const described = await admin.describeConfigs({ includeSynonyms: false, resources: want.map((t) => ({ type: 2, name: t.topic, configNames: ['cleanup.policy'] })) });
+    for (const r of described.resources) {
+      const policy = r.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? '';
+      if (!policy.includes('compact')) {
+        throw new FatalError('CLUSTER_TOPIC', `Topic ${r.resourceName} has cleanup.policy=${policy}; the cluster's topics must be compacted.`, { object: r.resourceName, fix: `kafka-configs --alter --entity-type topics --entity-name ${r.resourceName} --add-config cleanup.policy=compact` });
+      }
+    }
+  }
+
+  private async send(topic: string, key: string, value: string | null): Promise<void> {
+    const p = this.producer;
+    if (!p) throw new FatalError('CLUSTER_NOT_STARTED', 'The cluster worker has not started.', { fix: 'Call start() (joinCluster does).' });
+    await p.send({ topic, acks: -1, messages: [{ key, value }] });
+  }
+
+  /** Tails the configs and status topics from their start, into `configs` and `status`. */
+  private async startReader(): Promise<void> {
+    const reader = this.kafka.consumer({ groupId: `${this.opts.groupId}-reader-${this.workerId}-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    this.reader = reader;
+    await reader.connect();
+    await reader.subscribe({ topics: [this.topics.configs, this.topics.status], fromBeginning: true });
+    reader.on(reader.events.END_BATCH_PROCESS, (ev) => {
+      const next = BigInt(ev.payload.lastOffset) + 1n;
+      if (next > (this.readTo.get(ev.payload.topic) ?? 0n)) this.readTo.set(ev.payload.topic, next);
+    });
+    await reader.run({
+      autoCommit: false,
+      eachMessage: async ({ topic, message }) => {
+        const key = message.key?.toString() ?? '';
+        const value = message.value ? message.value.toString() : null;
+        if (topic === this.topics.configs) {
+          if (value === null) this.configs.delete(key);
+          else this.configs.set(key, JSON.parse(value) as ClusterTaskRecord);
+        } else if (value !== null) {
+          const rec = JSON.parse(value) as ClusterStatusRecord;
+          const prev = this.status.get(key);
+          if (!prev || prev.epoch <= rec.epoch) this.status.set(key, rec);
+        }
+        const next = BigInt(message.offset) + 1n;
+        if (next > (this.readTo.get(topic) ?? 0n)) this.readTo.set(topic, next);
+      },
+    });
+  }
+
+  /** Waits until the reader has read both topics to the ends they have now. */
+  private async caughtUp(timeoutMs: number): Promise<void> {
+    const admin = this.admin as Admin;
+    const ends = new Map<string, bigint>();
+    for (const topic of [this.topics.configs, this.topics.status]) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      ends.set(topic, offsets.reduce((m, o) => (BigInt(o.high) > m ? BigInt(o.high) : m), 0n));
+    }
+    const end = Date.now() + timeoutMs;
+    while ([...ends].some(([t, high]) => (this.readTo.get(t) ?? 0n) < high)) {
+      if (Date.now() > end) throw new FatalError('CLUSTER_TOPIC', `Could not read ${[...ends.keys()].join(', ')} to their end within ${timeoutMs} ms.`, { fix: 'Check the brokers.' });
+      await sleep(50);
+    }
+  }
+
+  // ---- membership and assignment -----------------------------------------------------------
+
+  private assigner(): PartitionAssigner {
+    return (): Assigner => ({
+      name: ASSIGNER,
+      version: 1,
+      assign: async ({ members }) => {
+        // The leader reads the configs to their end first: a task put just before is assigned.
+        await this.caughtUp(5_000).catch((err: unknown) => this.logger.warn('cluster: configs not read to the end before assigning', { error: (err as Error).message }));
+        const metas = members.map((m) => ({ memberId: m.memberId, meta: decodeMeta(m.memberMetadata) ?? { workerId: m.memberId, tasks: [], epoch: 0 } }));
+        const epoch = Math.max(this.epoch, this.status.get('epoch')?.epoch ?? 0, ...metas.map((m) => m.meta.epoch)) + 1;
+        const tasks = [...this.configs].map(([name, record]) => ({ name, ...(record.weight !== undefined ? { weight: record.weight } : {}) }));
+        const plan = assignTasks(
+          metas.map((m) => ({ memberId: m.memberId, tasks: m.meta.tasks })),
+          tasks,
+        );
+        const data: Omit<AssignmentData, 'tasks'> = { epoch, workerIds: Object.fromEntries(metas.map((m) => [m.memberId, m.meta.workerId])), members: Object.fromEntries(plan) };
+        await this.send(this.topics.status, 'epoch', JSON.stringify({ workerId: this.workerId, epoch, at: Date.now(), assignment: data }));
+        this.logger.info('cluster: assignment', { epoch, members: data.members });
+        return members.map((m) => {
+          const mine = plan.get(m.memberId) ?? [];
+          const full: AssignmentData = { ...data, tasks: mine.flatMap((name) => (this.configs.has(name) ? [{ name, record: this.configs.get(name) as ClusterTaskRecord }] : [])) };
+          return { memberId: m.memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: {}, userData: Buffer.from(JSON.stringify(full)) }) };
+        });
+      },
+      protocol: ({ topics }) => ({
+        name: ASSIGNER,
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch } satisfies MemberMeta)) }),
+      }),
+    });
+  }
+
+  private async joinGroup(): Promise<void> {
+    const group = this.kafka.consumer({
+      groupId: this.opts.groupId,
+      sessionTimeout: this.sessionTimeout,
+      rebalanceTimeout: this.rebalanceTimeout,
+      heartbeatInterval: this.heartbeatInterval,
+      maxWaitTimeInMs: Math.min(1000, this.heartbeatInterval),
+      partitionAssigners: [this.assigner()],
+      retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 2000 },
+    });
+    this.group = group;
+    group.on(group.events.HEARTBEAT, () => (this.lastBeat = Date.now()));
+    group.on(group.events.GROUP_JOIN, (ev) => {
+      this.lastBeat = Date.now();
+      this.memberId = ev.payload.memberId;
+      this.reconciling = this.reconciling.then(() => this.onJoin()).catch((err: unknown) => this.logger.error('cluster: reconcile failed', { error: (err as Error).message }));
+    });
+    group.on(group.events.CRASH, (ev) => {
+      this.logger.error('cluster: group consumer crashed', { error: ev.payload.error.message, restart: ev.payload.restart });
+      if (!ev.payload.restart && !this.stopped) {
+        // Out of the group for good: nothing this worker runs is its own any more.
+        this.assigned = new Map();
+        this.reconciling = this.reconciling.then(() => this.reconcile()).catch(() => undefined);
+      }
+    });
+    await group.connect();
+    await group.subscribe({ topics: [this.topics.configs], fromBeginning: false });
+    await group.run({ autoCommit: false, eachMessage: async () => undefined });
+  }
+
+  /** After a join: this member's assignment as the coordinator stored it. */
+  private async onJoin(): Promise<void> {
+    const admin = this.admin as Admin;
+    for (let attempt = 0; attempt < 50 && !this.stopped; attempt++) {
+      const { groups } = await admin.describeGroups([this.opts.groupId]);
+      const g = groups[0];
+      const me = g?.members.find((m) => m.memberId === this.memberId);
+      if (g?.state === 'Stable' && me) {
+        const data = decodeAssignment(me.memberAssignment);
+        if (data && data.epoch >= this.epoch) {
+          this.epoch = data.epoch;
+          this.lastAssignment = data;
+          this.assigned = new Map(data.tasks.map((t) => [t.name, t.record]));
+          await this.reconcile();
+        }
+        return;
+      }
+      await sleep(200);
+    }
+  }
+
+  /** Stops the tasks this worker lost (first), then starts the ones it gained. */
+  private async reconcile(): Promise<void> {
+    if (this.stopped) return;
+    const lost = this.runtime.list().filter((t) => !this.assigned.has(t.id));
+    await Promise.all(lost.map((t) => this.dropTask(t.id, 'assigned elsewhere')));
+    const running = new Set(this.running());
+    for (const [name, record] of this.assigned) {
+      if (running.has(name)) continue;
+      await this.startTask(name, record).catch((err: unknown) => this.logger.error('cluster: could not start task', { task: name, error: (err as Error).message }));
+    }
+    await this.send(this.topics.status, `worker/${this.workerId}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), tasks: this.running() } satisfies ClusterStatusRecord)).catch(() => undefined);
+  }
+
+  /** The task's config as the cluster runs it: positions in the cluster's topic. */
+  private taskOptions(record: ClusterTaskRecord): TaskOptions {
+    const cfg = validateTaskConfig(record.config) as TaskOptions;
+    return { ...cfg, checkpoints: { store: 'kafka', topic: this.topics.positions } } as TaskOptions;
+  }
+
+  private async startTask(name: string, record: ClusterTaskRecord): Promise<void> {
+    const cfg = this.taskOptions(record);
+    await this.takeOver(cfg);
+    if (!this.assigned.has(name) || this.stopped) return;
+    const runner = this.runtime.add(cfg);
+    this.watch(runner);
+    runner.start();
+    this.logger.info('cluster: task started', { task: name, epoch: this.epoch });
+    await this.send(this.topics.status, `task/${name}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), task: name, state: 'running' } satisfies ClusterStatusRecord)).catch(() => undefined);
+  }
+
+  /**
+   * Before touching the source: fence the previous owner's transactional producer (exactly-once),
+   * then end a replication connection of this task still attached to its slot (a paused worker's).
+   */
+  private async takeOver(cfg: TaskOptions): Promise<void> {
+    const k = cfg.destination.kafka;
+    if (k?.exactlyOnce) {
+      const kafka = new Kafka({ ...kafkaClientConfig({ brokers: k.brokers, ...(k.sasl ? { sasl: k.sasl } : {}), ...(k.tls?.enabled ? { tls: k.tls.caCert ? { caCert: k.tls.caCert } : {} } : {}) }), logLevel: logLevel.NOTHING });
+      const producer = kafka.producer({ transactionalId: `tributary-${cfg.name}`, idempotent: true, maxInFlightRequests: 1 });
+      await producer.connect();
+      try {
+        const tx = await producer.transaction(); // InitProducerId: bumps the epoch, fencing the old owner
+        await tx.abort();
+      } finally {
+        await producer.disconnect().catch(() => undefined);
+      }
+    }
+    const src = cfg.source as { type: string; uri?: string; host?: string; port?: number; user?: string; password?: string; database?: string };
+    if (src.type === 'postgres') {
+      const client = new pg.Client(src.uri ? { connectionString: src.uri } : { host: src.host, port: src.port, user: src.user, password: src.password, database: src.database });
+      try {
+        await client.connect();
+        const r = await client.query<{ pid: number }>(
+          `SELECT pg_terminate_backend(pid) AS ok, pid FROM pg_stat_activity WHERE application_name = $1 AND backend_type = 'walsender'`,
+          [replicationApplicationName(cfg.name)],
+        );
+        if (r.rowCount) this.logger.warn('cluster: ended the previous owner\'s replication connection', { task: cfg.name, pids: r.rows.map((x) => x.pid) });
+      } catch (err) {
+        this.logger.warn('cluster: could not check the previous owner\'s replication connection', { task: cfg.name, error: (err as Error).message });
+      } finally {
+        await client.end().catch(() => undefined);
+      }
+    }
+  }
+
+  /** A task fenced by a newer owner stops by itself. */
+  private watch(runner: TaskRunner): void {
+    const sub = runner.status$.subscribe((s) => {
+      if ((s.state === 'failed' || s.state === 'precheckFailed') && s.lastError && FENCED_CODES.has(s.lastError.code)) {
+        sub.unsubscribe();
+        this.logger.warn('cluster: task fenced, stopping it', { task: runner.id, code: s.lastError.code });
+        void this.dropTask(runner.id, s.lastError.code);
+      }
+    });
+  }
+
+  private async dropTask(name: string, reason: string): Promise<void> {
+    if (!this.runtime.list().some((t) => t.id === name)) return;
+    await this.runtime.remove(name).catch((err: unknown) => this.logger.warn('cluster: stopping task failed', { task: name, error: (err as Error).message }));
+    this.logger.info('cluster: task stopped', { task: name, reason });
+    await this.send(this.topics.status, `task/${name}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), task: name, state: 'stopped', reason } satisfies ClusterStatusRecord)).catch(() => undefined);
+  }
+
+  // ---- guards --------------------------------------------------------------------------------
+
+  /** The Kafka sink's `recover()` (taking over the transactional id) only while this worker owns the task. */
+  private guardedRegistry(registry: Registry): Registry {
+    const base = registry.sink('kafka');
+    return registry.registerSink('kafka', (ctx, source) => {
+      const sink = base(ctx, source);
+      const recover = sink.recover?.bind(sink);
+      if (recover) {
+        sink.recover = async () => {
+          this.assertOwner(ctx.config.name);
+          return recover();
+        };
+      }
+      return sink;
+    });
+  }
+
+  /** Positions in the cluster's topic, each with the worker and epoch; written only by the owner. */
+  private checkpointStore(): CheckpointStore {
+    const storeOf = (taskId: string): CheckpointStore => {
+      let s = this.stores.get(taskId);
+      if (!s) {
+        const record = this.assigned.get(taskId) ?? this.configs.get(taskId);
+        if (!record) throw new FatalError('UNKNOWN_TASK', `No task named '${taskId}' in cluster ${this.opts.groupId}.`, { object: taskId });
+        s = checkpointStoreFor(this.taskOptions(record));
+        this.stores.set(taskId, s);
+      }
+      return s;
+    };
+    return {
+      load: (taskId) => storeOf(taskId).load(taskId),
+      save: async (cp: Checkpoint) => {
+        this.assertOwner(cp.taskId);
+        await storeOf(cp.taskId).save({ ...cp, owner: { workerId: this.workerId, epoch: this.epoch } } as Checkpoint);
+      },
+      delete: async (taskId) => {
+        this.assertOwner(taskId);
+        await storeOf(taskId).delete(taskId);
+      },
+    };
+  }
+
+  /** The assignment this worker last received (for diagnostics). */
+  get lastAssignmentData(): { epoch: number; members: Record<string, string[]>; workerIds: Record<string, string> } | null {
+    return this.lastAssignment ? { epoch: this.lastAssignment.epoch, members: this.lastAssignment.members, workerIds: this.lastAssignment.workerIds } : null;
+  }
+}
+
+function decodeMeta(buf: Buffer): MemberMeta | null {
+  try {
+    const m = AssignerProtocol.MemberMetadata.decode(buf);
+    return m?.userData?.length ? (JSON.parse(m.userData.toString()) as MemberMeta) : null;
+  } catch {
+    return null;
+  }
+}
+
+function decodeAssignment(buf: Buffer): AssignmentData | null {
+  try {
+    const a = AssignerProtocol.MemberAssignment.decode(buf);
+    return a?.userData?.length ? (JSON.parse(a.userData.toString()) as AssignmentData) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Starts a worker of the cluster `options.groupId`: creates or checks its internal topics, reads the
+ * task configs, joins the group and runs the tasks assigned to it until `stop()`.
+ *
+ * @example
+ * ```ts
+ * const cluster = await joinCluster({ groupId: 'cdc', brokers: ['kafka:9092'], workerId: 'w1' });
+ * await cluster.putTask(await loadTaskConfig('orders.yaml'));
+ * console.log(await cluster.assignment()); // GET /cluster
+ * process.once('SIGTERM', () => void cluster.stop());
+ * ```
+ */
+export async function joinCluster(options: ClusterOptions): Promise<Cluster> {
+  const cluster = new Cluster(options);
+  try {
+    await cluster.start();
+  } catch (err) {
+    await cluster.stop().catch(() => undefined);
+    throw err;
+  }
+  return cluster;
+}
