@@ -107,7 +107,8 @@ function fold(events: readonly ChangeEvent[], into = new Map<string, Document>()
 
 async function contents(db: string, coll: string): Promise<Map<string, Document>> {
   const m = new Map<string, Document>();
-  for (const d of await client.db(db).collection(coll).find().toArray()) m.set(JSON.stringify(d._id), d);
+  // Read as the source reads: every number keeps its BSON type (issue 18).
+  for (const d of await client.db(db).collection(coll).find({}, { promoteLongs: false, promoteValues: false, bsonRegExp: true }).toArray()) m.set(JSON.stringify(d._id), d);
   return m;
 }
 

@@ -1,12 +1,16 @@
 /**
  * BSON values to JSON text, MongoDB Extended JSON v2 where JSON cannot hold the value exactly.
  *
- * Choices (documented in the README):
- * - strings, booleans, null, finite JS numbers (int32 and double as the driver promotes them),
- *   Int32 and Double wrappers → plain JSON.
+ * Every BSON type stays recognizable (the source reads with the driver's promotion off, so values
+ * arrive as Int32 / Double / Long wrappers). Choices (documented in the README):
+ * - strings, booleans, null → plain JSON.
+ * - Int32 → a JSON integer (`18`).
+ * - Double → a JSON number that always reads back as a double: whole values keep a fraction
+ *   (`1402.0`, `0.0`, `-0.0`), others as JavaScript prints them (`0.5`, `1e+21`).
+ * - plain JS numbers (not read from MongoDB) as the BSON serializer would store them: integers
+ *   within int32 as Int32, everything else as Double.
  * - Long (and bigint) → ALWAYS `{"$numberLong":"…"}`: type-stable (a field never flips between
- *   number and object) and exact beyond 2^53. (Note: the driver's default `promoteLongs` already
- *   turns Longs that fit in 53 bits into JS numbers before they reach us.)
+ *   number and object) and exact beyond 2^53.
  * - non-finite doubles → `{"$numberDouble":"NaN"|"Infinity"|"-Infinity"}`.
  * - Decimal128 → `{"$numberDecimal":"…"}`, ObjectId → `{"$oid":"…"}`.
  * - Date → `{"$date":"ISO-8601 with ms"}` for years 1970..9999, else `{"$date":{"$numberLong":"ms"}}`.
@@ -32,9 +36,21 @@ function dateJson(d: Date): string {
   return `{"$date":{"$numberLong":"${t}"}}`;
 }
 
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** A BSON double: whole values keep `.0` so no JSON reader takes them for integers. */
+function doubleJson(n: number): string {
+  if (!Number.isFinite(n)) return `{"$numberDouble":"${Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity'}"}`;
+  if (Object.is(n, -0)) return '-0.0';
+  const s = String(n);
+  return /[.eE]/.test(s) ? s : `${s}.0`;
+}
+
+/** A plain JS number, typed as the BSON serializer stores it: int32 when whole and in range, else double. */
 function numberJson(n: number): string {
-  if (Number.isFinite(n)) return Object.is(n, -0) ? '-0.0' : String(n);
-  return `{"$numberDouble":"${Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity'}"}`;
+  if (Number.isInteger(n) && !Object.is(n, -0) && n >= INT32_MIN && n <= INT32_MAX) return String(n);
+  return doubleJson(n);
 }
 
 function binaryJson(bytes: Uint8Array, subType: number): string {
@@ -85,8 +101,9 @@ function bsonTypeJson(bt: string, v: Record<string, unknown>): string {
     case 'Long':
       return `{"$numberLong":"${String(v)}"}`;
     case 'Int32':
+      return String((v as { valueOf(): number }).valueOf());
     case 'Double':
-      return numberJson((v as { valueOf(): number }).valueOf());
+      return doubleJson((v as { valueOf(): number }).valueOf());
     case 'Decimal128':
       return `{"$numberDecimal":"${String(v)}"}`;
     case 'Binary': {

@@ -2,8 +2,10 @@
  * Data verification: per collection, document counts and a content hash of source and
  * destination, plus the `_id`s that differ (bounded list).
  *
- * Both sides are read sorted by `_id` and walked in lockstep. Each document is hashed as canonical
- * Extended JSON with object keys sorted (field order is not compared: `{a,b}` equals `{b,a}`).
+ * Both sides are read sorted by `_id` and walked in lockstep, with the driver's number promotion off,
+ * and each document is hashed as canonical Extended JSON with object keys sorted (field order is
+ * not compared: `{a,b}` equals `{b,a}`). Types are compared: an int64 5 differs from an int32 5,
+ * a double 1402.0 from an int32 1402, a BSON regular expression keeps its options.
  * Documents whose `_id` has no partner yet wait in a map until the other side reaches it, so
  * memory stays small when the sides mostly agree.
  */
@@ -81,7 +83,7 @@ export async function verifyCollection(
     truncated: false,
   };
   const find = (c: MongoClient, db: string, coll: string) =>
-    c.db(db).collection(coll).find({}, { sort: { _id: 1 }, batchSize: opts.batchSize ?? 1000 })[Symbol.asyncIterator]();
+    c.db(db).collection(coll).find({}, { sort: { _id: 1 }, batchSize: opts.batchSize ?? 1000, promoteLongs: false, promoteValues: false, bsonRegExp: true })[Symbol.asyncIterator]();
   const srcCur = find(source, pair.source.database, pair.source.collection);
   const dstCur = find(dest, to.database, to.collection);
   const srcHash = createHash('sha256');

@@ -2,7 +2,7 @@ import type { Document, Timestamp } from 'mongodb';
 import type { ChangeEvent, Row, TableRef, TableShape } from '../../core/events.js';
 import type { MongoPatch, OplogContext } from './oplog.js';
 import { ResumeTokenPosition } from './position.js';
-import { bsonSize } from './shapes.js';
+import { bsonNumber, bsonSize } from './shapes.js';
 
 /** A change stream event, as far as Tributary reads it (see the MongoDB change events reference). */
 export interface ChangeStreamEvent {
@@ -17,7 +17,7 @@ export interface ChangeStreamEvent {
   updateDescription?: {
     updatedFields?: Document;
     removedFields?: string[];
-    truncatedArrays?: Array<{ field: string; newSize: number }>;
+    truncatedArrays?: Array<{ field: string; newSize: unknown }>;
   };
   lsid?: { id?: unknown };
   txnNumber?: unknown;
@@ -83,7 +83,7 @@ export function convertChangeEvent(ev: ChangeStreamEvent, ctx: ChangeStreamConte
         const patch: MongoPatch = {};
         if (ud.updatedFields && Object.keys(ud.updatedFields).length > 0) patch.set = ud.updatedFields as Row;
         if (ud.removedFields && ud.removedFields.length > 0) patch.unset = ud.removedFields;
-        if (ud.truncatedArrays && ud.truncatedArrays.length > 0) patch.truncatedArrays = ud.truncatedArrays;
+        if (ud.truncatedArrays && ud.truncatedArrays.length > 0) patch.truncatedArrays = ud.truncatedArrays.map((t) => ({ field: t.field, newSize: bsonNumber(t.newSize) ?? 0 }));
         return { ...base, op: 'update', shape, before: keyOf(key, null), after: null, patch, bytes: bsonSize(ud as Document) + bsonSize(key) };
       }
       default:

@@ -1,7 +1,7 @@
 import type { Document, Timestamp } from 'mongodb';
 import type { ChangeEvent, Row, TableRef, TableShape } from '../../core/events.js';
 import { OplogPosition } from './position.js';
-import { HEARTBEAT_SHAPE, bsonSize, splitNs } from './shapes.js';
+import { HEARTBEAT_SHAPE, bsonNumber, bsonSize, splitNs } from './shapes.js';
 
 /** One `local.oplog.rs` entry, as far as Tributary reads it. */
 export interface OplogEntry {
@@ -71,7 +71,8 @@ function walkSubDiff(sub: Document, path: string, out: MutablePatch): void {
 }
 
 function walkArrayDiff(diff: Document, path: string, out: MutablePatch): void {
-  if (typeof diff.l === 'number') out.truncatedArrays.push({ field: path, newSize: diff.l });
+  const l = bsonNumber(diff.l);
+  if (l !== undefined) out.truncatedArrays.push({ field: path, newSize: l });
   for (const key of Object.keys(diff)) {
     if (key === 'a' || key === 'l') continue;
     const kind = key[0];
@@ -99,7 +100,7 @@ export function diffToPatch(diff: Document): MongoPatch {
 
 /** Classifies an update entry's `o`: `$v: 2` diff, classic `$set`/`$unset`, or a replacement. */
 export function parseUpdate(o: Document): UpdateForm {
-  if (o.$v === 2 || (o.diff !== undefined && typeof o.diff === 'object' && Object.keys(o).every((k) => k === '$v' || k === 'diff'))) {
+  if (bsonNumber(o.$v) === 2 || (o.diff !== undefined && typeof o.diff === 'object' && Object.keys(o).every((k) => k === '$v' || k === 'diff'))) {
     return { kind: 'patch', patch: diffToPatch((o.diff ?? {}) as Document) };
   }
   const keys = Object.keys(o);

@@ -29,6 +29,25 @@ export function splitNs(ns: string): TableRef {
   return dot < 0 ? { database: ns, table: '' } : { database: ns.slice(0, dot), table: ns.slice(dot + 1) };
 }
 
+/**
+ * How documents are read from the source: every BSON type kept as the driver's wrapper (Int32,
+ * Double, Long, BSONRegExp), never promoted to JS numbers / RegExp, so a double 1402.0 stays a
+ * double and an int64 stays an int64 all the way to the destination.
+ */
+export const RAW_BSON = { promoteLongs: false, promoteValues: false, bsonRegExp: true } as const;
+
+/** A BSON number (JS number, bigint, Int32, Double, Long) as a JS number; undefined for anything else. */
+export function bsonNumber(v: unknown): number | undefined {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'bigint') return Number(v);
+  if (v !== null && typeof v === 'object') {
+    const t = (v as { _bsontype?: string })._bsontype;
+    if (t === 'Int32' || t === 'Double') return (v as { value: number }).value;
+    if (t === 'Long') return (v as { toNumber(): number }).toNumber();
+  }
+  return undefined;
+}
+
 /** Databases never synchronized. */
 export const SYSTEM_DATABASES: ReadonlySet<string> = new Set(['admin', 'config', 'local']);
 

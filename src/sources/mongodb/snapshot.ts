@@ -6,7 +6,7 @@ import type { FlowControl, SnapshotChunk } from '../../core/contracts.js';
 import type { ChangeEvent, Row, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
 import { classifyError } from '../../core/errors.js';
-import { bsonSize } from './shapes.js';
+import { RAW_BSON, bsonSize } from './shapes.js';
 
 /** An `_id` range of one collection; bounds in canonical extended JSON so the chunk stays JSON. */
 export interface IdRangeBounds {
@@ -70,7 +70,7 @@ export function readIdRange(client: MongoClient, chunk: SnapshotChunk, shape: Ta
   const b = chunk.bounds as IdRangeBounds;
   return new Observable<ChangeEvent>((sub) => {
     let stopped = false;
-    const cursor = client.db(b.database).collection(b.collection).find(rangeFilter(b), { sort: { _id: 1 }, batchSize });
+    const cursor = client.db(b.database).collection(b.collection).find(rangeFilter(b), { sort: { _id: 1 }, batchSize, ...RAW_BSON });
     const run = async () => {
       const now = Date.now();
       for (;;) {

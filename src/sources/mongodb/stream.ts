@@ -6,7 +6,7 @@ import { convertChangeEvent, tokenData, UnreadableChangeError, type ChangeStream
 import { classifyMongoError, lostHistory } from './errors.js';
 import { convertOplogEntry, type OplogContext, type OplogEntry } from './oplog.js';
 import { OplogPosition, ResumeTokenPosition, tokenClusterTime, type MongoPosition } from './position.js';
-import { HEARTBEAT_SHAPE } from './shapes.js';
+import { HEARTBEAT_SHAPE, RAW_BSON } from './shapes.js';
 import { FatalError } from '../../core/errors.js';
 
 export interface StreamOptions {
@@ -86,7 +86,7 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
           ts: inclusive ? { $gte: last } : { $gt: last },
           $or: [{ ns: { $regex: nsRegex } }, { op: 'n' }, { op: 'c', ns: 'admin.$cmd' }],
         };
-        const c = oplog.find(filter, { tailable: true, awaitData: true, maxAwaitTimeMS: opts.maxAwaitTimeMS, batchSize: opts.batchSize });
+        const c = oplog.find(filter, { tailable: true, awaitData: true, maxAwaitTimeMS: opts.maxAwaitTimeMS, batchSize: opts.batchSize, ...RAW_BSON });
         cursor = c;
         let stayedOpen = false;
         for (;;) {
@@ -118,7 +118,7 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
                   warnedOps.add(key);
                   opts.logger?.warn('oplog update carries operators without resulting values; reading the current document instead', { ns: `${ref.database}.${ref.table}`, operators });
                 }
-                const doc = await opts.client.db(ref.database).collection(ref.table).findOne({ _id: id as never });
+                const doc = await opts.client.db(ref.database).collection(ref.table).findOne({ _id: id as never }, RAW_BSON);
                 if (!doc) continue; // deleted since: its delete entry follows
                 change.event.after = doc as Row;
                 change.event.bytes = Math.max(change.event.bytes, 16);
@@ -221,7 +221,7 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
       };
       const lookup = opts.fullDocument || !hasClusterTime;
       const startOptions = (target: WatchTarget): Document => {
-        const o: Document = { batchSize: opts.batchSize, maxAwaitTimeMS: opts.maxAwaitTimeMS };
+        const o: Document = { batchSize: opts.batchSize, maxAwaitTimeMS: opts.maxAwaitTimeMS, ...RAW_BSON };
         if (lookup) o.fullDocument = 'updateLookup';
         const tokenUsable = from instanceof ResumeTokenPosition && from.token !== null && (target.ns === undefined ? from.ns === undefined : from.ns === undefined || from.ns === `${target.ns.database}.${target.ns.table}`);
         if (tokenUsable) o.resumeAfter = { _data: (from as ResumeTokenPosition).token };
