@@ -45,6 +45,11 @@ export interface TranslateOptions {
   /** Shard key fields of the destination collection, when it is sharded. */
   shardKey?: readonly string[] | undefined;
   maxDocumentBytes?: number;
+  /**
+   * The task resumes from its checkpoint: full-sync inserts may repeat documents an earlier run
+   * already copied, so they upsert by `_id` (replace) instead of inserting, like incremental replay.
+   */
+  replay?: boolean;
 }
 
 /** A printable form of an `_id` for messages and reports (canonical Extended JSON). */
@@ -156,6 +161,9 @@ export function translateEvent(e: ChangeEvent, opts: TranslateOptions = {}): Tra
       if (!doc) throw new FatalError('MISSING_IMAGE', `An insert into ${ns} carries no document.`, { object: ns, field: 'after' });
       const id = idOf(e, ns);
       checkSize(doc, ns, id, limit, 'A document');
+      if (e.snapshot && opts.replay === true) {
+        return { type: 'write', op: { kind: 'replace', ns, id, snapshot: true, model: { replaceOne: { filter: keyFilter(id, doc, shardKey), replacement: doc, upsert: true } } } };
+      }
       if (e.snapshot) {
         return { type: 'write', op: { kind: 'insert', ns, id, snapshot: true, model: { insertOne: { document: doc } } } };
       }

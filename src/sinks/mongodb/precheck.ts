@@ -12,6 +12,8 @@ export interface MongoPrecheckOptions {
   sourceClient?: MongoClient;
   /** Destination collections the task will write (after name mapping). */
   targets?: ReadonlyArray<{ database: string; collection: string }>;
+  /** The task resumes from its own checkpoint: collections it created earlier are no conflict. */
+  resuming?: boolean;
 }
 
 /** Compares dotted versions numerically: negative when a < b. */
@@ -100,7 +102,15 @@ export async function precheckMongoDestination(dest: MongoClient, opts: MongoPre
   }
 
   // Same-named collections.
-  if (opts.conflictMode === 'precheckAndReport' && targets.length > 0) {
+  if (opts.conflictMode === 'precheckAndReport' && targets.length > 0 && opts.resuming === true) {
+    items.push({
+      id: 'mongodb.destination.conflicting-collections',
+      group: 'destination',
+      title: 'No destination collection has the name of a synchronized collection',
+      status: 'pass',
+      detail: 'the task resumes from its checkpoint: the collections it already wrote are its own (full-sync inserts are replayed as upserts by _id)',
+    });
+  } else if (opts.conflictMode === 'precheckAndReport' && targets.length > 0) {
     const existing: string[] = [];
     for (const db of targetDbs) {
       const names = new Set((await dest.db(db).listCollections({}, { nameOnly: true }).toArray()).map((c) => String(c.name)));

@@ -6,7 +6,7 @@
 import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { ConnectionError, FatalError, classifyError } from '../../core/index.js';
-import type { Batch, ChangeEvent, Logger, PrecheckItem, Sink, SinkCapabilities } from '../../core/index.js';
+import type { Batch, ChangeEvent, Logger, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/index.js';
 import { formatId, partitionLanes, translateEvent } from './ops.js';
 import type { BarrierOp, Lane, WriteOp } from './ops.js';
 import { stripTtl } from './schema.js';
@@ -33,6 +33,13 @@ export interface MongoSinkOptions {
   maxDocumentBytes?: number;
   /** What `precheck()` checks beyond connectivity. */
   precheck?: Omit<MongoPrecheckOptions, 'conflictMode'>;
+  /**
+   * Asked at precheck time for what only the task knows then (the source's version or client, the
+   * destination collections after name mapping); merged over `precheck`.
+   */
+  precheckFrom?: () => Promise<Omit<MongoPrecheckOptions, 'conflictMode'>>;
+  /** The task resumes from a checkpoint (also learned from `precheck({ resuming })`): full-sync inserts upsert. */
+  resuming?: boolean;
   clientOptions?: MongoClientOptions;
   /** Use this client instead of connecting to `uri` (not closed by `close()`). */
   client?: MongoClient;
@@ -155,6 +162,8 @@ export class MongoSink implements Sink {
   private readonly writeConcern: WriteConcernSettings;
   private readonly conflictMode: ConflictMode;
   private client: MongoClient | undefined;
+  /** The task resumes from a checkpoint: snapshot inserts are replays and upsert by `_id`. */
+  private resuming: boolean;
   private connecting: Promise<MongoClient> | undefined;
   private readonly meta = new Map<string, Promise<CollectionMeta>>();
 
@@ -164,6 +173,7 @@ export class MongoSink implements Sink {
     this.writeConcern = opts.writeConcern ?? { w: 'majority' };
     this.conflictMode = opts.conflictMode ?? 'precheckAndReport';
     this.client = opts.client;
+    this.resuming = opts.resuming === true;
   }
 
   /** The connected destination client (connects on first use). */
@@ -184,7 +194,8 @@ export class MongoSink implements Sink {
     return this.connecting;
   }
 
-  async precheck(): Promise<PrecheckItem[]> {
+  async precheck(context?: PrecheckContext): Promise<PrecheckItem[]> {
+    if (context?.resuming === true) this.resuming = true;
     let client: MongoClient;
     try {
       client = await this.connect();
@@ -200,7 +211,15 @@ export class MongoSink implements Sink {
         },
       ];
     }
-    return precheckMongoDestination(client, { ...this.opts.precheck, conflictMode: this.conflictMode });
+    let fromTask: Omit<MongoPrecheckOptions, 'conflictMode'> = {};
+    if (this.opts.precheckFrom) {
+      try {
+        fromTask = await this.opts.precheckFrom();
+      } catch (err) {
+        this.opts.logger?.warn('the task could not tell the destination precheck its source details', { error: String((err as Error).message ?? err) });
+      }
+    }
+    return precheckMongoDestination(client, { ...this.opts.precheck, ...fromTask, ...(this.resuming ? { resuming: true } : {}), conflictMode: this.conflictMode });
   }
 
   /** Whether a collection is replayed through one ordered lane, and why (cached until DDL touches it). */
@@ -277,7 +296,7 @@ export class MongoSink implements Sink {
         meta = await this.collectionMeta(e.shape.ref.database, e.shape.ref.table);
         metas.set(ns, meta);
       }
-      const t = translateEvent(e, { shardKey: meta?.shardKey, maxDocumentBytes: this.opts.maxDocumentBytes });
+      const t = translateEvent(e, { shardKey: meta?.shardKey, maxDocumentBytes: this.opts.maxDocumentBytes, replay: this.resuming });
       if (t.type === 'skip') continue;
       if (t.type === 'write') {
         pending.push(t.op);

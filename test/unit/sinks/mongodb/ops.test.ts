@@ -26,6 +26,11 @@ const ev = (e: Partial<ChangeEvent> & Pick<ChangeEvent, 'op'>): ChangeEvent => (
 });
 
 describe('translateEvent', () => {
+  it('a resumed task replays snapshot inserts as upserts by _id (issue 18: E11000 on restart)', () => {
+    const snap = translateEvent(ev({ op: 'insert', snapshot: true, after: { _id: 1, a: 1 } }), { replay: true });
+    expect(snap).toEqual({ type: 'write', op: { kind: 'replace', ns: 'shop.orders', id: 1, snapshot: true, model: { replaceOne: { filter: { _id: 1 }, replacement: { _id: 1, a: 1 }, upsert: true } } } });
+  });
+
   it('snapshot insert → insertOne; incremental insert → replaceOne upsert by _id', () => {
     const snap = translateEvent(ev({ op: 'insert', snapshot: true, after: { _id: 1, a: 1 } }));
     expect(snap).toEqual({ type: 'write', op: { kind: 'insert', ns: 'shop.orders', id: 1, snapshot: true, model: { insertOne: { document: { _id: 1, a: 1 } } } } });
