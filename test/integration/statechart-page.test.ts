@@ -3,13 +3,14 @@
  * a PostgreSQL → Kafka task is drawn, its highlighted state follows it live (server-sent events,
  * no reload) from full to incremental, and into retrying when its (private) broker stops; the
  * timeline lists those transitions and the context shows throttles, progress and the retry episode.
- * Saves docs/statechart.png.
+ * Takes a screenshot: .cache/statechart.png, or docs/statechart.png (the README's) with
+ * TRIBUTARY_UPDATE_SCREENSHOT=1, so that a test run leaves the work tree as it was.
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -140,7 +141,8 @@ describe('state-chart page in headless Chromium', () => {
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
     expect(errors).toEqual([]);
 
-    await mkdir(join(ROOT, 'docs'), { recursive: true });
-    await page.screenshot({ path: join(ROOT, 'docs', 'statechart.png') });
+    const shot = process.env.TRIBUTARY_UPDATE_SCREENSHOT === '1' ? join(ROOT, 'docs', 'statechart.png') : join(ROOT, '.cache', 'statechart.png');
+    await mkdir(dirname(shot), { recursive: true });
+    await page.screenshot({ path: shot });
   }, 360_000);
 });
