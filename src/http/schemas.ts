@@ -42,6 +42,7 @@ export const ignoreAlertBodySchema = {
 /** `{ error: { code, message, fix?, issues? } }`: every error response. */
 export const errorBodySchema = {
   type: 'object',
+  description: 'An error: a stable code, a message, often a fix, and for an invalid task config every issue.',
   additionalProperties: false,
   required: ['error'],
   properties: {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { fastify, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema, type FastifySchemaValidationError, type HTTPMethods } from 'fastify';
 import fastifySwagger from '@fastify/swagger';
@@ -13,6 +13,7 @@ import type { TaskRunner } from '../runtime/task.js';
 import type { ThrottleUpdate } from '../../machines/index.js';
 import { bearerMatches, checkTokenSetting } from './auth.js';
 import { confinePaths, realDataDir } from './confine.js';
+import { chartOf, createInspectionHub, SSE_HEADERS, statechartPage } from './statechart/index.js';
 import { errorBodySchema, ignoreAlertBodySchema, readyzSchema, taskDetailSchema, taskStatusSchema, THROTTLE_FIELDS, throttleBodySchema, throttleSchema } from './schemas.js';
 
 /** A running management API, as {@link serveHttp} resolves it. */
@@ -69,23 +70,18 @@ class HttpError extends Error {
   }
 }
 
-/** How a route treats its request body and who may call it. */
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** `public`: no token needed; `optional`: answered without the token, with less. Default: the token is required. */
-    auth?: 'public' | 'optional';
-    /** `config`: the raw text of a task config (YAML or JSON); `json`: a JSON object (empty body: `{}`). Default: the body is ignored. */
-    body?: 'config' | 'json';
-    /** The 400 for a body that does not match the route's schema. */
-    invalidBody?: (errors: readonly FastifySchemaValidationError[], body: unknown) => HttpError;
-    /** Set on the routes that only answer 405 for the methods a path does not take. */
-    methodNotAllowed?: boolean;
-  }
-  interface FastifyRequest {
-    /** Whether the request carried the token (always true when the server has none). */
-    authenticated: boolean;
-  }
+/** How a route treats its request body and who may call it (its fastify `config`). */
+interface RouteConfig {
+  /** `public`: no token needed; `optional`: answered without the token, with less. Default: the token is required. */
+  auth?: 'public' | 'optional';
+  /** `config`: the raw text of a task config (YAML or JSON); `json`: a JSON value (empty body: `{}`). Default: the body is left unread. */
+  body?: 'config' | 'json';
+  /** The 400 for a body that does not match the route's schema. */
+  invalidBody?: (errors: readonly FastifySchemaValidationError[], body: unknown) => HttpError;
+  /** The catch-all routes (405 for the methods a path does not take, 404 for unknown actions): not operations of the API, not documented. */
+  catchAll?: boolean;
 }
+const configOf = (request: FastifyRequest): RouteConfig => request.routeOptions.config as RouteConfig;
 
 const TASK_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -208,6 +204,8 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
   const app = fastify({
     bodyLimit: maxBody,
     exposeHeadRoutes: false,
+    // While closing, requests on open connections are still answered (fastify's 503 has its own shape).
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 1000 },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: false, allErrors: true, allowUnionTypes: true } },
     frameworkErrors: (err, request, reply) => {
@@ -217,7 +215,8 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
     },
     clientErrorHandler: clientError,
   });
-  app.decorateRequest('authenticated', false);
+  /** Requests that carried the token (all of them when the server has none). */
+  const authenticated = new WeakSet<FastifyRequest>();
   app.setReplySerializer((payload) => stringify(payload));
   // Response schemas document the API; responses are written as they are (every field of a status).
   app.setSerializerCompiler(() => (data) => stringify(data));
@@ -242,7 +241,8 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
     if (err instanceof TributaryError) return plain(err.code === 'UNKNOWN_TASK' ? 404 : err.code === 'TASK_EXISTS' ? 409 : 400, err.code, err.message, err.fix);
     const f = err as Partial<FastifyError>;
     if (Array.isArray(f.validation)) {
-      if (f.validationContext === 'body' && request?.routeOptions.config.invalidBody) return errorResponse(request.routeOptions.config.invalidBody(f.validation, request.body), request);
+      const invalidBody = request ? configOf(request).invalidBody : undefined;
+      if (f.validationContext === 'body' && invalidBody) return errorResponse(invalidBody(f.validation, request?.body), request);
       if (f.validationContext === 'params') return errorResponse(new HttpError(400, 'INVALID_TASK_ID', `the request path is not valid: ${f.message ?? ''}`, 'Use the task name as it is in its config (GET /tasks lists them).'));
       return plain(400, 'INVALID_REQUEST', `the request is not valid: ${f.message ?? ''}`, README_FIX);
     }
@@ -271,11 +271,11 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
 
   // Authentication, then the task id of the path (validated, and known) before any body is read.
   app.addHook('onRequest', async (request) => {
-    const config = request.routeOptions.config;
+    const config = configOf(request);
     if (config.auth === 'public') return;
     const auth = authState(request);
     if (auth !== 'ok' && config.auth !== 'optional') throw unauthorized(auth);
-    request.authenticated = auth === 'ok';
+    if (auth === 'ok') authenticated.add(request);
     const id = (request.params as { id?: unknown } | undefined)?.id;
     if (typeof id === 'string') runtime.get(checkTaskId(id));
   });
@@ -306,12 +306,13 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
   const documented: Array<{ method: string; url: string }> = [];
   const allowed = new Map<string, { methods: Set<string>; auth?: 'public' | 'optional' }>();
   app.addHook('onRoute', (route) => {
-    if (route.config?.methodNotAllowed) return;
+    const config = route.config as RouteConfig | undefined;
+    if (config?.catchAll) return;
     const methods = ([] as string[]).concat(route.method);
     for (const method of methods) documented.push({ method, url: route.url });
     const entry = allowed.get(route.url) ?? { methods: new Set<string>() };
     for (const method of methods) entry.methods.add(method);
-    if (route.config?.auth === 'public') entry.auth = 'public';
+    if (config?.auth === 'public') entry.auth = 'public';
     allowed.set(route.url, entry);
   });
 
@@ -347,11 +348,15 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
         const op = doc.paths?.[path]?.[method];
         if (op) op.requestBody = { required: true, description: 'The task config, YAML or JSON (by Content-Type: JSON when it contains "json", YAML otherwise).', content: { 'application/json': ref, 'application/yaml': ref } };
       }
+      // An empty throttle body is `{}`: nothing changes.
+      for (const method of ['put', 'post']) {
+        const body = doc.paths?.['/tasks/{id}/throttle']?.[method]?.requestBody as { required?: boolean } | undefined;
+        if (body) body.required = false;
+      }
       return documentObject.openapiObject;
     },
   });
 
-  type RouteConfig = { auth?: 'public' | 'optional'; body?: 'config' | 'json'; invalidBody?: (e: readonly FastifySchemaValidationError[], b: unknown) => HttpError };
   const route = (
     instance: FastifyInstance,
     method: HTTPMethods | HTTPMethods[],
@@ -366,7 +371,7 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
     const tasks = runtime.list().map((t) => ({ task: t.id, state: t.status.state, healthy: t.status.healthy, lastError: t.status.lastError?.message ?? null }));
     const ready = tasks.every((t) => t.healthy);
     // Without the token: ready or not, nothing about the tasks.
-    return reply.code(ready ? 200 : 503).send(request.authenticated ? { ready, tasks } : { ready });
+    return reply.code(ready ? 200 : 503).send(authenticated.has(request) ? { ready, tasks } : { ready });
   });
   route(app, 'GET', '/metrics', { summary: 'Prometheus metrics', response: { 200: { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errors } }, {}, async (_request, reply) =>
     reply.type(metrics.contentType).send(await metrics.render()),
@@ -415,7 +420,7 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, async (request: FastifyRequest, body: Buffer | string) => {
       const text = utf8(Buffer.isBuffer(body) ? body : Buffer.from(body));
-      return request.routeOptions.config.body === 'config' ? text : json(text);
+      return configOf(request).body === 'config' ? text : json(text);
     });
     route(
       scope,
@@ -448,14 +453,14 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
     );
   });
 
-  const statechart = await mountStatechart(app, runtime);
+  const statechart = mountStatechart(app, runtime, errors);
 
   // Any other action of a task: 404 naming the actions (after the task id was checked).
   app.route({
     method: [...ALL_METHODS],
     url: '/tasks/:id/:action',
     schema: { hide: true },
-    config: { methodNotAllowed: true },
+    config: { catchAll: true },
     handler: async (request) => {
       throw new HttpError(404, 'NO_ROUTE', `no action '${printable((request.params as { action: string }).action)}'`, 'Actions: start, pause, resume, stop, restart, release, ignore-alert, throttle, offsets.');
     },
@@ -471,7 +476,7 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
       method: others,
       url,
       schema: { hide: true },
-      config: { methodNotAllowed: true, ...(auth ? { auth } : {}) },
+      config: { catchAll: true, ...(auth ? { auth } : {}) },
       handler: async (request) => {
         throw new HttpError(405, 'METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${printable(request.url.split('?')[0] ?? '', 200)}`, `Use ${[...methods].join(' or ')}.`, { allow });
       },
@@ -488,21 +493,67 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
 }
 
 /**
- * STATE-CHART MOUNT POINT: the state-chart page's routes (`GET /ui`, `GET /ui/assets/*`,
- * `GET /tasks/:id/chart`, `GET /tasks/:id/events`) from `./statechart/index.js`. Until that module
- * exists this mounts nothing. Returns what to stop when the server closes.
+ * The state-chart page (`./statechart/`): `GET /ui` and `GET /ui/assets/:name` (static, no task
+ * data: served without the token, the page asks for it when the API answers 401),
+ * `GET /tasks/:id/chart` (JSON) and `GET /tasks/:id/events` (server-sent events of the task's
+ * machines). Returns what to stop when the server closes: the inspection hub and the open streams.
  */
-async function mountStatechart(app: FastifyInstance, runtime: Runtime): Promise<{ close(): void }> {
-  const spec = './statechart/index.js';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(spec)) as Record<string, unknown>;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('statechart')) return { close() {} };
-    throw err;
-  }
-  void app;
-  void runtime;
-  void mod;
-  return { close() {} };
+function mountStatechart(app: FastifyInstance, runtime: Runtime, errors: Record<string, unknown>): { close(): void } {
+  const page = statechartPage();
+  const hub = createInspectionHub(runtime);
+  const streams = new Set<ServerResponse>();
+  const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', pattern: TASK_ID.source, description: 'The task name.' } } };
+  app.get('/ui', { schema: { summary: 'The state-chart page (no task data: served without the token)', security: [], response: { 200: { description: 'The page.', content: { 'text/html': { schema: { type: 'string' } } } }, ...errors } }, config: { auth: 'public' } }, async (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(page.html),
+  );
+  app.get(
+    '/ui/assets/:name',
+    {
+      schema: {
+        summary: "The page's scripts and styles",
+        security: [],
+        params: { type: 'object', required: ['name'], properties: { name: { type: 'string', description: `One of ${Object.keys(page.assets).join(', ')}.` } } },
+        response: { 200: { description: 'The asset.', content: Object.fromEntries([...new Set(Object.values(page.assets).map((a) => a.type.split(';')[0] ?? a.type))].map((t) => [t, { schema: { type: 'string' } }])) }, ...errors },
+      },
+      config: { auth: 'public' },
+    },
+    async (request, reply) => {
+      const asset = Object.hasOwn(page.assets, (request.params as { name: string }).name) ? page.assets[(request.params as { name: string }).name] : undefined;
+      if (!asset) throw new HttpError(404, 'NO_ASSET', `no asset '${printable((request.params as { name: string }).name)}'`, `Assets: ${Object.keys(page.assets).join(', ')}.`);
+      return reply.type(asset.type).send(asset.body);
+    },
+  );
+  app.get('/tasks/:id/chart', { schema: { summary: "The task's machine as a state chart, with its current state", params: idParams, response: { 200: { type: 'object', additionalProperties: true, required: ['taskId', 'graph', 'machine', 'state'], description: 'The graph to lay out (states, transitions), the machine config XState loads, and the current state.' }, ...errors } } }, async (request) =>
+    chartOf(runtime.get((request.params as { id: string }).id)),
+  );
+  app.get(
+    '/tasks/:id/events',
+    {
+      schema: {
+        summary: "Server-sent events of the task's machines: timeline, snapshot, transition",
+        params: idParams,
+        response: { 200: { description: '`event: timeline` on connect, then `snapshot` and `transition` events, and keep-alive comments.', content: { 'text/event-stream': { schema: { type: 'string' } } } }, ...errors },
+      },
+    },
+    (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      runtime.get(id); // 404 before any byte is written
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, SSE_HEADERS);
+      streams.add(res);
+      const stop = hub.subscribe(id, (chunk) => res.write(chunk));
+      request.raw.on('close', () => {
+        stop();
+        streams.delete(res);
+      });
+    },
+  );
+  return {
+    close() {
+      hub.close();
+      for (const res of streams) res.end();
+      streams.clear();
+    },
+  };
 }
