@@ -21,6 +21,8 @@ export interface ResultRow {
   target?: string;
   /** true / false when a target applies and could be judged; undefined otherwise. */
   meets?: boolean;
+  /** The baseline this figure stands against in the same run (drawn on the chart). */
+  baseline?: { name: string; value: number };
   note?: string;
 }
 

@@ -1,15 +1,17 @@
 /**
  * Tributary benchmark suite. `npm run bench` runs every scenario at full size;
  * `npx tsx bench/run.ts [--quick] [scenario ...]` runs some, with smaller sizes under --quick.
- * Prints a table (targets beside the figures, never asserted) and writes JSON to bench/results/.
+ * Prints a table (targets beside the figures, never asserted) and writes JSON to bench/results/
+ * (with the commit, machine and load averages) and an SVG chart beside it (bench/report.ts).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { register } from 'node:module';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { ResultRow, ScenarioContext } from './lib.js';
+import type { BenchResult, LoadAverage } from './report.js';
 
 /**
  * src/codecs/registerCodecs.ts imports `CompressionCodecs` from kafkajs by name, which Node's ESM
@@ -20,6 +22,7 @@ const kafkajsNamespace = (await import('kafkajs')) as Record<string, unknown>;
 if (!('CompressionCodecs' in kafkajsNamespace)) register('./kafkajs-hook.mjs', import.meta.url);
 
 const { machine } = await import('./lib.js');
+const { chartSvg, currentCommit, loadAverage } = await import('./report.js');
 const { pgIncremental } = await import('./scenarios/pgIncremental.js');
 const { pgFull } = await import('./scenarios/pgFull.js');
 const { stages } = await import('./scenarios/stages.js');
@@ -81,24 +84,34 @@ async function main(): Promise<void> {
   for (const w of wanted) if (!scenarios[w]) throw new Error(`unknown scenario '${w}'; known: ${Object.keys(scenarios).join(', ')}`);
   const names = wanted.length > 0 ? wanted : Object.keys(scenarios);
   const m = machine();
+  const commit = currentCommit();
+  const start = loadAverage();
   console.log(`machine: ${m.cpuModel} × ${m.cpuCount}, ${m.totalMemoryMB} MB RAM, Node ${m.node}, ${m.platform}${quick ? ' (quick sizes)' : ''}`);
+  console.log(`commit: ${commit ? `${commit.sha}${commit.dirty ? ' with uncommitted changes' : ''}` : 'unknown (not a git checkout)'}; load average ${start.join(' ')}`);
   const rows: ResultRow[] = [];
   const timings: Record<string, number> = {};
+  const loads: Record<string, { before: LoadAverage; after: LoadAverage }> = {};
   for (const name of names) {
     console.log(`\n== ${name}`);
     const t0 = performance.now();
-    const loadBefore = loadavg()[0] ?? 0;
+    const before = loadAverage();
     rows.push(...(await runInChild(name, quick)));
     timings[name] = Math.round(performance.now() - t0) / 1000;
-    rows.push({ scenario: name, metric: 'machine load avg (1 min) before → after', value: `${loadBefore.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}`, unit: '', note: `${cpus().length} cores; other processes share them` });
+    const after = loadAverage();
+    loads[name] = { before, after };
+    rows.push({ scenario: name, metric: 'machine load avg (1 min) before → after', value: `${before[0].toFixed(1)} → ${after[0].toFixed(1)}`, unit: '', note: `${cpus().length} cores; other processes share them` });
     console.log(`   (${timings[name]} s)`);
   }
   console.log(`\n${table(rows)}\n`);
   const dir = join(process.cwd(), 'bench', 'results');
   await mkdir(dir, { recursive: true });
   const file = join(dir, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
-  await writeFile(file, JSON.stringify({ at: new Date().toISOString(), quick, machine: m, scenarios: names, seconds: timings, rows }, null, 2));
-  console.log(`results: ${file}`);
+  const result: BenchResult = { at: new Date().toISOString(), quick, commit, machine: m, load: { start, end: loadAverage(), scenarios: loads }, scenarios: names, seconds: timings, rows };
+  await writeFile(file, JSON.stringify(result, null, 2));
+  // The figures against their targets and baselines, drawn beside the JSON (open it in a browser).
+  const chart = file.replace(/\.json$/, '.svg');
+  await writeFile(chart, chartSvg(result));
+  console.log(`results: ${file}\nchart: ${chart}\ncompare with an earlier run: npm run bench -- --compare <earlier>.json ${file}`);
 }
 
 const child = process.env.BENCH_SCENARIO;

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # npm run bench: the servers, then the benchmarks compiled to JavaScript and run by plain Node, as
 # the `tributary` command runs when built: no TypeScript loader threads in the measured process.
-# Arguments go to bench/run.ts (--quick, scenario names).
+# Arguments go to bench/run.ts (--quick, scenario names); --compare and --chart go to bench/compare.ts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# --compare A.json B.json / --chart out.svg: read result files only (bench/compare.ts); no servers, no build.
+for arg in "$@"; do
+  case "$arg" in --compare | --chart | --chart=*) exec npx tsx bench/compare.ts "$@" ;; esac
+done
 bash scripts/servers.sh up
 rm -rf .cache/bench-dist
 npx tsc -p tsconfig.bench.json
