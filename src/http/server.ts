@@ -35,8 +35,8 @@ export interface HttpOptions {
   /** Address to listen on. Default `127.0.0.1`. Any address that is not loopback needs a `token`. */
   host?: string;
   /**
-   * Bearer token every route but `/healthz` requires (`/readyz` answers without it, but only
-   * ready or not). At least 16 printable characters. Without one (loopback only) the API is open
+   * Bearer token every route but `/healthz` and the static state-chart page requires (`/readyz`
+   * answers without it, but only ready or not). At least 16 printable characters. Without one (loopback only) the API is open
    * to every process on the machine.
    */
   token?: string;
@@ -175,8 +175,8 @@ function clientError(err: NodeJS.ErrnoException, socket: Socket): void {
  * running), `/metrics` (Prometheus), `/openapi.json` (this API as OpenAPI 3.1) and the state-chart
  * page (`/ui`). Responses never contain secrets; every error is
  * `{ "error": { "code", "message", "fix"?, "issues"? } }`. With a `token`, every route but
- * `/healthz` needs `Authorization: Bearer <token>` (`/readyz` without it says only whether the
- * process is ready). `${ENV}` interpolation never runs on request bodies: a body holding `${` is
+ * `/healthz` and the static page (`/ui`, `/ui/assets/*`) needs `Authorization: Bearer <token>`
+ * (`/readyz` without it says only whether the process is ready). `${ENV}` interpolation never runs on request bodies: a body holding `${` is
  * refused.
  *
  * Refuses to start (rejects) on a host that is not loopback without a token, or an unusable token.
