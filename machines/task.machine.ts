@@ -163,6 +163,8 @@ export type TaskMachineEvent =
   | { type: 'STOP' }
   | { type: 'RELEASE' }
   | { type: 'SET_THROTTLE'; throttle: ThrottleUpdate }
+  /** The shortest connection window among the tasks sharing this task's source endpoint (null: not shared); applies from the next retry episode. */
+  | { type: 'SET_SHARED_WINDOW'; minutes: number | null }
   | { type: 'IGNORE_ALERT'; itemId: string }
   | { type: 'PROGRESS'; progress: Partial<ProgressCounters> }
   /**
@@ -447,6 +449,9 @@ export const taskMachine = setup({
     mergeProgress: assign(({ context, self }, params: { progress: Partial<ProgressCounters> }) => ({
       progress: { ...context.progress, ...params.progress, updatedAt: clockNow(self.system) },
     })),
+    storeSharedWindow: assign(({ context }, params: { minutes: number | null }) => ({
+      settings: { ...context.settings, sharedWindowMinutes: params.minutes },
+    })),
     storeThrottle: assign(({ context }, params: { throttle: ThrottleUpdate }) => ({
       throttle: mergeThrottle(context.throttle, params.throttle),
     })),
@@ -506,6 +511,7 @@ export const taskMachine = setup({
       ],
     },
     PROGRESS: { actions: { type: 'mergeProgress', params: ({ event }) => ({ progress: event.progress }) } },
+    SET_SHARED_WINDOW: { actions: { type: 'storeSharedWindow', params: ({ event }) => ({ minutes: event.minutes }) } },
   },
   states: {
     idle: {

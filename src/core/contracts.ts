@@ -66,6 +66,11 @@ export interface SnapshotPlan {
 export interface FlowControl {
   /** Resolves immediately when there is room, or later when acks made room. */
   waitForRoom(): Promise<void> | undefined;
+  /**
+   * Awaited by a full-sync reader before each query it sends to the source (`throttle.full.sourceQps`):
+   * resolves when the task's query rate allows the next one. Absent: unlimited.
+   */
+  beforeQuery?(): Promise<void> | undefined;
 }
 
 /**

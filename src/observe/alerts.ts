@@ -85,6 +85,8 @@ export function watchAlerts(task: TaskRunner, opts: AlertOptions): { stop(): voi
   };
   const sub: Subscription = task.status$.subscribe(check);
   const timer = setInterval(() => check(task.status), opts.checkIntervalMs ?? 1000);
+  // The runtime watches every task: the check alone never keeps a process alive.
+  timer.unref();
   return {
     stop() {
       sub.unsubscribe();

@@ -2,6 +2,29 @@ import pino from 'pino';
 import type { Logger } from '../core/contracts.js';
 import { redactText } from '../config/redact.js';
 
+/**
+ * A logger that adds `fields` to every line (a line's own fields win). The runtime gives each task
+ * one with `task`, and the config's `environment` and `labels` when set.
+ */
+export function withFields(logger: Logger, fields: Record<string, unknown>): Logger {
+  const add = (f?: Record<string, unknown>) => ({ ...fields, ...(f ?? {}) });
+  return {
+    debug: (msg, f) => logger.debug(msg, add(f)),
+    info: (msg, f) => logger.info(msg, add(f)),
+    warn: (msg, f) => logger.warn(msg, add(f)),
+    error: (msg, f) => logger.error(msg, add(f)),
+  };
+}
+
+/** The fields every log line of a task carries: its name, and its `environment` and `labels` when set. */
+export function taskLogFields(cfg: { name: string; environment?: string | undefined; labels?: Readonly<Record<string, string>> | undefined }): Record<string, unknown> {
+  return {
+    task: cfg.name,
+    ...(cfg.environment !== undefined ? { environment: cfg.environment } : {}),
+    ...(cfg.labels !== undefined && Object.keys(cfg.labels).length > 0 ? { labels: { ...cfg.labels } } : {}),
+  };
+}
+
 /** The least severe level written; `silent` writes nothing. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
 

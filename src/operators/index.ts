@@ -11,3 +11,4 @@ export * from './AckTracker.js';
 export * from './ackWatermark.js';
 export * from './inflightWindow.js';
 export * from './skipThrough.js';
+export * from './queryRate.js';

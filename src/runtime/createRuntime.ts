@@ -5,6 +5,8 @@ import { validateTaskConfig } from '../config/load.js';
 import type { TaskConfigInput, TaskOptions } from '../config/schema.js';
 import type { Logger } from '../core/contracts.js';
 import { FatalError } from '../core/errors.js';
+import { watchAlerts, type Alert } from '../observe/alerts.js';
+import { taskLogFields, withFields } from '../observe/logger.js';
 import type { ThrottleUpdate } from '../../machines/index.js';
 import { defaultRegistry } from './defaults.js';
 import type { Registry } from './registry.js';
@@ -28,6 +30,33 @@ export interface RuntimeOptions {
   confirmIntervalMs?: number;
   /** Retry windows in ms for every task, overriding the configs' minutes (for tests). */
   retryWindowsMs?: TaskDeps['retryWindowsMs'];
+  /**
+   * Alerts of every task (its config's `monitoring`: latency threshold, failures, webhook), logged
+   * as warnings and POSTed to the webhook. `false` turns them off; `onAlert` also receives each one.
+   */
+  alerts?: false | { onAlert?: (alert: Alert, taskId: string) => void; checkIntervalMs?: number };
+}
+
+/**
+ * The source endpoint a task reads (`host:port/database`, MongoDB: its member list), so tasks
+ * sharing one share the shortest retry window among them (the seeds: "the shortest value takes effect").
+ */
+export function sourceEndpointKey(cfg: TaskOptions): string {
+  const src = cfg.source;
+  if (src.type === 'mongodb') {
+    if (src.hosts) return `mongodb:${[...src.hosts].sort().join(',')}`;
+    const m = /^mongodb(?:\+srv)?:\/\/(?:[^@/]*@)?([^/?]+)/.exec(src.uri ?? '');
+    return `mongodb:${(m?.[1] ?? src.uri ?? '').split(',').sort().join(',')}`;
+  }
+  if (src.type === 'postgres' && src.uri !== undefined) {
+    try {
+      const u = new URL(src.uri);
+      return `postgres:${u.hostname}:${u.port || '5432'}/${src.database}`;
+    } catch {
+      return `postgres:${src.uri}`;
+    }
+  }
+  return `${src.type}:${src.host ?? '127.0.0.1'}:${src.port}/${src.database}`;
 }
 
 /**
@@ -120,6 +149,26 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   const registry = options.registry ?? defaultRegistry();
   const logger = options.logger ?? silentLogger;
   const tasks = new Map<string, TaskRunner>();
+  const alertWatches = new Map<string, { stop(): void }>();
+
+  /** Every task gets the shortest connection window among the tasks sharing its source endpoint (null alone). */
+  const shareWindows = () => {
+    const groups = new Map<string, TaskRunner[]>();
+    for (const t of tasks.values()) {
+      const k = sourceEndpointKey(t.options);
+      groups.set(k, [...(groups.get(k) ?? []), t]);
+    }
+    for (const group of groups.values()) {
+      const shared = group.length > 1 ? Math.min(...group.map((t) => t.connectionWindowMinutes)) : null;
+      for (const t of group) if (t.sharedWindowMinutes !== shared) t.setSharedWindow(shared);
+    }
+  };
+  const forget = (id: string) => {
+    alertWatches.get(id)?.stop();
+    alertWatches.delete(id);
+    tasks.delete(id);
+    shareWindows();
+  };
   const status$ = new Subject<TaskStatus>();
   const inspection$ = new Subject<TaskInspectionEvent>();
 
@@ -135,11 +184,13 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
   };
 
   const build = (cfg: TaskOptions, previousSelection?: TaskDeps['previousSelection']): TaskRunner => {
+      // Every line a task logs carries its name, environment and labels.
+      const taskLogger = withFields(logger, taskLogFields(cfg));
       const runner = new TaskRunner(cfg, {
         ...(previousSelection ? { previousSelection } : {}),
         registry,
         checkpoints: storeFor(cfg),
-        logger,
+        logger: taskLogger,
         inspect: (event: InspectionEvent) => {
           options.inspect?.(event);
           if (inspection$.observed) inspection$.next({ taskId: cfg.name, event });
@@ -151,6 +202,19 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
       });
       runner.status$.subscribe((s) => status$.next(s));
       tasks.set(cfg.name, runner);
+      if (options.alerts !== false) {
+        const onAlert = options.alerts?.onAlert;
+        alertWatches.set(
+          cfg.name,
+          watchAlerts(runner, {
+            ...cfg.monitoring,
+            logger: taskLogger,
+            ...(onAlert ? { onAlert: (a: Alert) => onAlert(a, cfg.name) } : {}),
+            ...(options.alerts?.checkIntervalMs !== undefined ? { checkIntervalMs: options.alerts.checkIntervalMs } : {}),
+          }),
+        );
+      }
+      shareWindows();
       return runner;
   };
 
@@ -173,7 +237,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         });
       }
       await old.stop();
-      tasks.delete(taskId);
+      forget(taskId);
       const runner = build(cfg, old.plan.selection);
       runner.start();
       return runner;
@@ -187,13 +251,15 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
     release: (id) => get(id).release(),
     async remove(id) {
       await get(id).stop();
-      tasks.delete(id);
+      forget(id);
     },
     setThrottle: (id, t) => get(id).setThrottle(t),
     status$: status$.asObservable(),
     inspection$: inspection$.asObservable(),
     async shutdown() {
       await Promise.all([...tasks.values()].map((t) => t.stop()));
+      for (const w of alertWatches.values()) w.stop();
+      alertWatches.clear();
     },
   };
 }

@@ -11,7 +11,7 @@ import { FatalError, classifyError } from '../core/errors.js';
 import type { ChangeEvent } from '../core/events.js';
 import { qualifiedName } from '../core/events.js';
 import type { Position } from '../core/position.js';
-import { AckTracker, InflightWindow, NameMapper, ObjectSelector, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, skipThrough, type SelectionSpec } from '../operators/index.js';
+import { AckTracker, InflightWindow, NameMapper, ObjectSelector, QueryRateLimiter, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, skipThrough, type SelectionSpec } from '../operators/index.js';
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
 import { resumePlan } from './resumePlan.js';
@@ -189,6 +189,8 @@ export class TaskRunner {
   private readonly window: InflightWindow;
   private readonly fullThrottle = new ThrottleController();
   private readonly incrementalThrottle = new ThrottleController();
+  /** `throttle.full.sourceQps`: shared by every chunk reader of this task. */
+  private readonly fullQueries = new QueryRateLimiter();
   private readonly transform: OperatorFunction<ChangeEvent, ChangeEvent>;
   private readonly batch: BatchLimits;
   private checkpoint: Checkpoint;
@@ -297,6 +299,17 @@ export class TaskRunner {
   ignoreAlert(itemId: string): void {
     this.actor.send({ type: 'IGNORE_ALERT', itemId });
   }
+  /** This task's own connection retry window, minutes (the config's, or the runtime's override). */
+  get connectionWindowMinutes(): number {
+    return this.deps.retryWindowsMs?.connection !== undefined ? this.deps.retryWindowsMs.connection / 60_000 : this.options.retry.connectionMinutes;
+  }
+  /** The shortest window among the tasks sharing this task's source endpoint (null: not shared); the runtime sets it. */
+  get sharedWindowMinutes(): number | null {
+    return this.actor.getSnapshot().context.settings.sharedWindowMinutes;
+  }
+  setSharedWindow(minutes: number | null): void {
+    this.actor.send({ type: 'SET_SHARED_WINDOW', minutes });
+  }
   /** A number sets a limit, `0` or `null` lifts it, a field left out is kept. */
   setThrottle(throttle: ThrottleUpdate): void {
     this.actor.send({ type: 'SET_THROTTLE', throttle });
@@ -309,6 +322,11 @@ export class TaskRunner {
   /** Removes the slot, publication, helper objects and checkpoint. */
   release(): void {
     this.actor.send({ type: 'RELEASE' });
+  }
+
+  /** The in-flight window: events and bytes read and not yet acknowledged, and its limits (Infinity when unlimited). */
+  get inflight(): { events: number; bytes: number; maxEvents: number; maxBytes: number } {
+    return { events: this.window.inflightEvents, bytes: this.window.inflightBytes, ...this.window.limits };
   }
 
   get status(): TaskStatus {
@@ -339,6 +357,7 @@ export class TaskRunner {
   // ---- actors -----------------------------------------------------------------------------
 
   private applyThrottle(t: ThrottleSettings): void {
+    this.fullQueries.setRate(t.fullQps);
     this.fullThrottle.set({
       ...(t.fullRps ? { eventsPerSecond: t.fullRps } : {}),
       ...(t.fullMBps ? { bytesPerSecond: t.fullMBps * 1024 * 1024 } : {}),
@@ -449,7 +468,8 @@ export class TaskRunner {
         this.actor.getSnapshot().children.fullSync?.send({ type: 'CHUNK.PROGRESS', chunkId: spec.id, rows });
       };
       const stopReporting = () => clearTimeout(report);
-      const sub = writeThrough(this.source.snapshot(chunk, flowControlOf(this.window)), {
+      const flow = { ...flowControlOf(this.window), beforeQuery: () => this.fullQueries.acquire() };
+      const sub = writeThrough(this.source.snapshot(chunk, flow), {
         sink: this.sink,
         transform: this.transform,
         window: this.window,

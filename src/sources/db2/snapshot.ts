@@ -87,6 +87,8 @@ export function readKeyRange(chunk: SnapshotChunk, opts: ChunkReadOptions): Obse
         let after = b.after;
         const now = Date.now();
         for (;;) {
+          await opts.flow.beforeQuery?.();
+          if (closed) return;
           const rows = await run(client, opts.sql.rangePage(t.name, t.columns, t.key, after, b.upTo, opts.fetchRows));
           for (const raw of rows) {
             if (closed) return;

@@ -2,21 +2,21 @@ import type pg from 'pg';
 import { TransientError } from '../../core/errors.js';
 import { qualified } from './catalog.js';
 
-/** Helper table that keeps latency true and the slot moving on an idle database (seed 003). */
+/** Default name of the helper table that keeps latency true and the slot moving on an idle database (seed 003); `source.heartbeat.table` names another. */
 export const HEARTBEAT_TABLE = 'dts_postgres_heartbeat';
 /** Helper table the DDL event trigger writes into (seed 003). */
 export const DDL_TABLE = 'dts_ddl_command';
 
-export async function ensureHeartbeatTable(client: pg.Client, schema: string): Promise<void> {
+export async function ensureHeartbeatTable(client: pg.Client, schema: string, table: string = HEARTBEAT_TABLE): Promise<void> {
   await client.query(
-    `CREATE TABLE IF NOT EXISTS ${qualified(schema, HEARTBEAT_TABLE)} (slot_name text PRIMARY KEY, beat_time timestamptz NOT NULL, beat_seq bigint NOT NULL)`,
+    `CREATE TABLE IF NOT EXISTS ${qualified(schema, table)} (slot_name text PRIMARY KEY, beat_time timestamptz NOT NULL, beat_seq bigint NOT NULL)`,
   );
-  await client.query(`ALTER TABLE ${qualified(schema, HEARTBEAT_TABLE)} REPLICA IDENTITY FULL`);
+  await client.query(`ALTER TABLE ${qualified(schema, table)} REPLICA IDENTITY FULL`);
 }
 
-export async function beat(client: pg.Client, schema: string, slot: string, seq: number): Promise<void> {
+export async function beat(client: pg.Client, schema: string, slot: string, seq: number, table: string = HEARTBEAT_TABLE): Promise<void> {
   await client.query(
-    `INSERT INTO ${qualified(schema, HEARTBEAT_TABLE)} (slot_name, beat_time, beat_seq) VALUES ($1, now(), $2)
+    `INSERT INTO ${qualified(schema, table)} (slot_name, beat_time, beat_seq) VALUES ($1, now(), $2)
      ON CONFLICT (slot_name) DO UPDATE SET beat_time = EXCLUDED.beat_time, beat_seq = EXCLUDED.beat_seq`,
     [slot, seq],
   );

@@ -61,6 +61,9 @@ export function readChunk(chunk: SnapshotChunk, opts: ChunkReadOptions): Observa
       await client.query(`DECLARE tributary_chunk NO SCROLL CURSOR FOR ${sql}`);
       const now = Date.now();
       for (;;) {
+        // Every FETCH is a query to the source: `throttle.full.sourceQps` spaces them across chunks.
+        await opts.flow.beforeQuery?.();
+        if (closed) return;
         const r = await client.query<Record<string, unknown>>(`FETCH ${opts.fetchRows} FROM tributary_chunk`);
         for (const row of r.rows) {
           if (closed) return;

@@ -7,7 +7,7 @@ import { classifyPgError } from './errors.js';
 import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
 import { bigIntToLsn } from '../../core/position.js';
-import { readCatalog, type CatalogTable } from './catalog.js';
+import { qualified, readCatalog, type CatalogTable } from './catalog.js';
 import { DDL_SKIP_SETTING, ddlDuringFullSync, dropDdlCapture, ensureDdlCapture, readColumns } from './ddl.js';
 import { HEARTBEAT_TABLE, DDL_TABLE, beat, ensureHeartbeatTable, setReplicaIdentityFull } from './helpers.js';
 import { PgPosition } from './position.js';
@@ -45,7 +45,8 @@ export interface PostgresSourceOptions {
   select: (ref: TableRef) => boolean;
   /** Tables named in `objects` without a wildcard: each must exist. */
   named?: ReadonlyArray<{ schema?: string; table: string }>;
-  heartbeat: { enabled: boolean; intervalMs: number; schema: string };
+  /** `table`: the heartbeat table's name (default `dts_postgres_heartbeat`). */
+  heartbeat: { enabled: boolean; intervalMs: number; schema: string; table?: string };
   /**
    * Capture DDL through an event trigger into `<heartbeat schema>.dts_ddl_command` (PostgreSQL and
    * PolarDB; AnalyticDB does not synchronize DDL). Creating event triggers needs a superuser.
@@ -89,6 +90,17 @@ export class PostgresSource implements Source {
     this.replicationConnection = { ...this.opts.connection, application_name: replicationApplicationName(opts.taskId) };
   }
 
+  /** The heartbeat table's name (`source.heartbeat.table`). */
+  private get heartbeatTable(): string {
+    return this.opts.heartbeat.table ?? HEARTBEAT_TABLE;
+  }
+
+  /** The task's helper tables (heartbeat, DDL capture) in the heartbeat schema are never selected. */
+  private isHelper(ref: TableRef): boolean {
+    const inHelperSchema = ref.schema === this.opts.heartbeat.schema;
+    return (inHelperSchema && (ref.table === this.heartbeatTable || ref.table === DDL_TABLE)) || ref.table === HEARTBEAT_TABLE;
+  }
+
   /** The publication as the task needs it: the selected tables plus its helper tables. */
   private publicationTarget(selected: CatalogTable[]): PublicationTarget {
     const helpers: HelperTable[] = [];
@@ -97,7 +109,7 @@ export class PostgresSource implements Source {
       helpers.push({ schema, table: DDL_TABLE, without: 'captured DDL would not be synchronized', option: 'source.captureDdl: false' });
     }
     if (this.opts.heartbeat.enabled) {
-      helpers.push({ schema, table: HEARTBEAT_TABLE, without: 'heartbeats would not arrive, so latency reads stale and an idle slot pins WAL', option: 'source.heartbeat.enabled: false' });
+      helpers.push({ schema, table: this.heartbeatTable, without: 'heartbeats would not arrive, so latency reads stale and an idle slot pins WAL', option: 'source.heartbeat.enabled: false' });
     }
     return { name: this.publication, taskId: this.opts.taskId, selected, helpers };
   }
@@ -139,7 +151,7 @@ export class PostgresSource implements Source {
 
   private async loadSelection(client: pg.Client): Promise<CatalogTable[]> {
     const all = await readCatalog(client, this.database);
-    return all.filter((t) => t.ref.table !== HEARTBEAT_TABLE && t.ref.table !== DDL_TABLE && this.opts.select(t.ref));
+    return all.filter((t) => !this.isHelper(t.ref) && this.opts.select(t.ref));
   }
 
   async precheck(): Promise<PrecheckItem[]> {
@@ -197,7 +209,7 @@ export class PostgresSource implements Source {
       // Tributary's own ALTERs below are not captured as DDL.
       await client.query(`SET ${DDL_SKIP_SETTING} = 'on'`);
       if (this.opts.captureDdl) await ensureDdlCapture(client, this.opts.heartbeat.schema);
-      if (this.opts.heartbeat.enabled) await ensureHeartbeatTable(client, this.opts.heartbeat.schema);
+      if (this.opts.heartbeat.enabled) await ensureHeartbeatTable(client, this.opts.heartbeat.schema, this.heartbeatTable);
       // Before REPLICA IDENTITY FULL: a user's publication the task cannot use is refused untouched.
       await preparePublication(client, target, this.opts.logger);
       await setReplicaIdentityFull(client, [...published, ...heap.filter((h) => !published.some((p) => p.schema === h.schema && p.table === h.table))]);
@@ -290,6 +302,7 @@ export class PostgresSource implements Source {
             flow,
             onService: (s) => (this.service = s),
             ...(this.opts.captureDdl ? { ddl: { schema: this.opts.heartbeat.schema } } : {}),
+            heartbeat: { schema: this.opts.heartbeat.schema, table: this.heartbeatTable },
             ...(this.opts.logger ? { logger: this.opts.logger } : {}),
           }),
           // Timers ride along the stream's lifetime and emit nothing.
@@ -320,7 +333,7 @@ export class PostgresSource implements Source {
       for (const r of (await c.query<{ oid: number; typname: string }>('SELECT oid::int AS oid, typname FROM pg_type')).rows) typeNames.set(r.oid, r.typname);
       if (this.selected.length === 0) this.selected = await this.loadSelection(c);
       for (const t of this.selected) keys.set(`${t.ref.schema}.${t.ref.table}`, t.shape.key);
-      keys.set(`${this.opts.heartbeat.schema}.${HEARTBEAT_TABLE}`, ['slot_name']);
+      keys.set(`${this.opts.heartbeat.schema}.${this.heartbeatTable}`, ['slot_name']);
     });
     this.confirmed = start;
     return { typeNames, keys, start };
@@ -342,7 +355,7 @@ export class PostgresSource implements Source {
             await c.connect();
             client = c;
           }
-          await beat(client, this.opts.heartbeat.schema, this.slot, ++seq);
+          await beat(client, this.opts.heartbeat.schema, this.slot, ++seq, this.heartbeatTable);
         };
         run()
           .catch((err: unknown) => {
@@ -409,7 +422,7 @@ export class PostgresSource implements Source {
       }
       if (this.opts.heartbeat.enabled) {
         await c
-          .query(`DELETE FROM "${this.opts.heartbeat.schema}"."${HEARTBEAT_TABLE}" WHERE slot_name = $1`, [this.slot])
+          .query(`DELETE FROM ${qualified(this.opts.heartbeat.schema, this.heartbeatTable)} WHERE slot_name = $1`, [this.slot])
           .catch(() => undefined);
       }
       if (problems.length > 0) {

@@ -39,6 +39,8 @@ export interface StreamOptions {
   silenceTimeoutMs?: number;
   /** DDL capture: inserts into `<schema>.dts_ddl_command` become `ddl` events (see ddl.ts). */
   ddl?: { schema: string };
+  /** The heartbeat table (`source.heartbeat`): its changes become `heartbeat` events. Default: any table named `dts_postgres_heartbeat`. */
+  heartbeat?: { schema: string; table: string };
   logger?: Logger;
 }
 
@@ -106,7 +108,7 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
     const emit = (op: ChangeEvent['op'], rel: Relation, before: Row | null, after: Row | null, bytes: number) => {
       if (!tx) throw protocolError(`${op} of ${rel.schema}.${rel.name} outside a transaction`);
       tx.seq += 1;
-      const isHeartbeat = rel.name === HEARTBEAT_TABLE;
+      const isHeartbeat = opts.heartbeat ? rel.name === opts.heartbeat.table && rel.schema === opts.heartbeat.schema : rel.name === HEARTBEAT_TABLE;
       if (!isHeartbeat && op !== 'truncate') tx.dml = true;
       subscriber.next({
         op: isHeartbeat ? 'heartbeat' : op,
