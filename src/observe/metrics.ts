@@ -50,17 +50,9 @@ interface InflightView {
   maxBytes: number;
 }
 
-/**
- * The task's in-flight window (events and bytes read but not yet acknowledged, and their limits).
- * `TaskRunner` does not expose it yet: read from its window, defensively, so that a change there
- * drops these samples rather than failing the scrape.
- */
+/** The task's in-flight window (events and bytes read but not yet acknowledged, and their limits). */
 function inflightOf(task: TaskRunner): InflightView | null {
-  const w = (task as unknown as { window?: Record<string, unknown> }).window;
-  if (w === undefined || w === null || typeof w !== 'object') return null;
-  const { inflightEvents: events, inflightBytes: bytes, maxEvents, maxBytes } = w;
-  if (typeof events !== 'number' || typeof bytes !== 'number' || typeof maxEvents !== 'number' || typeof maxBytes !== 'number') return null;
-  return { events, bytes, maxEvents, maxBytes };
+  return task.inflight;
 }
 
 interface TableRows {
@@ -203,6 +195,20 @@ export function createMetrics(source: MetricsSource): TributaryMetrics {
   inflight('tributary_inflight_max_events', 'Limit of the in-flight window in events: reading pauses at it (absent when unlimited).', (v) => v.maxEvents);
   inflight('tributary_inflight_max_bytes', 'Limit of the in-flight window in bytes: reading pauses at it (absent when unlimited).', (v) => v.maxBytes);
 
+  // What a sink reports about its own machinery, e.g. kafka_fast_path (1: Tributary's kafkajs fast path is in effect).
+  const diagnosticNames = new Set(tasks().flatMap((t) => Object.keys(t.sink.diagnostics?.() ?? {})));
+  const registered = new Set<string>();
+  for (const key of ['kafka_fast_path', ...diagnosticNames]) {
+    if (!/^[a-z_][a-z0-9_]*$/.test(key) || registered.has(key)) continue;
+    registered.add(key);
+    gauge(`tributary_sink_${key}`, `The sink's own report: ${key.replace(/_/g, ' ')} (1 yes, 0 no, or a count).`, ['task'], (set) => {
+      for (const t of tasks()) {
+        const v = t.sink.diagnostics?.()[key];
+        if (v !== undefined && Number.isFinite(v)) set({ task: t.id }, v);
+      }
+    });
+  }
+
   gauge('tributary_precheck_items', 'Items of the last precheck, by status.', ['task', 'status'], (set) => {
     for (const t of tasks()) {
       const items = t.status.precheck;
@@ -211,8 +217,8 @@ export function createMetrics(source: MetricsSource): TributaryMetrics {
   });
   gauge('tributary_postgres_slot_retained_wal_bytes', "WAL retained by the task's replication slot.", ['task'], async (set) => {
     for (const t of tasks()) {
-      const src = t.source as { retainedWalBytes?: () => Promise<bigint | null> };
-      if (typeof src.retainedWalBytes !== 'function' || t.status.state === 'idle') continue;
+      const src = t.source;
+      if (src.retainedWalBytes === undefined || t.status.state === 'idle') continue;
       const v = await src.retainedWalBytes().catch(() => null);
       if (v !== null) set({ task: t.id }, Number(v));
     }

@@ -46,6 +46,11 @@ export class InflightWindow {
     return this.bytes;
   }
 
+  /** The limits in force (Infinity when unlimited). */
+  get limits(): { maxEvents: number; maxBytes: number } {
+    return { maxEvents: this.maxEvents, maxBytes: this.maxBytes };
+  }
+
   /** Changes the limits while running. */
   setLimits(limits: InflightLimits): void {
     this.maxEvents = limits.maxEvents !== undefined && limits.maxEvents > 0 ? limits.maxEvents : Infinity;
