@@ -164,7 +164,106 @@ export function tokenClusterTime(data: string): { t: number; i: number } | null 
   return { t: parseInt(m[1], 16), i: parseInt(m[2], 16) };
 }
 
-/** Either text form: JSON for resume tokens, `t:i[:seq]` for the oplog. */
+/**
+ * Where a set of per-collection change streams stands: one resume token position per stream (by
+ * `database.collection`), over a `base` cluster time every stream starts from when it has no token
+ * of its own. Streams run concurrently and their cluster times interleave, so no single token
+ * orders their events; the reader instead gives each event the whole vector as it is after that
+ * event. Vectors handed out by one reader only ever grow component by component, so they are
+ * totally ordered in dispatch order (the AckTracker's requirement) and a checkpointed vector
+ * resumes every stream at its own place.
+ *
+ * `t`/`i` are the newest cluster time in the vector (for lag); `timestamp()` is `base`, the oldest
+ * point any stream may resume from. Text form: JSON `{"ts":"t:i","streams":{"db.c":{"_data":..,"ts":"t:i"}}}`.
+ */
+export class StreamSetPosition implements MongoPosition {
+  readonly t: number;
+  readonly i: number;
+
+  constructor(
+    readonly base: ResumeTokenPosition,
+    readonly streams: ReadonlyMap<string, ResumeTokenPosition>,
+  ) {
+    let newest: MongoPosition = base;
+    for (const p of streams.values()) if (cmpTime(p, newest) > 0) newest = p;
+    this.t = newest.t;
+    this.i = newest.i;
+  }
+
+  /** The position a stream over `ns` resumes from. */
+  of(ns: string): ResumeTokenPosition {
+    // The base's own token (if any) belongs to a database or cluster stream: not usable here.
+    return this.streams.get(ns) ?? new ResumeTokenPosition(null, this.base.t, this.base.i, ns);
+  }
+
+  /** The vector with `ns` advanced to `p`. */
+  with(ns: string, p: ResumeTokenPosition): StreamSetPosition {
+    const next = new Map(this.streams);
+    next.set(ns, p);
+    return new StreamSetPosition(this.base, next);
+  }
+
+  timestamp(): Timestamp {
+    return this.base.timestamp();
+  }
+
+  compare(other: Position): number {
+    if (!(other instanceof StreamSetPosition)) return cmpTime(this, other as MongoPosition);
+    let sign = 0;
+    for (const ns of new Set([...this.streams.keys(), ...other.streams.keys()])) {
+      const c = Math.sign(this.of(ns).compare(other.of(ns)));
+      if (c === 0) continue;
+      if (sign === 0) sign = c;
+      else if (sign !== c) return cmpTime(this, other) || sign; // vectors of different readers
+    }
+    return sign !== 0 ? sign : Math.sign(this.base.compare(other.base));
+  }
+
+  eventId(): null {
+    return null;
+  }
+
+  encode(): string {
+    const streams: Record<string, { _data?: string; ts: string }> = {};
+    for (const ns of [...this.streams.keys()].sort()) {
+      const p = this.streams.get(ns) as ResumeTokenPosition;
+      streams[ns] = { ts: `${p.t}:${p.i}`, ...(p.token !== null ? { _data: p.token } : {}) };
+    }
+    return JSON.stringify({ ts: `${this.base.t}:${this.base.i}`, ...(this.base.token !== null ? { _data: this.base.token } : {}), streams });
+  }
+
+  toString(): string {
+    return this.encode();
+  }
+
+  static decode(text: string): StreamSetPosition {
+    const o = JSON.parse(text) as { streams?: Record<string, unknown> };
+    const { streams: _s, ...rest } = o;
+    const base = ResumeTokenPosition.decode(JSON.stringify(rest));
+    const map = new Map<string, ResumeTokenPosition>();
+    for (const [ns, v] of Object.entries(o.streams ?? {})) map.set(ns, ResumeTokenPosition.decode(JSON.stringify({ ...(v as object), ns })));
+    return new StreamSetPosition(new ResumeTokenPosition(base.token, base.t, base.i), map);
+  }
+
+  /** Any MongoDB position as a vector (a plain one is the base every stream starts from). */
+  static from(p: MongoPosition): StreamSetPosition {
+    if (p instanceof StreamSetPosition) return p;
+    if (p instanceof ResumeTokenPosition && p.ns !== undefined && p.token !== null) {
+      return new StreamSetPosition(new ResumeTokenPosition(null, p.t, p.i), new Map([[p.ns, p]]));
+    }
+    return new StreamSetPosition(new ResumeTokenPosition(p instanceof ResumeTokenPosition && p.ns === undefined ? p.token : null, p.t, p.i), new Map());
+  }
+}
+
+/** Either text form: JSON for resume tokens (with `streams` for per-collection streams), `t:i[:seq]` for the oplog. */
 export function decodeMongoPosition(text: string): MongoPosition {
-  return text.trim().startsWith('{') ? ResumeTokenPosition.decode(text) : OplogPosition.decode(text);
+  const s = text.trim();
+  if (!s.startsWith('{')) return OplogPosition.decode(text);
+  let streams = false;
+  try {
+    streams = (JSON.parse(s) as { streams?: unknown }).streams !== undefined;
+  } catch {
+    /* reported by ResumeTokenPosition.decode */
+  }
+  return streams ? StreamSetPosition.decode(s) : ResumeTokenPosition.decode(s);
 }

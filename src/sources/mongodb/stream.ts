@@ -5,7 +5,7 @@ import type { ChangeEvent, Row, TableRef } from '../../core/events.js';
 import { convertChangeEvent, tokenData, UnreadableChangeError, type ChangeStreamEvent } from './changeStream.js';
 import { classifyMongoError, lostHistory } from './errors.js';
 import { convertOplogEntry, type OplogContext, type OplogEntry } from './oplog.js';
-import { OplogPosition, ResumeTokenPosition, tokenClusterTime, type MongoPosition } from './position.js';
+import { OplogPosition, ResumeTokenPosition, StreamSetPosition, tokenClusterTime, type MongoPosition } from './position.js';
 import { HEARTBEAT_SHAPE, RAW_BSON } from './shapes.js';
 import { FatalError } from '../../core/errors.js';
 
@@ -220,10 +220,23 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
         return opts.collections.map((c) => ({ label: `${c.database}.${c.table}`, ns: c, open: (o: Document) => opts.client.db(c.database).collection(c.table).watch<Document, ChangeStreamEvent>([], o) }));
       };
       const lookup = opts.fullDocument || !hasClusterTime;
+      // Per-collection streams: one vector position over all of them (see StreamSetPosition).
+      const fromSet = StreamSetPosition.from(from);
+      let vector = fromSet;
+      const nsKey = (r: TableRef) => `${r.database}.${r.table}`;
+      /** Where one stream resumes: its own component for a per-collection stream. */
+      const fromFor = (target: WatchTarget): MongoPosition =>
+        target.ns ? fromSet.of(nsKey(target.ns)) : from instanceof StreamSetPosition ? new ResumeTokenPosition(null, from.base.t, from.base.i) : from;
       const startOptions = (target: WatchTarget): Document => {
         const o: Document = { batchSize: opts.batchSize, maxAwaitTimeMS: opts.maxAwaitTimeMS, ...RAW_BSON };
         if (lookup) o.fullDocument = 'updateLookup';
-        const tokenUsable = from instanceof ResumeTokenPosition && from.token !== null && (target.ns === undefined ? from.ns === undefined : from.ns === undefined || from.ns === `${target.ns.database}.${target.ns.table}`);
+        if (target.ns) {
+          const own = fromSet.of(nsKey(target.ns));
+          if (own.token !== null) o.resumeAfter = { _data: own.token };
+          else o.startAtOperationTime = own.timestamp();
+          return o;
+        }
+        const tokenUsable = from instanceof ResumeTokenPosition && from.token !== null && from.ns === undefined;
         if (tokenUsable) o.resumeAfter = { _data: (from as ResumeTokenPosition).token };
         else o.startAtOperationTime = from.timestamp();
         return o;
@@ -263,7 +276,7 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
             opts.logger?.warn('change stream invalidated (collection or database dropped or renamed); this stream ends', { stream: target.label });
             return;
           }
-          if (alreadyDelivered(ev, from, target.ns)) continue;
+          if (alreadyDelivered(ev, fromFor(target), target.ns)) continue;
           let out: ChangeEvent | null;
           try {
             out = convertChangeEvent(ev, ctx);
@@ -273,6 +286,10 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
           }
           if (out) {
             lastToken = tokenData(ev._id);
+            if (target.ns && out.position instanceof ResumeTokenPosition) {
+              vector = vector.with(nsKey(target.ns), out.position);
+              out.position = vector;
+            }
             sub.next(out);
           }
         }

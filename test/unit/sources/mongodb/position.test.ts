@@ -52,3 +52,25 @@ describe('MongoDB positions', () => {
     expect(new ResumeTokenPosition('8265000000000000012B', 1694498816, 1).eventId()).toBeNull();
   });
 });
+
+describe('StreamSetPosition (per-collection change streams, issue 18)', () => {
+  it('grows one component at a time, orders in dispatch order, and round-trips its text form', async () => {
+    const { StreamSetPosition, ResumeTokenPosition: R, decodeMongoPosition: decode } = await import('../../../../src/sources/mongodb/position.js');
+    const start = StreamSetPosition.from(new R(null, 100, 1));
+    const a = start.with('d.a', new R('6400000000000005', 100, 5, 'd.a'));
+    const b = a.with('d.b', new R('6400000000000003', 100, 3, 'd.b')); // older cluster time, later dispatch
+    const c = b.with('d.a', new R('6400000000000009', 100, 9, 'd.a'));
+    expect(a.compare(start)).toBe(1);
+    expect(b.compare(a)).toBe(1);
+    expect(c.compare(b)).toBe(1);
+    expect(b.compare(c)).toBe(-1);
+    expect(c.compare(c)).toBe(0);
+    const back = decode(b.encode());
+    expect(back).toBeInstanceOf(StreamSetPosition);
+    expect(back.encode()).toBe(b.encode());
+    expect(back.compare(b)).toBe(0);
+    expect((back as InstanceType<typeof StreamSetPosition>).of('d.b').token).toBe('6400000000000003');
+    expect((back as InstanceType<typeof StreamSetPosition>).of('d.c')).toMatchObject({ token: null, t: 100, i: 1, ns: 'd.c' });
+    expect(back.timestamp().low).toBe(1);
+  });
+});
