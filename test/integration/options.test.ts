@@ -1,0 +1,134 @@
+/**
+ * Options of issue 15 against the real servers: each test changes the option and observes its
+ * effect (the walking test in test/unit/config/options.test.ts points here).
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRuntime, type Runtime } from '../../src/index.js';
+import type { TaskConfigInput } from '../../src/config/schema.js';
+import { servers } from './servers.js';
+import { createTestDatabase, createTopic, deleteTopics, uniqueName, withPg } from './support.js';
+
+describe('issue 15 options, PostgreSQL → Kafka', () => {
+  let db: { database: string; drop: () => Promise<void> };
+  let dir: string;
+  let runtime: Runtime;
+  const topics: string[] = [];
+
+  const task = (name: string, topic: string, extra: Partial<TaskConfigInput> = {}, source: Record<string, unknown> = {}): TaskConfigInput =>
+    ({
+      name,
+      source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: servers.postgres.user, database: db.database, ...source },
+      destination: { kafka: { brokers: [...servers.kafka.brokers], topic, format: 'canal-json' } },
+      objects: [{ schema: 'public', table: 'many' }],
+      conflictMode: 'ignoreAndProceed',
+      checkpoints: { store: 'file', dir },
+      ...extra,
+    }) as TaskConfigInput;
+
+  const newTopic = async () => {
+    const t = uniqueName('opts');
+    await createTopic(t);
+    topics.push(t);
+    return t;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('opts');
+    dir = await mkdtemp(join(tmpdir(), 'trib-opts-'));
+    await withPg(db.database, async (c) => {
+      await c.query('CREATE TABLE public.many (id bigint PRIMARY KEY, v text NOT NULL)');
+      await c.query(`INSERT INTO public.many SELECT g, 'row ' || g FROM generate_series(1, 4000) g`);
+      await c.query('ANALYZE public.many');
+    });
+    runtime = createRuntime({ confirmIntervalMs: 200 });
+  }, 120_000);
+
+  afterAll(async () => {
+    await runtime?.shutdown();
+    for (const t of runtime?.list() ?? []) {
+      t.release();
+      await t.waitFor((s) => s.state === 'released' || s.state === 'releaseFailed', 20_000).catch(() => undefined);
+    }
+    await db?.drop();
+    await deleteTopics(...topics).catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** How long the full phase of a new task over public.many takes, and how many chunks it read. */
+  const fullSyncRun = async (name: string, extra: Partial<TaskConfigInput>) => {
+    const t = runtime.add(task(name, await newTopic(), { fullSync: { chunkRows: 400 }, ...extra }));
+    t.start();
+    await t.waitFor((s) => s.phase === 'full' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
+    const began = Date.now();
+    const s = await t.waitFor((x) => x.phase === 'incremental' || x.state === 'failed', 60_000);
+    const ms = Date.now() - began;
+    expect(s.phase).toBe('incremental');
+    expect(s.progress.rowsDone).toBe(4000);
+    await runtime.remove(name);
+    return { ms, chunks: s.progress.chunksTotal };
+  };
+
+  it('throttle.full.sourceQps: the full-sync queries (one FETCH per small chunk here) run no faster than the limit, across the parallel chunk readers', async () => {
+    const free = await fullSyncRun(uniqueName('qps-free').replace(/_/g, '-'), {});
+    const limited = await fullSyncRun(uniqueName('qps-two').replace(/_/g, '-'), { throttle: { full: { sourceQps: 2 } } });
+    // Every chunk is at least one FETCH: N queries at 2 per second take at least (N - 1) / 2 s.
+    expect(limited.chunks).toBeGreaterThanOrEqual(6);
+    const floor = ((limited.chunks - 1) / 2) * 1000 * 0.95;
+    expect(limited.ms).toBeGreaterThanOrEqual(floor);
+    // Unlimited, the same copy is faster than the limit would allow.
+    expect(free.ms).toBeLessThan(floor);
+    console.log(`[sourceQps] ${limited.chunks} chunks: ${free.ms} ms unlimited, ${limited.ms} ms at 2 queries/s (floor ${Math.round(floor)} ms)`);
+  }, 120_000);
+
+  it('source.heartbeat.table: heartbeats go to the named table (never to the default one) and arrive as heartbeats', async () => {
+    const name = uniqueName('beat').replace(/_/g, '-');
+    const t = runtime.add(task(name, await newTopic(), { syncTypes: { full: false } }, { heartbeat: { table: 'my_beat', intervalMs: 200 } }));
+    t.start();
+    await t.waitFor((s) => s.state === 'incremental' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
+    expect(t.status.state).toBe('incremental');
+    await t.waitFor((s) => s.counters.heartbeats >= 3, 20_000);
+    const slot = `tributary_${name.replace(/-/g, '_')}`;
+    const found = await withPg(db.database, async (c) => ({
+      beat: (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM public.my_beat WHERE slot_name = $1', [slot])).rows[0]?.n,
+      // Other tasks of this database may have made the default table; this task never writes it.
+      fallback: (await c.query<{ r: string | null }>(`SELECT to_regclass('public.dts_postgres_heartbeat')::text AS r`)).rows[0]?.r
+        ? (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM public.dts_postgres_heartbeat WHERE slot_name = $1', [slot])).rows[0]?.n
+        : 0,
+      published: (await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_publication_tables WHERE pubname = $1 AND tablename = 'my_beat'`, [slot])).rows[0]?.n,
+    }));
+    expect(found).toEqual({ beat: 1, fallback: 0, published: 1 });
+    await runtime.remove(name);
+  }, 90_000);
+
+  it('monitoring.latencyThresholdSeconds and monitoring.webhookUrl: a task added through createRuntime POSTs its latency alert to the webhook', async () => {
+    const received: Array<{ task: string; kind: string }> = [];
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c.toString()));
+      req.on('end', () => {
+        received.push(JSON.parse(body) as { task: string; kind: string });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=abc`;
+    try {
+      const name = uniqueName('alert').replace(/_/g, '-');
+      // 1 ms: any real delivery is behind by more, so the first latency check alerts.
+      const t = runtime.add(task(name, await newTopic(), { syncTypes: { full: false }, monitoring: { latencyThresholdSeconds: 0.001, webhookUrl: url } }));
+      t.start();
+      await t.waitFor((s) => s.state === 'incremental' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
+      const deadline = Date.now() + 20_000;
+      while (!received.some((a) => a.kind === 'latency') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(received.find((a) => a.kind === 'latency')).toMatchObject({ task: name, kind: 'latency' });
+      await runtime.remove(name);
+    } finally {
+      server.close();
+    }
+  }, 90_000);
+});
