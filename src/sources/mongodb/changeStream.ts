@@ -1,6 +1,6 @@
 import type { Document, Timestamp } from 'mongodb';
 import type { ChangeEvent, Row, TableRef, TableShape } from '../../core/events.js';
-import type { MongoPatch, OplogContext } from './oplog.js';
+import { parseUpdate, type MongoPatch, type OplogContext } from './oplog.js';
 import { ResumeTokenPosition } from './position.js';
 import { bsonNumber, bsonSize } from './shapes.js';
 
@@ -69,22 +69,32 @@ export function convertChangeEvent(ev: ChangeStreamEvent, ctx: ChangeStreamConte
       case 'update': {
         const full = ev.fullDocument ?? null;
         const ud = ev.updateDescription;
+        // The key comes from documentKey; `fullDocument` is only the looked-up document, which is
+        // gone (null, or on wire-compatible servers something without `_id`) when the document
+        // was deleted or moved since. `before` null: the reader must find the key (see stream.ts).
+        const docKey = isKey(key) ? key : null;
+        const wholeDoc = full !== null && '_id' in full ? full : null;
+        const before = docKey ?? (wholeDoc ? { _id: wholeDoc._id as unknown } : null);
         if (ud === undefined) {
-          // Real MongoDB always sends updateDescription; some wire-compatible servers do not. The
-          // whole document is then the only faithful content.
-          if (full) return { ...base, op: 'update', shape, before: keyOf(key, full), after: full as Row, bytes: bsonSize(full) };
+          // Real MongoDB always sends updateDescription. Some wire-compatible servers do not, and put
+          // the update spec in documentKey: the whole document when the lookup found it, else the spec.
+          if (wholeDoc) return { ...base, op: 'update', shape, before, after: wholeDoc as Row, bytes: bsonSize(wholeDoc) };
+          const spec = key && Object.keys(key).some((k) => k.startsWith('$')) ? parseUpdate(key) : null;
+          if (spec?.kind === 'patch') return { ...base, op: 'update', shape, before, after: null, patch: spec.patch, bytes: bsonSize(key) };
+          // A replacement reported as an update, documentKey = the replacement (without `_id`).
+          if (key && !spec && !('_id' in key)) return { ...base, op: 'update', shape, before, after: key as Row, bytes: bsonSize(key) };
           throw new UnreadableChangeError(
-            `update event ${tokenData(ev._id)} on ${ref.database}.${ref.table} has neither updateDescription nor fullDocument`,
+            `update event ${tokenData(ev._id)} on ${ref.database}.${ref.table} has neither updateDescription nor a looked-up document`,
           );
         }
-        if (ctx.fullDocument && full) {
-          return { ...base, op: 'update', shape, before: keyOf(key, full), after: full as Row, bytes: bsonSize(full) };
+        if (ctx.fullDocument && wholeDoc) {
+          return { ...base, op: 'update', shape, before, after: wholeDoc as Row, bytes: bsonSize(wholeDoc) };
         }
         const patch: MongoPatch = {};
         if (ud.updatedFields && Object.keys(ud.updatedFields).length > 0) patch.set = ud.updatedFields as Row;
         if (ud.removedFields && ud.removedFields.length > 0) patch.unset = ud.removedFields;
         if (ud.truncatedArrays && ud.truncatedArrays.length > 0) patch.truncatedArrays = ud.truncatedArrays.map((t) => ({ field: t.field, newSize: bsonNumber(t.newSize) ?? 0 }));
-        return { ...base, op: 'update', shape, before: keyOf(key, null), after: null, patch, bytes: bsonSize(ud as Document) + bsonSize(key) };
+        return { ...base, op: 'update', shape, before, after: null, patch, bytes: bsonSize(ud as Document) + bsonSize(key) };
       }
       default:
         return null;
@@ -117,6 +127,11 @@ export function convertChangeEvent(ev: ChangeStreamEvent, ctx: ChangeStreamConte
     default:
       return null;
   }
+}
+
+/** Whether a documentKey is one (`_id` plus shard key fields), not an update spec. */
+function isKey(key: Document | undefined): key is Row {
+  return key !== undefined && '_id' in key && !Object.keys(key).some((k) => k.startsWith('$'));
 }
 
 /** The document key: `documentKey` when it names `_id`, else the `_id` of the full document. */

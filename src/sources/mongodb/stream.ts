@@ -284,6 +284,7 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
             if (err instanceof UnreadableChangeError) throw new FatalError('UNREADABLE_CHANGE', err.message, { object: target.label, fix: "Use fullDocument: true, or method 'oplog'." });
             throw err;
           }
+          if (out && out.op === 'update' && (out.before === null || out.before === undefined)) await resolveKey(out, ev, target);
           if (out) {
             lastToken = tokenData(ev._id);
             if (target.ns && out.position instanceof ResumeTokenPosition) {
@@ -293,6 +294,31 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
             sub.next(out);
           }
         }
+      };
+
+      /**
+       * An update event without its key: only wire-compatible servers send one (documentKey holding
+       * the update spec, and the looked-up document gone). The oplog entry at the event's cluster
+       * time names the `_id` (`o2`); without it the task fails rather than deliver a keyless change.
+       */
+      const resolveKey = async (out: ChangeEvent, ev: ChangeStreamEvent, target: WatchTarget) => {
+        const ref = out.shape.ref;
+        const entry = ev.clusterTime
+          ? await opts.client
+              .db('local')
+              .collection<{ o2?: Document }>('oplog.rs')
+              .findOne({ ts: ev.clusterTime, ns: `${ref.database}.${ref.table}` }, RAW_BSON)
+              .catch(() => null)
+          : null;
+        const id: unknown = entry?.o2?._id;
+        if (id === undefined) {
+          throw new FatalError('UPDATE_WITHOUT_KEY', `The update event ${tokenData(ev._id)} on ${target.label} carries no _id in documentKey, and no oplog entry names it.`, {
+            object: target.label,
+            fix: "Use method 'oplog', or a server whose change events carry documentKey.",
+          });
+        }
+        out.before = { _id: id };
+        if (out.after) out.after = { _id: id, ...out.after };
       };
 
       const openAll = async (s: WatchScope) => {

@@ -94,3 +94,23 @@ describe('change stream conversion', () => {
     expect(() => convertChangeEvent(ev({ operationType: 'update', documentKey: { _id: 1 } }), context(false))).toThrow(UnreadableChangeError);
   });
 });
+
+describe('an update whose looked-up document is gone (issue 18)', () => {
+  it('real MongoDB (fullDocument null): the key is documentKey, the change a patch', () => {
+    const e = convertChangeEvent(
+      ev({ operationType: 'update', documentKey: { _id: id, region: 'eu' }, fullDocument: null, updateDescription: { updatedFields: { x: 2 }, removedFields: [] } }),
+      context(true),
+    );
+    expect(e).toMatchObject({ op: 'update', before: { _id: id, region: 'eu' }, after: null, patch: { set: { x: 2 } } });
+  });
+
+  it('the substitute (documentKey = update spec, fullDocument without _id): a patch whose key the reader must find', () => {
+    const e = convertChangeEvent(ev({ operationType: 'update', documentKey: { $set: { x: 2 }, $unset: { y: '' } }, fullDocument: { x: 2 } }), context(true));
+    expect(e).toMatchObject({ op: 'update', before: null, after: null, patch: { set: { x: 2 }, unset: ['y'] } });
+  });
+
+  it('never takes an update spec or a document without _id for the key', () => {
+    const e = convertChangeEvent(ev({ operationType: 'update', documentKey: { $set: { x: 2 } }, fullDocument: { _id: id, x: 2 } }), context(true));
+    expect(e).toMatchObject({ op: 'update', before: { _id: id }, after: { _id: id, x: 2 } });
+  });
+});
