@@ -13,7 +13,9 @@ import { ObjectSelector } from '../operators/index.js';
 import { createRuntime } from '../runtime/createRuntime.js';
 import { defaultRegistry } from '../runtime/defaults.js';
 import { planObjects } from '../runtime/objects.js';
-import { taskMachineDefinition } from '../../machines/index.js';
+import type { StateValue } from 'xstate';
+import { inspectDocument, machineConfigJson } from '../http/statechart/machineConfig.js';
+import { transitionPrinter } from '../http/statechart/transitions.js';
 import { Option, InvalidArgumentError } from 'commander';
 import { buildProgram, flag, has, parseCommandLine, type CommandSpec, type Invocation, type Parsed } from './args.js';
 import { acquireTaskLock } from './lock.js';
@@ -140,7 +142,8 @@ async function runTask(args: Invocation, cfg: TaskConfig, httpPort: string | und
   const live = has(args, 'live');
   const runtime = createRuntime({
     logger,
-    ...(live ? { inspect: (e) => e.type === '@xstate.event' && process.stdout.write(`${JSON.stringify({ transition: (e as { event: { type: string } }).event.type })}\n`) } : {}),
+    // inspect --live: one line per transition of the task machine and of the machines it invoked (full sync).
+    ...(live ? { inspect: transitionPrinter((line) => process.stdout.write(`${line}\n`), { children: true }) } : {}),
   });
   const task = runtime.add(cfg);
   const alerts = watchAlerts(task, { ...cfg.monitoring, logger });
@@ -344,9 +347,20 @@ async function cmdVerify(args: Invocation): Promise<number> {
   }
 }
 
+/**
+ * No task file: the task machine as a config XState loads (`createMachine(JSON.parse(output))`).
+ * A task file: that task's machine and current state in the instance at --url
+ * (`createMachine(doc.machine).resolveState(doc.state)`). --live: run the task, printing transitions.
+ */
 async function cmdInspect(args: Invocation): Promise<number> {
   if (has(args, 'live')) return cmdRun(args);
-  process.stdout.write(`${JSON.stringify(taskMachineDefinition(), null, 2)}\n`);
+  if (args.positionals[0] === undefined) {
+    process.stdout.write(`${JSON.stringify(machineConfigJson(), null, 2)}\n`);
+    return EXIT.ok;
+  }
+  const cfg = await load(args);
+  const chart = (await api(args, 'GET', `/tasks/${encodeURIComponent(cfg.name)}/chart`)) as { state: { value: StateValue; context: unknown; text: string } };
+  process.stdout.write(`${JSON.stringify(inspectDocument(chart.state), null, 2)}\n`);
   return EXIT.ok;
 }
 
@@ -415,9 +429,13 @@ resume token {"_data": "...", "ts": "t:i"}.`,
   {
     name: 'inspect',
     arguments: ['[task.yaml]'],
-    summary: 'print the task state chart (JSON, for the Stately visualizer)',
-    details: 'With --live and a task file, runs the task as `run` does and prints every transition.',
-    options: () => [new Option('--live', 'run the task and print every transition'), ...runOptions()],
+    summary: 'print the task state chart as a machine config XState loads; --live prints transitions',
+    details: `Without a task file: the task machine, createMachine(JSON.parse(output)) loads it.
+With a task file: that task's machine and current state in the instance at --url, as
+{ machine, state, text }: createMachine(doc.machine).resolveState(doc.state) restores it.
+With --live and a task file: runs the task as 'run' does and prints every transition of the task
+machine and of full sync, one per line: <time> <from> -> <to> (<event>).`,
+    options: () => [new Option('--live', 'run the task and print every transition'), urlOption(), ...runOptions()],
     run: cmdInspect,
   },
   { name: 'verify', arguments: TASK_FILE, summary: 'MongoDB → MongoDB: compare counts and content hashes per collection; exit 1 on differences', options: () => [jsonOption()], run: cmdVerify },

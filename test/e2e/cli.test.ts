@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMachine } from 'xstate';
 import { servers } from '../integration/servers.js';
 import { createTestDatabase, createTopic, deleteTopics, uniqueName, withPg } from '../integration/support.js';
 
@@ -195,6 +196,9 @@ describe('the tributary command', () => {
     const chart = JSON.parse(r.stdout) as { id: string; states: Record<string, unknown> };
     expect(chart.id).toBe('task');
     expect(Object.keys(chart.states)).toEqual(expect.arrayContaining(['idle', 'prechecking', 'full', 'incremental', 'retrying', 'paused', 'failed']));
+    // A config XState loads back: the same states.
+    const machine = createMachine(chart as Parameters<typeof createMachine>[0]);
+    expect(Object.keys(machine.root.states)).toEqual(Object.keys(chart.states));
   });
 
   it('run serves the API; status, pause, resume, stop, start and throttle talk to it; SIGTERM stops cleanly with exit 0', async () => {
@@ -205,6 +209,12 @@ describe('the tributary command', () => {
     const url = run.url;
     try {
       expect(await waitForState(url, name, 'incremental')).toBe('incremental');
+      // inspect with the task file: its machine and current state in that instance, which XState restores.
+      const inspected = await tributary(['inspect', file, '--url', url]);
+      expect(inspected.code).toBe(0);
+      const doc = JSON.parse(inspected.stdout) as { machine: Parameters<typeof createMachine>[0]; state: { value: unknown; context: unknown }; text: string };
+      expect(doc.text).toBe('incremental');
+      expect(createMachine(doc.machine).resolveState(doc.state as Parameters<ReturnType<typeof createMachine>['resolveState']>[0]).value).toBe('incremental');
       const t = await tributary(['throttle', name, '--incrementalRps', '500', '--url', url, '--json']);
       expect(t.code).toBe(0);
       expect(JSON.parse(t.stdout)).toEqual({ incrementalRps: 500 });
@@ -477,6 +487,34 @@ describe('the tributary command', () => {
       expect(err.indexOf('full sync 100%')).toBeLessThan(err.search(/\] incremental\n/));
     } finally {
       await deleteTopics(linesTopic).catch(() => undefined);
+    }
+  }, 120_000);
+
+  it('inspect --live runs the task and prints each transition as `time from -> to (event)`, full sync included', async () => {
+    const name = uniqueName('cli_live').replace(/_/g, '-');
+    const liveTopic = uniqueName('cli_live');
+    await createTopic(liveTopic);
+    const file = join(dir, `${name}.yaml`);
+    await writeFile(file, taskYaml({ name, database: db.database, topic: liveTopic, dir, tables: ['good'] }));
+    try {
+      const live = spawn('node', [bin, 'inspect', '--live', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      live.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+      const exited = new Promise<number>((res) => live.on('exit', (code) => res(code ?? -1)));
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && !text.includes('-> incremental')) await new Promise((r) => setTimeout(r, 200));
+      live.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const lines = text.trim().split('\n');
+      const time = '\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z';
+      for (const line of lines) expect(line).toMatch(new RegExp(`^${time} \\S+ -> \\S+ \\(\\S+\\)$`));
+      expect(lines[0]).toMatch(new RegExp(`^${time} idle -> prechecking \\(START\\)$`));
+      expect(text).toMatch(/ prechecking -> full \(xstate\.done\.actor\.precheck\)\n/);
+      expect(text).toMatch(/ fullSync\.planning -> fullSync\.copying \(xstate\.done\.actor\.planChunks\)\n/);
+      expect(text).toMatch(/ full -> incremental \(xstate\.done\.actor\.fullSync\)\n/);
+      expect(text).toMatch(/ incremental -> stopped \(STOP\)\n/);
+    } finally {
+      await deleteTopics(liveTopic).catch(() => undefined);
     }
   }, 120_000);
 
