@@ -2,6 +2,7 @@ import type { ClientConfig } from 'pg';
 import { registerCodecs } from '../codecs/index.js';
 import { formats } from '../formats/index.js';
 import { KafkaSink } from '../sinks/kafka/sink.js';
+import { pemOf } from '../sinks/kafka/clientConfig.js';
 import { SchemaRegistryFramer } from '../sinks/kafka/schemaRegistry.js';
 import { DTS_RECORD_SCHEMA } from '../formats/index.js';
 import { PostgresSource } from '../sources/postgres/source.js';
@@ -10,6 +11,7 @@ import { db2SourceFactory } from '../sources/db2/index.js';
 import { MongoSink } from '../sinks/mongodb/writer.js';
 import { Registry } from './registry.js';
 import { refKey } from './objects.js';
+import { NameMapper } from '../operators/mapNames.js';
 
 /** A MongoDB connection string from `uri`, or from hosts, account and options. */
 export function mongoUri(c: { uri?: string | undefined; hosts?: readonly string[] | undefined; user?: string | undefined; password?: string | undefined; authDatabase?: string | undefined; replicaSet?: string | undefined; encryption?: string | undefined; caCert?: string | undefined }): string {
@@ -35,7 +37,8 @@ export function defaultRegistry(): Registry {
     const connection: ClientConfig & { database: string } = src.uri
       ? { connectionString: src.uri, database: src.database }
       : { host: src.host ?? '127.0.0.1', port: src.port, database: src.database, ...(src.user ? { user: src.user } : {}), ...(src.password ? { password: src.password } : {}) };
-    if (src.encryption === 'ssl') connection.ssl = src.caCert ? { ca: src.caCert } : { rejectUnauthorized: true };
+    // `caCert` is PEM text or the path of a PEM file (read here, so an unreadable file fails naming the option).
+    if (src.encryption === 'ssl') connection.ssl = src.caCert ? { ca: pemOf(src.caCert, 'source.caCert') } : { rejectUnauthorized: true };
     return new PostgresSource({
       taskId: config.name,
       ...(src.slotName !== undefined ? { slotName: src.slotName } : {}),
@@ -70,13 +73,22 @@ export function defaultRegistry(): Registry {
   // Db2 for LUW through SQL Replication: the options are built from the config in src/sources/db2/index.ts.
   registry.registerSource('db2', db2SourceFactory());
 
-  registry.registerSink('mongodb', ({ config, logger }) => {
+  registry.registerSink('mongodb', ({ config, plan, logger }, source) => {
     const dst = config.destination.mongodb;
     if (!dst) throw new Error('mongodb sink factory called without destination.mongodb');
+    const mapper = new NameMapper(plan.mapping);
     return new MongoSink({
       uri: mongoUri(dst),
       conflictMode: config.conflictMode === 'ignoreAndProceed' ? 'ignoreAndProceed' : 'precheckAndReport',
       parallelism: dst.replay === 'singleThread' ? 1 : 8,
+      // The destination prechecks (same-named collections, roles, versions) need what the source
+      // selected, after name mapping, and the source's version.
+      precheckFrom: async () => {
+        const shapes = source.shapes ? await source.shapes() : [];
+        const targets = shapes.map((s) => mapper.mapRef(s.ref)).filter((r) => r.table !== '').map((r) => ({ database: r.database, collection: r.table }));
+        const sourceVersion = source instanceof MongoSource ? await source.serverVersion() : undefined;
+        return { targets, ...(sourceVersion !== undefined ? { sourceVersion } : {}) };
+      },
       logger,
     });
   });

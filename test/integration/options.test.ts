@@ -131,4 +131,70 @@ describe('issue 15 options, PostgreSQL → Kafka', () => {
       server.close();
     }
   }, 90_000);
+  it('source.encryption: "ssl" asks the server for TLS (this server has ssl off, so the precheck fails naming SSL); "none" connects', async () => {
+    const topic = await newTopic();
+    const ssl = runtime.add(task(uniqueName('ssl').replace(/_/g, '-'), topic, {}, { encryption: 'ssl' }));
+    const items = await ssl.precheck();
+    const conn = items.find((i) => i.group === 'connectivity' && i.status === 'fail');
+    expect(`${conn?.detail ?? ''} ${conn?.title ?? ''}`).toMatch(/SSL/i);
+    const plain = runtime.add(task(uniqueName('plain').replace(/_/g, '-'), topic));
+    expect((await plain.precheck()).filter((i) => i.group === 'connectivity').every((i) => i.status === 'pass')).toBe(true);
+    await runtime.remove(ssl.id);
+    await runtime.remove(plain.id);
+  }, 60_000);
+
+  it('source.caCert is read as PEM text or a file: an unreadable file refuses the task naming the option', () => {
+    expect(() => runtime.add(task(uniqueName('ca').replace(/_/g, '-'), 'unused', {}, { encryption: 'ssl', caCert: '/nonexistent/ca.pem' }))).toThrow(/source\.caCert|\/nonexistent\/ca\.pem/);
+  });
+
+  it('destination.kafka.tls: enabled speaks TLS to the brokers (plaintext here, so the precheck fails); its caCert file is read', async () => {
+    const topic = await newTopic();
+    const base = task(uniqueName('tls').replace(/_/g, '-'), topic) as { destination: { kafka: Record<string, unknown> } };
+    const tls = runtime.add({ ...base, destination: { kafka: { ...base.destination.kafka, tls: { enabled: true } } } } as TaskConfigInput);
+    const items = await tls.precheck();
+    expect(items.some((i) => i.group === 'connectivity' && i.id.startsWith('destination') && i.status === 'fail')).toBe(true);
+    await runtime.remove(tls.id);
+    const name = uniqueName('tlsca').replace(/_/g, '-');
+    const withCa = { ...base, name, destination: { kafka: { ...base.destination.kafka, tls: { enabled: true, caCert: '/nonexistent/kafka-ca.pem' } } } } as TaskConfigInput;
+    const caTask = (() => {
+      try {
+        return runtime.add(withCa);
+      } catch (e) {
+        return e as Error;
+      }
+    })();
+    const failure = caTask instanceof Error ? caTask : (await caTask.precheck()).find((i) => i.status === 'fail');
+    expect(JSON.stringify(failure instanceof Error ? { message: failure.message } : failure)).toMatch(/kafka-ca\.pem/);
+    if (!(caTask instanceof Error)) await runtime.remove(name);
+  }, 60_000);
+  it('source.uri replaces host, port and user: a task given only a URI connects, one pointing at a closed port does not', async () => {
+    const topic = await newTopic();
+    const uri = `postgres://${servers.postgres.user}@${servers.postgres.host}:${servers.postgres.port}/${db.database}`;
+    const good = runtime.add(task(uniqueName('uri').replace(/_/g, '-'), topic, {}, { host: undefined, port: undefined, user: undefined, uri }));
+    expect((await good.precheck()).filter((i) => i.group === 'connectivity').every((i) => i.status === 'pass')).toBe(true);
+    const bad = runtime.add(task(uniqueName('uribad').replace(/_/g, '-'), topic, {}, { uri: `postgres://${servers.postgres.user}@127.0.0.1:1/${db.database}` }));
+    expect((await bad.precheck()).some((i) => i.group === 'connectivity' && i.status === 'fail')).toBe(true);
+    await runtime.remove(good.id);
+    await runtime.remove(bad.id);
+  }, 60_000);
+
+  it('source.heartbeat.enabled, intervalMs and schema: beats at the interval into the named schema; disabled, none at all', async () => {
+    await withPg(db.database, (c) => c.query('CREATE SCHEMA IF NOT EXISTS beats'));
+    const fast = runtime.add(task(uniqueName('fast').replace(/_/g, '-'), await newTopic(), { syncTypes: { full: false } }, { heartbeat: { intervalMs: 150, schema: 'beats' } }));
+    const off = runtime.add(task(uniqueName('off').replace(/_/g, '-'), await newTopic(), { syncTypes: { full: false } }, { heartbeat: { enabled: false } }));
+    fast.start();
+    off.start();
+    for (const t of [fast, off]) await t.waitFor((s) => s.state === 'incremental' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
+    expect([fast.status.state, off.status.state]).toEqual(['incremental', 'incremental']);
+    const before = fast.status.counters.heartbeats;
+    await new Promise((r) => setTimeout(r, 2000));
+    // 2 s at 150 ms is about 13 beats; the default interval (1 s) would give 2.
+    expect(fast.status.counters.heartbeats - before).toBeGreaterThanOrEqual(6);
+    expect(off.status.counters.heartbeats).toBe(0);
+    const slot = `tributary_${fast.id.replace(/-/g, '_')}`;
+    const rows = await withPg(db.database, async (c) => (await c.query<{ n: number }>('SELECT count(*)::int AS n FROM beats.dts_postgres_heartbeat WHERE slot_name = $1', [slot])).rows[0]?.n);
+    expect(rows).toBe(1);
+    await runtime.remove(fast.id);
+    await runtime.remove(off.id);
+  }, 90_000);
 });

@@ -44,12 +44,15 @@ const row = (id: number, status = 'paid', total = 10) => ({ after: { id, status,
 const names = (out: ChangeEvent[]) => out.map((e) => [e.shape.ref.schema, e.shape.ref.table].join('.'));
 
 describe('objects options reach the pipeline', () => {
-  it('objects[].schema and objects[].table select what is synchronized; exclude[].schema and exclude[].table leave objects out', async () => {
+  it('objects[].schema and objects[].table select what is synchronized; exclude[].database, exclude[].schema and exclude[].table leave objects out', async () => {
     const events = [ev(orders, 'insert', row(1)), ev(items, 'insert', { after: { id: 1, name: 'a' } }), ev(audit, 'insert', { after: { id: 1, name: 'x' } })];
     expect(names(await run(config({}), events))).toEqual(['public.orders']);
     expect(names(await run(config({ objects: [{ schema: 'public' }] }), events))).toEqual(['public.orders', 'public.items']);
     expect(names(await run(config({ objects: [{ database: 'shop' }], exclude: [{ schema: 'audit' }] }), events))).toEqual(['public.orders', 'public.items']);
     expect(names(await run(config({ objects: [{ schema: 'public' }], exclude: [{ schema: 'public', table: 'items' }] }), events))).toEqual(['public.orders']);
+    // exclude[].database: the task's one database excluded leaves nothing; another database excludes nothing here.
+    expect(names(await run(config({ objects: [{ schema: 'public' }], exclude: [{ database: 'shop' }] }), events))).toEqual([]);
+    expect(names(await run(config({ objects: [{ schema: 'public' }], exclude: [{ database: 'other' }] }), events))).toEqual(['public.orders', 'public.items']);
   });
 
   it('objects[].ops keeps only the listed operations', async () => {
@@ -86,5 +89,14 @@ describe('objects options reach the pipeline', () => {
   it('etl.expression transforms rows', async () => {
     const out = await run(config({ etl: { expression: 'set total_cents = total * 100\nkeep when total > 5' } }), [ev(orders, 'insert', row(1, 'paid', 10)), ev(orders, 'insert', row(2, 'paid', 1))]);
     expect(out.map((e) => e.after)).toEqual([{ id: 1, status: 'paid', total: 10, total_cents: 1000 }]);
+  });
+});
+
+describe('destination.kafka.clientId', () => {
+  it('names the kafkajs client of every connection the sink makes', async () => {
+    const { kafkaClientConfig } = await import('../../../src/sinks/kafka/clientConfig.js');
+    expect(kafkaClientConfig({ brokers: ['k:9092'], clientId: 'orders-writer' }).clientId).toBe('orders-writer');
+    const cfg = config({ destination: { kafka: { brokers: ['k'], topic: 't', clientId: 'orders-writer' } } });
+    expect(cfg.destination.kafka?.clientId).toBe('orders-writer');
   });
 });
