@@ -122,6 +122,7 @@ export class Cluster {
   private reconciling: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly stores = new Map<string, CheckpointStore>();
+  private readonly restarts = new Map<string, number>();
 
   constructor(private readonly opts: ClusterOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
@@ -361,7 +362,13 @@ export class Cluster {
     group.on(group.events.GROUP_JOIN, (ev) => {
       this.lastBeat = Date.now();
       this.memberId = ev.payload.memberId;
-      this.reconciling = this.reconciling.then(() => this.onJoin()).catch((err: unknown) => this.logger.error('cluster: reconcile failed', { error: (err as Error).message }));
+      // The new assignment is read at once (a start in progress sees it), the tasks follow in order.
+      const read = this.onJoin();
+      this.reconciling = this.reconciling
+        .then(async () => {
+          if (await read) await this.reconcile();
+        })
+        .catch((err: unknown) => this.logger.error('cluster: reconcile failed', { error: (err as Error).message }));
     });
     group.on(group.events.CRASH, (ev) => {
       this.logger.error('cluster: group consumer crashed', { error: ev.payload.error.message, restart: ev.payload.restart });
@@ -376,11 +383,11 @@ export class Cluster {
     await group.run({ autoCommit: false, eachMessage: async () => undefined });
   }
 
-  /** After a join: this member's assignment as the coordinator stored it. */
-  private async onJoin(): Promise<void> {
+  /** After a join: this member's assignment as the coordinator stored it; true when it is newer. */
+  private async onJoin(): Promise<boolean> {
     const admin = this.admin as Admin;
     for (let attempt = 0; attempt < 50 && !this.stopped; attempt++) {
-      const { groups } = await admin.describeGroups([this.opts.groupId]);
+      const { groups } = await admin.describeGroups([this.opts.groupId]).catch(() => ({ groups: [] }));
       const g = groups[0];
       const me = g?.members.find((m) => m.memberId === this.memberId);
       if (g?.state === 'Stable' && me) {
@@ -389,12 +396,13 @@ export class Cluster {
           this.epoch = data.epoch;
           this.lastAssignment = data;
           this.assigned = new Map(data.tasks.map((t) => [t.name, t.record]));
-          await this.reconcile();
+          return true;
         }
-        return;
+        return false;
       }
       await sleep(200);
     }
+    return false;
   }
 
   /** Stops the tasks this worker lost (first), then starts the ones it gained. */
@@ -403,8 +411,8 @@ export class Cluster {
     const lost = this.runtime.list().filter((t) => !this.assigned.has(t.id));
     await Promise.all(lost.map((t) => this.dropTask(t.id, 'assigned elsewhere')));
     const running = new Set(this.running());
-    for (const [name, record] of this.assigned) {
-      if (running.has(name)) continue;
+    for (const [name, record] of [...this.assigned]) {
+      if (running.has(name) || !this.assigned.has(name)) continue;
       await this.startTask(name, record).catch((err: unknown) => this.logger.error('cluster: could not start task', { task: name, error: (err as Error).message }));
     }
     await this.send(this.topics.status, `worker/${this.workerId}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), tasks: this.running() } satisfies ClusterStatusRecord)).catch(() => undefined);
@@ -418,13 +426,37 @@ export class Cluster {
 
   private async startTask(name: string, record: ClusterTaskRecord): Promise<void> {
     const cfg = this.taskOptions(record);
+    await this.awaitRelease(name);
     await this.takeOver(cfg);
     if (!this.assigned.has(name) || this.stopped) return;
     const runner = this.runtime.add(cfg);
     this.watch(runner);
     runner.start();
     this.logger.info('cluster: task started', { task: name, epoch: this.epoch });
+    // One task at a time through its prechecks and source setup (slot, publication, helpers).
+    const until = Date.now() + 30_000;
+    while (Date.now() < until && this.assigned.has(name) && !this.stopped && ['idle', 'prechecking', 'precheckReview', 'awaitingAlertIgnore'].includes(runner.status.state)) await sleep(100);
     await this.send(this.topics.status, `task/${name}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), task: name, state: 'running' } satisfies ClusterStatusRecord)).catch(() => undefined);
+  }
+
+  /**
+   * A task moved away from a worker that is still a member: that worker stops it (confirming and
+   * checkpointing what was acknowledged) and says so in the status topic; the new owner waits for
+   * that, up to the session timeout. A previous owner that left the group (dead, or paused past
+   * its session) is not waited for: it is fenced.
+   */
+  private async awaitRelease(name: string): Promise<void> {
+    const end = Date.now() + this.sessionTimeout;
+    for (;;) {
+      const rec = this.status.get(`task/${name}`);
+      const members = new Set(Object.values(this.lastAssignment?.workerIds ?? {}));
+      if (!rec || rec.state !== 'running' || rec.workerId === this.workerId || !members.has(rec.workerId)) return;
+      if (Date.now() > end) {
+        this.logger.warn('cluster: previous owner did not report the task stopped; taking it over', { task: name, previous: rec.workerId });
+        return;
+      }
+      await sleep(100);
+    }
   }
 
   /**
@@ -462,13 +494,56 @@ export class Cluster {
     }
   }
 
-  /** A task fenced by a newer owner stops by itself. */
+  /**
+   * A task fenced by a newer owner stops by itself. Precheck warnings are logged and passed over:
+   * a task moves between workers unattended, and its config was accepted when it was put.
+   */
   private watch(runner: TaskRunner): void {
     const sub = runner.status$.subscribe((s) => {
+      if (s.state === 'awaitingAlertIgnore') {
+        for (const i of s.precheck ?? []) {
+          if (i.status !== 'warn') continue;
+          this.logger.warn('cluster: precheck warning passed over', { task: runner.id, item: i.id, detail: i.detail });
+          runner.ignoreAlert(i.id);
+        }
+      }
       if ((s.state === 'failed' || s.state === 'precheckFailed') && s.lastError && FENCED_CODES.has(s.lastError.code)) {
         sub.unsubscribe();
         this.logger.warn('cluster: task fenced, stopping it', { task: runner.id, code: s.lastError.code });
-        void this.dropTask(runner.id, s.lastError.code);
+        const id = runner.id;
+        const code = s.lastError.code;
+        void this.dropTask(id, code).then(() => {
+          // Fenced by a worker with an older view that has since stopped it: while this worker still
+          // holds the task by the latest assignment, it takes the task back.
+          if (!this.assigned.has(id) || this.stopped) return;
+          const n = (this.restarts.get(id) ?? 0) + 1;
+          this.restarts.set(id, n);
+          if (n > 5) return;
+          this.reconciling = this.reconciling
+            .then(async () => {
+              await sleep(Math.min(this.sessionTimeout, 1000 * n));
+              const record = this.assigned.get(id);
+              if (record && !this.stopped && !this.running().includes(id)) await this.startTask(id, record);
+            })
+            .catch((err: unknown) => this.logger.error('cluster: restart failed', { task: id, error: (err as Error).message }));
+        });
+      } else if (s.state === 'failed' && s.lastError) {
+        // Workers starting tasks of one database at once can collide on catalog updates; a failed
+        // task is started again (from its position) a few times while this worker holds it.
+        sub.unsubscribe();
+        const n = (this.restarts.get(runner.id) ?? 0) + 1;
+        this.restarts.set(runner.id, n);
+        if (n > 3) return void this.logger.error('cluster: task failed; not restarting it again', { task: runner.id, code: s.lastError.code, message: s.lastError.message });
+        this.logger.warn('cluster: task failed; restarting it', { task: runner.id, attempt: n, code: s.lastError.code, message: s.lastError.message });
+        const id = runner.id;
+        this.reconciling = this.reconciling
+          .then(async () => {
+            await sleep(1000 * n);
+            await this.dropTask(id, `failed: ${s.lastError?.code ?? ''}`);
+            const record = this.assigned.get(id);
+            if (record && !this.stopped) await this.startTask(id, record);
+          })
+          .catch((err: unknown) => this.logger.error('cluster: restart failed', { task: id, error: (err as Error).message }));
       }
     });
   }
