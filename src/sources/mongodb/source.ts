@@ -47,7 +47,25 @@ export class MongoSource implements Source {
 
   constructor(private readonly opts: MongoSourceOptions) {}
 
+  /** The source's server version (`buildInfo`), for the destination's version precheck. */
+  async serverVersion(): Promise<string | undefined> {
+    const client = await this.connect();
+    const v = (await client.db('admin').command({ buildInfo: 1 }).catch(() => ({}) as Document)).version as unknown;
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  private connecting: Promise<MongoClient> | null = null;
+
+  /** Connects once; concurrent callers (the source's and the destination's prechecks) share it. */
   private async connect(): Promise<MongoClient> {
+    if (this.client) return this.client;
+    this.connecting ??= this.connectOnce().finally(() => {
+      this.connecting = null;
+    });
+    return this.connecting;
+  }
+
+  private async connectOnce(): Promise<MongoClient> {
     if (this.client) return this.client;
     const uri = precheckUri(this.opts.uri);
     if (uri.status === 'fail') throw new FatalError('SRV_URI', `${uri.detail ?? 'SRV URI'}.`, { field: 'source.uri', fix: uri.fix ?? '' });
