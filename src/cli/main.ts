@@ -327,17 +327,14 @@ async function cmdVerify(args: Invocation): Promise<number> {
     throw new UsageError('verify compares a MongoDB source with a MongoDB destination; this task writes elsewhere.');
   }
   const { MongoClient } = await import('mongodb');
-  const { verifyCollections, formatVerificationReport } = await import('../sinks/mongodb/verify.js');
+  const { verifyCollections, verifyPairsFor, formatVerificationReport } = await import('../sinks/mongodb/verify.js');
   const { mongoUri } = await import('../runtime/defaults.js');
-  const pairs = cfg.objects.flatMap((o) =>
-    o.database && o.collection
-      ? [{ source: { database: o.database, collection: o.collection }, destination: { database: o.rename?.database ?? o.database, collection: o.rename?.collection ?? o.collection } }]
-      : [],
-  );
-  if (pairs.length === 0) throw new UsageError('verify needs objects that name a database and a collection.');
   const src = await MongoClient.connect(mongoUri(cfg.source));
   const dst = await MongoClient.connect(mongoUri(cfg.destination.mongodb));
   try {
+    // Whole-database objects cover every collection the source holds in them now.
+    const pairs = await verifyPairsFor(src, cfg.objects, cfg.exclude);
+    if (pairs.length === 0) throw new UsageError('verify found no collection the task covers at the source.');
     const report = await verifyCollections(src, dst, pairs);
     out(args, formatVerificationReport(report), report);
     return report.equal ? EXIT.ok : EXIT.failed;

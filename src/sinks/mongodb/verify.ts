@@ -160,3 +160,47 @@ export function formatVerificationReport(r: VerificationReport): string {
   }
   return lines.join('\n');
 }
+
+/** A task object or exclusion as `verify` reads it (the MongoDB fields of the task config). */
+export interface VerifyObject {
+  database?: string | undefined;
+  collection?: string | undefined;
+  rename?: { database?: string | undefined; collection?: string | undefined } | undefined;
+}
+
+const SYSTEM_DATABASES = new Set(['admin', 'config', 'local']);
+
+/**
+ * The collection pairs a task covers: named collections as given; a whole database (no
+ * `collection`) as every collection the source holds in it now (views and `system.*` left out),
+ * into the renamed database when there is one; an object without a database, every database but
+ * admin, config and local. Exclusions (`database` with or without `collection`) are taken out.
+ */
+export async function verifyPairsFor(source: MongoClient, objects: readonly VerifyObject[], exclude: readonly VerifyObject[] = []): Promise<VerifyPair[]> {
+  const excluded = (database: string, collection: string) =>
+    exclude.some((x) => (x.database === undefined || x.database === database) && (x.collection === undefined || x.collection === collection));
+  const out = new Map<string, VerifyPair>();
+  const add = (p: VerifyPair) => {
+    if (!excluded(p.source.database, p.source.collection)) out.set(`${p.source.database}.${p.source.collection}`, p);
+  };
+  for (const o of objects) {
+    if (o.database !== undefined && o.collection !== undefined) {
+      add({ source: { database: o.database, collection: o.collection }, destination: { database: o.rename?.database ?? o.database, collection: o.rename?.collection ?? o.collection } });
+      continue;
+    }
+    const dbs =
+      o.database !== undefined
+        ? [o.database]
+        : ((await source.db('admin').command({ listDatabases: 1, nameOnly: true })).databases as Array<{ name: string }>).map((d) => d.name).filter((d) => !SYSTEM_DATABASES.has(d));
+    for (const database of dbs) {
+      const colls = await source.db(database).listCollections({}, { nameOnly: true }).toArray();
+      for (const c of colls) {
+        const type = (c as { type?: string }).type;
+        if ((type !== undefined && type !== 'collection') || c.name.startsWith('system.')) continue;
+        if (out.has(`${database}.${c.name}`)) continue;
+        add({ source: { database, collection: c.name }, destination: { database: (o.database !== undefined ? o.rename?.database : undefined) ?? database, collection: c.name } });
+      }
+    }
+  }
+  return [...out.values()].sort((a, b) => (a.source.database === b.source.database ? (a.source.collection < b.source.collection ? -1 : 1) : a.source.database < b.source.database ? -1 : 1));
+}
