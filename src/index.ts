@@ -43,6 +43,7 @@ export { FileCheckpointStore, KafkaCheckpointStore, type Checkpoint, type Checkp
 export { formats } from './formats/index.js';
 export { PostgresSource } from './sources/postgres/source.js';
 export { KafkaSink } from './sinks/kafka/sink.js';
+export { joinCluster, describeCluster, clusterTopics, Cluster, type ClusterOptions, type ClusterAssignment, type ClusterTaskRecord, type ClusterStatusRecord } from './cluster/index.js';
 export { serveHttp, type HttpApi, type HttpOptions } from './http/server.js';
 export { createLogger, type LogLevel } from './observe/logger.js';
 export { watchAlerts, type Alert, type AlertOptions } from './observe/alerts.js';

@@ -185,19 +185,8 @@ export class Cluster {
   async assignment(): Promise<ClusterAssignment> {
     const admin = this.admin;
     if (!admin) throw new FatalError('CLUSTER_NOT_STARTED', 'The cluster worker has not started.', { fix: 'Call start() (joinCluster does).' });
-    const { groups } = await admin.describeGroups([this.opts.groupId]);
-    const g = groups[0];
-    const workers: ClusterAssignment['workers'] = [];
-    let epoch = this.epoch;
-    for (const m of g?.members ?? []) {
-      const data = decodeAssignment(m.memberAssignment);
-      const meta = decodeMeta(m.memberMetadata);
-      if (data) epoch = Math.max(epoch, data.epoch);
-      workers.push({ workerId: meta?.workerId ?? m.clientId, memberId: m.memberId, tasks: data?.members[m.memberId] ?? [] });
-    }
-    workers.sort((a, b) => a.workerId.localeCompare(b.workerId));
-    const held = new Set(workers.flatMap((w) => w.tasks));
-    return { groupId: this.opts.groupId, epoch, state: g?.state ?? 'Unknown', workers, unassigned: this.tasks().filter((t) => !held.has(t)) };
+    const a = await describeGroupAssignment(admin, this.opts.groupId, this.tasks());
+    return { ...a, epoch: Math.max(a.epoch, this.epoch) };
   }
 
   /** Stops this worker's tasks (confirming and checkpointing what was acknowledged), then leaves the group. */
@@ -601,6 +590,62 @@ export class Cluster {
   /** The assignment this worker last received (for diagnostics). */
   get lastAssignmentData(): { epoch: number; members: Record<string, string[]>; workerIds: Record<string, string> } | null {
     return this.lastAssignment ? { epoch: this.lastAssignment.epoch, members: this.lastAssignment.members, workerIds: this.lastAssignment.workerIds } : null;
+  }
+}
+
+async function describeGroupAssignment(admin: Admin, groupId: string, configured: readonly string[]): Promise<ClusterAssignment> {
+  const { groups } = await admin.describeGroups([groupId]);
+  const g = groups[0];
+  const workers: ClusterAssignment['workers'] = [];
+  let epoch = 0;
+  for (const m of g?.members ?? []) {
+    const data = decodeAssignment(m.memberAssignment);
+    const meta = decodeMeta(m.memberMetadata);
+    if (data) epoch = Math.max(epoch, data.epoch);
+    workers.push({ workerId: meta?.workerId ?? m.clientId, memberId: m.memberId, tasks: data?.members[m.memberId] ?? [] });
+  }
+  workers.sort((a, b) => a.workerId.localeCompare(b.workerId));
+  const held = new Set(workers.flatMap((w) => w.tasks));
+  return { groupId, epoch, state: g?.state ?? 'Unknown', workers, unassigned: configured.filter((t) => !held.has(t)) };
+}
+
+/**
+ * The cluster's assignment (worker → tasks) from outside it, without joining: for a CLI
+ * `tributary cluster status` or a monitor. `unassigned` lists tasks of the configs topic no worker holds.
+ */
+export async function describeCluster(options: Pick<ClusterOptions, 'groupId' | 'brokers'>): Promise<ClusterAssignment> {
+  const c: KafkaConnection = Array.isArray(options.brokers) ? { brokers: options.brokers as readonly string[] } : (options.brokers as KafkaConnection);
+  const kafka = new Kafka({ ...kafkaClientConfig({ ...c, clientId: 'tributary-cluster-describe' }), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topic = clusterTopics(options.groupId).configs;
+    const configured = new Map<string, boolean>();
+    if ((await admin.listTopics()).includes(topic)) {
+      const high = (await admin.fetchTopicOffsets(topic)).reduce((m, o) => (BigInt(o.high) > m ? BigInt(o.high) : m), 0n);
+      if (high > 0n) {
+        const consumer = kafka.consumer({ groupId: `${options.groupId}-describe-${randomUUID()}`, maxWaitTimeInMs: 200 });
+        await consumer.connect();
+        try {
+          await consumer.subscribe({ topic, fromBeginning: true });
+          await new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`could not read ${topic} to its end`)), 30_000);
+            consumer.on(consumer.events.END_BATCH_PROCESS, (ev) => {
+              if (BigInt(ev.payload.lastOffset) + 1n >= high) {
+                clearTimeout(timer);
+                resolve();
+              }
+            });
+            consumer.run({ autoCommit: false, eachMessage: async ({ message }) => void configured.set(message.key?.toString() ?? '', message.value !== null) }).catch(reject);
+          });
+        } finally {
+          await consumer.disconnect();
+        }
+      }
+    }
+    return await describeGroupAssignment(admin, options.groupId, [...configured].filter(([, live]) => live).map(([k]) => k).sort());
+  } finally {
+    await admin.disconnect();
   }
 }
 

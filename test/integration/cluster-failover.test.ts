@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clusterTopics } from '../../src/cluster/index.js';
+import { clusterTopics, describeCluster } from '../../src/cluster/index.js';
 import { WorkerProcess, waitUntil } from '../fixtures/cluster/workers.js';
 import { servers } from './servers.js';
 import { createTestDatabase, createTopic, deleteTopics, kafkaClient, uniqueName, withAdmin, withPg } from './support.js';
@@ -136,6 +136,13 @@ describe('cluster: workers share tasks through Kafka', () => {
       const w = workers.find((x) => x.workerId === after.get(n));
       expect(w?.since(joinedAt).filter((l) => l.type === 'task' && l.task === n)).toEqual([]); // never left incremental
     }
+
+    // GET /cluster: the coordinator's assignment, read from outside the group, is what the workers run.
+    const described = await describeCluster({ groupId, brokers: servers.kafka.brokers });
+    expect(described.state).toBe('Stable');
+    expect(described.unassigned).toEqual([]);
+    expect(described.workers.map((w) => w.workerId)).toEqual(['w2', 'w3', 'w4']);
+    for (const w of described.workers) expect(w.tasks).toEqual(workers.find((x) => x.workerId === w.workerId)?.running());
 
     // Let every task catch up, then rebuild every table from Kafka (read_committed).
     await new Promise((r) => setTimeout(r, 1500));
