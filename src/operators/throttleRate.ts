@@ -6,33 +6,6 @@ export interface ThrottleLimits {
   bytesPerSecond?: number;
 }
 
-/** Holds the current limits of a running throttle; `set()` changes them while it runs. */
-export class ThrottleController {
-  private readonly subject: BehaviorSubject<ThrottleLimits>;
-  readonly changes$: Observable<ThrottleLimits>;
-
-  constructor(initial: ThrottleLimits = {}) {
-    this.subject = new BehaviorSubject<ThrottleLimits>(initial);
-    this.changes$ = this.subject.asObservable();
-  }
-
-  get limits(): ThrottleLimits {
-    return this.subject.getValue();
-  }
-
-  /** Replaces the limits; pending events are rescheduled at the new rate. */
-  set(limits: ThrottleLimits): void {
-    this.subject.next(limits);
-  }
-}
-
-export interface ThrottleOptions {
-  /** Defaults to asyncScheduler. */
-  scheduler?: SchedulerLike;
-  /** Bucket size as time at the configured rate (at least one event / one event's bytes). Default 100 ms. */
-  burstMs?: number;
-}
-
 const EPSILON = 1e-9;
 
 /** A token bucket measured in scheduler milliseconds. Rate 0 is unlimited. */
@@ -75,6 +48,39 @@ class TokenBucket {
 }
 
 /**
+ * Holds the current limits of a running throttle; `set()` changes them while it runs. Every
+ * pipeline throttled by one controller draws from the same buckets: the limit is for all of them
+ * together (a task's full sync runs several chunk readers at once under one rows/s limit).
+ */
+export class ThrottleController {
+  private readonly subject: BehaviorSubject<ThrottleLimits>;
+  /** Shared by every `throttleRate` that uses this controller. */
+  readonly buckets = { events: new TokenBucket(), bytes: new TokenBucket() };
+  readonly changes$: Observable<ThrottleLimits>;
+
+  constructor(initial: ThrottleLimits = {}) {
+    this.subject = new BehaviorSubject<ThrottleLimits>(initial);
+    this.changes$ = this.subject.asObservable();
+  }
+
+  get limits(): ThrottleLimits {
+    return this.subject.getValue();
+  }
+
+  /** Replaces the limits; pending events are rescheduled at the new rate. */
+  set(limits: ThrottleLimits): void {
+    this.subject.next(limits);
+  }
+}
+
+export interface ThrottleOptions {
+  /** Defaults to asyncScheduler. */
+  scheduler?: SchedulerLike;
+  /** Bucket size as time at the configured rate (at least one event / one event's bytes). Default 100 ms. */
+  burstMs?: number;
+}
+
+/**
  * Delays events so that at most `eventsPerSecond` events and `bytesPerSecond` bytes (each event's
  * `bytes`) pass per second. Never drops and keeps order. Limits come as a fixed value, an
  * Observable, or a ThrottleController, and may change while running. Queued events are bounded by
@@ -91,8 +97,10 @@ export function throttleRate<T extends { bytes: number }>(
 
   return (source) =>
     new Observable<T>((subscriber) => {
-      const events = new TokenBucket();
-      const bytes = new TokenBucket();
+      // A controller's buckets are shared by every pipeline it throttles; fixed limits get their own.
+      const shared = limits instanceof ThrottleController ? limits.buckets : null;
+      const events = shared?.events ?? new TokenBucket();
+      const bytes = shared?.bytes ?? new TokenBucket();
       let queue: (T | undefined)[] = [];
       let head = 0;
       let timer: Subscription | null = null;

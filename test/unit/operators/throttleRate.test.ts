@@ -123,3 +123,21 @@ describe('throttleRate', () => {
     });
   });
 });
+
+describe('throttleRate: one controller, several pipelines', () => {
+  it('the limit holds for all of them together (several full-sync chunks under one rows/s)', () => {
+    const scheduler = new VirtualTimeScheduler(VirtualAction, Infinity);
+    const controller = new ThrottleController({ eventsPerSecond: 100 });
+    const times: number[] = [];
+    for (let p = 0; p < 4; p++) {
+      from(items(200)).pipe(throttleRate(controller, { scheduler })).subscribe(() => times.push(scheduler.now()));
+    }
+    scheduler.flush();
+    expect(times).toHaveLength(800);
+    // 800 events at 100/s all together: about 8 s, not 2 s (4 pipelines × 100/s)
+    const inFirstTwoSeconds = times.filter((t) => t < 2000).length;
+    expect(inFirstTwoSeconds).toBeGreaterThanOrEqual(195);
+    expect(inFirstTwoSeconds).toBeLessThanOrEqual(215);
+    expect(Math.max(...times)).toBeGreaterThan(7800);
+  });
+});
