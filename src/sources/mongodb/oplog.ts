@@ -17,6 +17,8 @@ export interface OplogEntry {
   prevOpTime?: { ts: Timestamp; t?: unknown };
   partialTxn?: boolean;
   prepare?: boolean;
+  /** Written by a chunk migration between shards: not a change of the data. */
+  fromMigrate?: boolean;
 }
 
 /** A `$set`/`$unset` patch with dotted paths. Array truncations (`$v: 2` `l` entries) apply first. */
@@ -192,8 +194,11 @@ function ddlTarget(e: OplogEntry, ctx: OplogContext): TableShape | null {
  * collections that are not selected give nothing. Inserts carry the document as `after`; updates
  * carry `patch` (`$set`/`$unset`, from either the classic form or a `$v: 2` diff) or `after` for a
  * replacement; deletes carry the key as `before`. DDL commands keep the command document.
+ * Entries flagged `fromMigrate` (chunk migrations on a shard's oplog) give nothing.
  */
 export function convertOplogEntry(e: OplogEntry, ctx: OplogContext, skipThroughSeq = -1): OplogChange[] {
+  // Migration traffic (a shard's copy of a moved chunk, or the donor's cleanup) changes no data.
+  if (e.fromMigrate === true && e.op !== 'n') return [];
   const commitTime = commitTimeOf(e);
   switch (e.op) {
     case 'i':

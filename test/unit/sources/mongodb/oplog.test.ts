@@ -156,3 +156,14 @@ describe('oplog conversion', () => {
     expect(convertOplogEntry(entry({ op: 'c', ns: 'admin.$cmd', o: { commitTransaction: 1 } }), ctx)).toEqual([]);
   });
 });
+
+describe('migration traffic (issue 18, sharded sources)', () => {
+  it('entries flagged fromMigrate give nothing; the same entries without the flag are changes', () => {
+    const ins = entry({ op: 'i', ns: 'shop.orders', o: { _id: 1, a: 1 } });
+    const del = entry({ op: 'd', ns: 'shop.orders', o: { _id: 1 } });
+    expect(convertOplogEntry({ ...ins, fromMigrate: true }, ctx)).toEqual([]);
+    expect(convertOplogEntry({ ...del, fromMigrate: true }, ctx)).toEqual([]);
+    expect(convertOplogEntry(ins, ctx)).toHaveLength(1);
+    expect(convertOplogEntry(del, ctx)).toHaveLength(1);
+  });
+});
