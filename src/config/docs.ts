@@ -86,8 +86,11 @@ function typeName(schema: z.ZodType): string {
       const base = n.isInt === true || (n.format !== null && n.format !== undefined && n.format.includes('int')) ? 'integer' : 'number';
       const lo = n.minValue !== null && Number.isFinite(n.minValue) && Math.abs(n.minValue) < Number.MAX_SAFE_INTEGER ? n.minValue : null;
       const hi = n.maxValue !== null && Number.isFinite(n.maxValue) && Math.abs(n.maxValue) < Number.MAX_SAFE_INTEGER ? n.maxValue : null;
+      // `positive()` is a minimum of 0 that 0 itself does not meet.
+      const checks = (s as unknown as { _zod: { def: { checks?: Array<{ _zod: { def: { check?: string; value?: unknown; inclusive?: boolean } } }> } } })._zod.def.checks ?? [];
+      const exclusiveLo = checks.some((c) => c._zod.def.check === 'greater_than' && c._zod.def.inclusive === false && c._zod.def.value === lo);
       if (lo !== null && hi !== null) return `${base} ${lo}..${hi}`;
-      if (lo !== null) return `${base} >= ${lo}`;
+      if (lo !== null) return `${base} ${exclusiveLo ? '>' : '>='} ${lo}`;
       if (hi !== null) return `${base} <= ${hi}`;
       return base;
     }

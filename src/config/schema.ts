@@ -122,7 +122,7 @@ const heartbeatSchema = (defaultTable: string) =>
         .refine((v) => new TextEncoder().encode(v).length <= 63, { message: 'is not a valid table name: PostgreSQL keeps at most 63 bytes of a name', params: { fix: 'Shorten it to 63 bytes or fewer.' } })
         .default(defaultTable)
         .describe('Heartbeat table name (created by the task in the source database, in `heartbeat.schema`).'),
-      schema: nonEmpty().default('public').describe('Schema of the heartbeat table (also holds the DDL capture table).'),
+      schema: nonEmpty().default('public').describe('Schema of the heartbeat table (PostgreSQL: also holds the DDL capture table; Db2: `public` means the account\'s own schema).'),
     })
     .describe('Heartbeat table in the source.');
 const heartbeatDefault = { enabled: true, intervalMs: 1000, table: 'dts_postgres_heartbeat', schema: 'public' };
@@ -327,8 +327,8 @@ export const taskConfigFileSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters: lowercase letters, digits, "-" and "_", starting with a letter or digit')
     .describe('Task name (slug: lowercase letters, digits, `-`, `_`). Used for the slot, checkpoints and metrics.'),
-  environment: nonEmpty().optional().describe('Environment tag (for example `prod`), added to metrics and logs.'),
-  labels: z.record(nonEmpty(), z.string()).default({}).describe('Free-form labels added to metrics and logs.'),
+  environment: nonEmpty().optional().describe('Environment tag (for example `prod`): a field of every log line of the task; the metrics read it from the task\'s options.'),
+  labels: z.record(nonEmpty(), z.string()).default({}).describe('Free-form labels: a field (`labels`) of every log line of the task; the metrics read them from the task\'s options.'),
   source: sourceSchema,
   destination: destinationSchema,
   syncTypes: z
@@ -350,7 +350,7 @@ export const taskConfigFileSchema = z.strictObject({
     .strictObject({
       full: z
         .strictObject({
-          sourceQps: rate('Queries per second to the source.'),
+          sourceQps: rate('Queries per second to the source during full synchronization, shared by the parallel chunk readers (PostgreSQL: each cursor FETCH; Db2: each page query). Not available for MongoDB sources.'),
           rps: rate('Rows per second.'),
           mbps: rate('MB per second.'),
         })
@@ -404,7 +404,7 @@ export const taskConfigFileSchema = z.strictObject({
   fullSync: z
     .strictObject({
       parallelism: int(1, 64).default(4).describe('Chunks copied in parallel.'),
-      chunkRows: int(1, 10_000_000).default(50_000).describe('Rows per chunk (key range).'),
+      chunkRows: int(1, 10_000_000).default(50_000).describe('Target rows per chunk (PostgreSQL: a page range sized from the table\'s rows per page; Db2 and MongoDB: a key range).'),
       onlyOneIdType: bool().default(false).describe('MongoDB: every `_id` in a collection has one data type, so the `_id` type scan is skipped.'),
     })
     .default({ parallelism: 4, chunkRows: 50_000, onlyOneIdType: false })
@@ -591,6 +591,9 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
     report(['retry', 'otherMinutes'], `must be smaller than retry.connectionMinutes (${conn}), got ${other}`, `Set retry.otherMinutes below ${conn} (default 10), or raise retry.connectionMinutes.`);
   }
 
+  if (type === 'mongodb' && input.throttle?.full?.sourceQps !== undefined) {
+    report(['throttle', 'full', 'sourceQps'], 'the MongoDB full synchronization does not rate its queries, so a query rate would not be applied', 'Remove throttle.full.sourceQps; throttle.full.rps and mbps limit the copy.');
+  }
   if (input.fullSync?.onlyOneIdType === true && type !== undefined && type !== 'mongodb') {
     report(['fullSync', 'onlyOneIdType'], 'applies only to MongoDB sources', 'Remove fullSync.onlyOneIdType.');
   }

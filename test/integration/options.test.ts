@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRuntime, type Runtime } from '../../src/index.js';
 import type { TaskConfigInput } from '../../src/config/schema.js';
+import { readCatalog } from '../../src/sources/postgres/catalog.js';
+import { precheckPostgres } from '../../src/sources/postgres/precheck.js';
 import { servers } from './servers.js';
 import { createTestDatabase, createTopic, deleteTopics, uniqueName, withPg } from './support.js';
 
@@ -196,5 +198,19 @@ describe('issue 15 options, PostgreSQL → Kafka', () => {
     expect(rows).toBe(1);
     await runtime.remove(fast.id);
     await runtime.remove(off.id);
+  }, 90_000);
+  it('the PolarDB table limit (1,000) counts tables selected one by one: a whole schema of 1,001 tables passes, the same tables listed fail', async () => {
+    await withPg(db.database, async (c) => {
+      await c.query('CREATE SCHEMA wide');
+      await c.query(`DO $$ BEGIN FOR i IN 1..1001 LOOP EXECUTE format('CREATE TABLE wide.t%s (id int PRIMARY KEY)', i); END LOOP; END $$`);
+      const selected = (await readCatalog(c, db.database)).filter((t) => t.ref.schema === 'wide');
+      expect(selected).toHaveLength(1001);
+      const limitOf = async (named: Array<{ schema: string; table: string }>) =>
+        (await precheckPostgres({ client: c, database: db.database, flavour: 'polardb', selected, slot: 'tributary_limit_test', heartbeatSchema: null, exactlyOnce: false, full: true, named })).find((i) => i.id === 'source.table_limit');
+      expect(await limitOf([])).toMatchObject({ status: 'pass', detail: expect.stringContaining('1001 through whole schemas') });
+      const listed = await limitOf(selected.map((t) => ({ schema: 'wide', table: t.ref.table })));
+      expect(listed).toMatchObject({ status: 'fail', detail: '1001 tables selected one by one' });
+      await c.query('DROP SCHEMA wide CASCADE');
+    });
   }, 90_000);
 });

@@ -171,6 +171,7 @@ export class PostgresSource implements Source {
           legacySlots: [legacySlotName(this.opts.taskId), ...(this.opts.slotName ? [legacySlotName(this.opts.slotName)] : [])],
           publication: this.publicationTarget(selected),
           heartbeatSchema: this.opts.heartbeat.enabled ? this.opts.heartbeat.schema : null,
+          ...(this.opts.named ? { named: this.opts.named } : {}),
           exactlyOnce: this.opts.exactlyOnce ?? false,
           full: true,
           captureDdl: this.opts.captureDdl ?? false,

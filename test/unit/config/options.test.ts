@@ -13,6 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { describeOptions } from '../../../src/config/docs.js';
+import { validateTaskConfig } from '../../../src/config/load.js';
 import { issuesOf, mongoTask, pgTask } from './helpers.js';
 
 interface Proof {
@@ -215,7 +216,10 @@ export const OPTIONS: Record<string, Entry> = {
   'exclude[].collection': { refused: [{ where: 'relational sources', config: pgTask({ exclude: [{ collection: 'c' }] }), path: 'exclude[0].collection', message: /objects are tables/ }] },
 
   // --- throttles, retries, ETL, monitoring ---
-  'throttle.full.sourceQps': { proven: [opts('throttle.full.sourceQps: the full-sync queries')] },
+  'throttle.full.sourceQps': {
+    proven: [opts('throttle.full.sourceQps: the full-sync queries')],
+    refused: [{ where: 'MongoDB sources', config: mongoTask({ throttle: { full: { sourceQps: 5 } } }), path: 'throttle.full.sourceQps', message: /does not rate its queries/ }],
+  },
   'throttle.full.rps': {
     proven: [p(`${UNIT}operators/throttleRate.test.ts`, 'achieves the configured events/s within 5% over 10 s'), machine('SET_THROTTLE merges settings, calls applyThrottle')],
     refused: [{ where: 'full synchronization off', config: pgTask({ syncTypes: { full: false }, throttle: { full: { rps: 5 } } }), path: 'throttle.full', message: /full synchronization is off/ }],
@@ -334,5 +338,34 @@ describe('every option does what it says, or validation refuses it with the reas
         for (const i of at) expect(i.fix ?? '', i.message).not.toBe('');
       });
     }
+  }
+});
+
+describe('the configuration reference states the defaults the code uses', () => {
+  /** A minimal config of the variant a row belongs to. */
+  const base = (path: string, variant: string | undefined): Record<string, unknown> => {
+    if (variant === 'source.type = mongodb') return mongoTask();
+    if (path.startsWith('destination.mongodb')) return mongoTask({ destination: mongoDst, syncTypes: { incremental: true } });
+    if (variant === 'source.type = db2') return pgTask({ source: db2 });
+    if (variant === 'checkpoints.store = kafka') return pgTask({ checkpoints: { store: 'kafka' } });
+    if (variant === 'checkpoints.store = file') return pgTask({ checkpoints: { store: 'file' } });
+    return pgTask();
+  };
+  const at = (value: unknown, path: string): unknown => path.split('.').reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined), value);
+  const rows = describeOptions().filter((r) => r.default !== undefined && !r.path.includes('[]'));
+
+  it('covers the documented defaults', () => expect(rows.length).toBeGreaterThan(25));
+  for (const r of rows) {
+    it(`${r.path}${r.variant ? ` (${r.variant})` : ''} defaults to ${r.default ?? ''}`, () => {
+      const input = base(r.path, r.variant);
+      // A default inside an optional section (destination.kafka.tls) applies once the section is given.
+      const parent = r.path.split('.').slice(0, -1);
+      if (parent.length > 0 && at(validateTaskConfig(input, { env: {} }), parent.join('.')) === undefined) {
+        const holder = at(input, parent.slice(0, -1).join('.')) as Record<string, unknown>;
+        holder[parent[parent.length - 1] ?? ''] = {};
+      }
+      const parsed = validateTaskConfig(input, { env: {} });
+      expect(JSON.stringify(at(parsed, r.path))).toBe(r.default);
+    });
   }
 });
