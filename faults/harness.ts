@@ -114,6 +114,10 @@ export interface RunResult {
   writer: { transactions: number; changes: number; errors: number; uncertain: { looked: number; committed: number } };
   notes: string[];
   logTail: string[];
+  /** The longest time after the fault the task reported healthy (full or incremental) while acknowledging nothing, with the writer running. */
+  healthyStallSeconds: number;
+  /** Per runtime: its state changes and a status every 2 s, seconds from the fault. */
+  timeline: string[];
   durationSeconds: number;
 }
 
@@ -163,6 +167,42 @@ function firstLine(children: readonly RuntimeChild[], from: number, pred: (l: St
   return best;
 }
 
+/** The longest run of ticks in [from, to) reporting healthy in full or incremental with no new acknowledged event. */
+function healthyStall(children: readonly RuntimeChild[], from: number, to: number): number {
+  let longest = 0;
+  for (const c of children) {
+    let start: number | null = null;
+    let events = -1;
+    for (const l of c.lines) {
+      if (l.kind !== 'tick' || l.t < from || l.t >= to) continue;
+      const stalled = l.healthy && RUNNING.has(l.state) && l.events === events;
+      if (stalled) {
+        start ??= l.t;
+        longest = Math.max(longest, l.t - start);
+      } else start = null;
+      events = l.events;
+    }
+  }
+  return seconds(longest);
+}
+
+function timeline(children: readonly RuntimeChild[], zero: number): string[] {
+  const out: string[] = [];
+  for (const c of children) {
+    out.push(`--- ${c.label}`);
+    let lastTick = 0;
+    for (const l of c.lines) {
+      if (l.kind === 'tick' && l.t - lastTick < 2000) continue;
+      if (l.kind === 'tick') lastTick = l.t;
+      out.push(
+        `${((l.t - zero) / 1000).toFixed(1)} s ${l.kind === 'state' ? 'STATE ' : ''}${l.state}${l.healthy ? '' : ' (unhealthy)'} events=${l.events} latency=${l.latencyMs ?? '-'}${l.kind === 'state' && l.error ? ` error=${l.error.code}` : ''}`,
+      );
+    }
+    if (c.exit) out.push(`${((c.exit.at - zero) / 1000).toFixed(1)} s EXIT ${c.exit.signal ?? c.exit.code}${c.crashed ? ' (on its own)' : ''}`);
+  }
+  return out;
+}
+
 /** Events the child had acknowledged before `t` (0 for a child started after it). */
 function eventsBefore(c: RuntimeChild, t: number): number {
   let n = 0;
@@ -196,6 +236,23 @@ async function watch(ctx: RunContext, from: number, faultEnd: number, timeoutMs:
     if (recovered && (!failed || recovered.t < failed.t) && recovered.t < crashAt) return { kind: 'recovered', at: recovered.t };
     if (failed && failed.t < crashAt) return { kind: 'failed', at: failed.t, line: failed };
     if (crashed) return { kind: 'crashed', at: crashAt, child: crashed };
+    if (Date.now() > end) return { kind: 'stuck', line: ctx.child.last };
+    await sleep(250);
+  }
+}
+
+/**
+ * After a recovery during full sync: waits until the task reaches incremental sync, or fails or
+ * crashes on the way (returned), or `timeoutMs` passed (stuck).
+ */
+async function watchToIncremental(ctx: RunContext, from: number, timeoutMs: number): Promise<Watch | null> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const failed = firstLine(ctx.children, from, (l) => FAILED.has(l.state));
+    const crashed = ctx.children.find((c) => c.crashed && (c.exit?.at ?? 0) >= from);
+    if (failed && failed.t < (crashed?.exit?.at ?? Infinity)) return { kind: 'failed', at: failed.t, line: failed };
+    if (crashed) return { kind: 'crashed', at: crashed.exit?.at ?? Date.now(), child: crashed };
+    if (ctx.child.lines.some((l) => l.t >= from && l.state === 'incremental')) return null;
     if (Date.now() > end) return { kind: 'stuck', line: ctx.child.last };
     await sleep(250);
   }
@@ -338,7 +395,16 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
     run.writer.resume();
 
     // 3. What the task does about it.
-    const first = await watch(run, run.faultStart, faultEnd, retry.connectionMs + 60_000);
+    let first = await watch(run, run.faultStart, faultEnd, retry.connectionMs + 60_000);
+    if (first.kind === 'recovered' && phase === 'full') {
+      // The copy resumed; the task has recovered once it also starts streaming.
+      const resumedAt = first.at;
+      const then = await watchToIncremental(run, run.faultStart, 300_000);
+      if (then !== null) {
+        notes.push(`the copy resumed ${seconds(resumedAt - run.faultStart)} s after the fault, then the task ${then.kind === 'stuck' ? 'did not reach incremental within 300 s' : then.kind}`);
+        first = then;
+      }
+    }
     let recoverSeconds: number | null = null;
     let failedAfterSeconds: number | null = null;
     let restartByHand: RunResult['restartByHand'] = null;
@@ -393,6 +459,7 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       if (phase === 'full' && !(await waitIncremental(run, 240_000))) notes.push('the full sync did not finish within 240 s of the recovery');
       await sleep(3000);
     }
+    const drainStart = Date.now();
     await run.writer.stop();
     const required = first.kind === 'failed' && requiredCode !== null && matches(first.line.error, requiredCode);
     const excused = required && !scenario.fix;
@@ -406,8 +473,11 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
           })()
         : scopeKind === 'beforeFault' && excused
           ? (() => {
+              // Rows changed after the fault have a state the destination cannot have: left out.
               const change = (c: Change) => c.t < run.faultStart;
-              return { change, seedRows: reachedIncremental ? seedRows : 0, keys: new Set([...(reachedIncremental ? Array.from({ length: seedRows }, (_, i) => String(i + 1)) : []), ...run.writer.log.filter(change).map((c) => c.id)]) };
+              const later = new Set(run.writer.log.filter((c) => !change(c)).map((c) => c.id));
+              const keys = [...(reachedIncremental ? Array.from({ length: seedRows }, (_, i) => String(i + 1)) : []), ...run.writer.log.filter(change).map((c) => c.id)];
+              return { change, seedRows: reachedIncremental ? seedRows : 0, keys: new Set(keys.filter((k) => !later.has(k))) };
             })()
           : { seedRows };
     let accounting: Accounting | null = null;
@@ -453,8 +523,11 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       writer: { transactions: run.writer.writes, changes: run.writer.log.length, errors: run.writer.errors, uncertain: run.writer.uncertain },
       notes,
       logTail: children.flatMap((c) => [`--- ${c.label} (pid ${c.proc.pid}${c.exit ? `, exited ${c.exit.signal ?? c.exit.code}${c.crashed ? ' on its own' : ''}` : ''})`, ...c.logTail(25), ...(c.crashed ? ['--- stderr (not the JSON log):', ...c.crashText] : [])]),
+      healthyStallSeconds: healthyStall(children, run.faultStart, drainStart),
+      timeline: timeline(children, run.faultStart),
       durationSeconds: seconds(Date.now() - started),
     };
+    if (result.healthyStallSeconds > 35) result.notes.push(`reported healthy for ${result.healthyStallSeconds} s while acknowledging nothing`);
     return result;
   } catch (err) {
     return {
@@ -481,6 +554,8 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       writer: ctx ? { transactions: ctx.writer.writes, changes: ctx.writer.log.length, errors: ctx.writer.errors, uncertain: ctx.writer.uncertain } : { transactions: 0, changes: 0, errors: 0, uncertain: { looked: 0, committed: 0 } },
       notes,
       logTail: ctx?.children.flatMap((c) => [`--- ${c.label} (pid ${c.proc.pid})`, ...c.logTail(25)]) ?? [],
+      healthyStallSeconds: 0,
+      timeline: ctx ? timeline(ctx.children, ctx.faultStart || started) : [],
       durationSeconds: seconds(Date.now() - started),
     };
   } finally {
