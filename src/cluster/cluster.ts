@@ -123,6 +123,9 @@ export class Cluster {
   private stopped = false;
   private readonly stores = new Map<string, CheckpointStore>();
   private readonly restarts = new Map<string, number>();
+  private watchdog: NodeJS.Timeout | null = null;
+  /** True while this worker has not heard from the coordinator within its lease (tasks stopped). */
+  private leaseLost = false;
 
   constructor(private readonly opts: ClusterOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
@@ -193,6 +196,7 @@ export class Cluster {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     await this.reconciling.catch(() => undefined);
     await Promise.all(this.runtime.list().map((t) => this.dropTask(t.id, 'worker stopping')));
     await this.group?.disconnect().catch(() => undefined);
@@ -347,9 +351,19 @@ export class Cluster {
       retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 2000 },
     });
     this.group = group;
-    group.on(group.events.HEARTBEAT, () => (this.lastBeat = Date.now()));
+    group.on(group.events.HEARTBEAT, () => {
+      this.lastBeat = Date.now();
+      if (this.leaseLost) {
+        // Still a member of the same generation (a heartbeat succeeded): take the assignment back.
+        this.leaseLost = false;
+        this.assigned = new Map((this.lastAssignment?.tasks ?? []).map((t) => [t.name, t.record]));
+        this.logger.info('cluster: membership confirmed again; restarting this worker\'s tasks', { epoch: this.epoch });
+        this.reconciling = this.reconciling.then(() => this.reconcile()).catch(() => undefined);
+      }
+    });
     group.on(group.events.GROUP_JOIN, (ev) => {
       this.lastBeat = Date.now();
+      this.leaseLost = false;
       this.memberId = ev.payload.memberId;
       // The new assignment is read at once (a start in progress sees it), the tasks follow in order.
       const read = this.onJoin();
@@ -367,6 +381,18 @@ export class Cluster {
         this.reconciling = this.reconciling.then(() => this.reconcile()).catch(() => undefined);
       }
     });
+    // A worker that has not heard from the coordinator for nearly the session timeout may already
+    // be out of the group (paused, cut off): it stops its tasks by itself, before anything else it
+    // would do with them (a retry touching the source, a position write).
+    this.watchdog = setInterval(() => {
+      if (this.stopped || this.leaseLost || this.lastBeat === 0) return;
+      const silent = Date.now() - this.lastBeat;
+      if (silent < this.sessionTimeout - this.heartbeatInterval) return;
+      this.leaseLost = true;
+      this.assigned = new Map();
+      this.logger.warn('cluster: no heartbeat within the session timeout; stopping this worker\'s tasks until it rejoins', { silentMs: silent, tasks: this.running() });
+      void Promise.all(this.runtime.list().map((t) => this.dropTask(t.id, 'no heartbeat within the session timeout')));
+    }, 200);
     await group.connect();
     await group.subscribe({ topics: [this.topics.configs], fromBeginning: false });
     await group.run({ autoCommit: false, eachMessage: async () => undefined });
