@@ -13,7 +13,7 @@ import type { TaskConfigInput } from '../../src/config/schema.js';
 import { readCatalog } from '../../src/sources/postgres/catalog.js';
 import { precheckPostgres } from '../../src/sources/postgres/precheck.js';
 import { servers } from './servers.js';
-import { createTestDatabase, createTopic, deleteTopics, uniqueName, withPg } from './support.js';
+import { createTestDatabase, createTopic, deleteTopics, readTopic, uniqueName, withPg } from './support.js';
 
 describe('issue 15 options, PostgreSQL → Kafka', () => {
   let db: { database: string; drop: () => Promise<void> };
@@ -212,5 +212,40 @@ describe('issue 15 options, PostgreSQL → Kafka', () => {
       expect(listed).toMatchObject({ status: 'fail', detail: '1001 tables selected one by one' });
       await c.query('DROP SCHEMA wide CASCADE');
     });
+  }, 90_000);
+  it('a DDL transaction only partly selected is not synchronized at all; DDL on selected tables alone is', async () => {
+    const ddlDb = await createTestDatabase('optsddl');
+    try {
+      await withPg(ddlDb.database, async (c) => {
+        await c.query('CREATE TABLE public.a (id int PRIMARY KEY)');
+        await c.query('CREATE TABLE public.b (id int PRIMARY KEY)');
+      });
+      const topic = await newTopic();
+      const ddlTopic = await newTopic();
+      const name = uniqueName('ddlpart').replace(/_/g, '-');
+      const t = runtime.add({
+        ...task(name, topic, { syncTypes: { full: false }, objects: [{ schema: 'public', table: 'a' }] }, { database: ddlDb.database }),
+        destination: { kafka: { brokers: [...servers.kafka.brokers], topic, ddlTopic, format: 'canal-json' } },
+      } as TaskConfigInput);
+      t.start();
+      await t.waitFor((s) => s.state === 'incremental' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
+      expect(t.status.state).toBe('incremental');
+      await withPg(ddlDb.database, async (c) => {
+        await c.query('BEGIN');
+        await c.query('ALTER TABLE public.a ADD COLUMN partly_a int');
+        await c.query('ALTER TABLE public.b ADD COLUMN partly_b int');
+        await c.query('COMMIT');
+        await c.query('ALTER TABLE public.a ADD COLUMN alone_a int');
+      });
+      const [first] = await readTopic(ddlTopic, 1, { timeoutMs: 30_000 });
+      const text = first?.value?.toString() ?? '';
+      expect(text).toContain('alone_a');
+      expect(text).not.toContain('partly_a');
+      await runtime.remove(name);
+      t.release();
+      await t.waitFor((s) => s.state === 'released' || s.state === 'releaseFailed', 20_000).catch(() => undefined);
+    } finally {
+      await ddlDb.drop();
+    }
   }, 90_000);
 });

@@ -304,6 +304,7 @@ export class PostgresSource implements Source {
             onService: (s) => (this.service = s),
             ...(this.opts.captureDdl ? { ddl: { schema: this.opts.heartbeat.schema } } : {}),
             heartbeat: { schema: this.opts.heartbeat.schema, table: this.heartbeatTable },
+            selects: this.opts.select,
             ...(this.opts.logger ? { logger: this.opts.logger } : {}),
           }),
           // Timers ride along the stream's lifetime and emit nothing.

@@ -3,7 +3,7 @@ import type pg from 'pg';
 import type { LogicalReplicationService } from 'pg-logical-replication';
 import type { FlowControl, Logger } from '../../core/contracts.js';
 import { ConnectionError, FatalError, LostHistoryError, classifyError } from '../../core/errors.js';
-import type { ChangeEvent, Column, Row, TableShape } from '../../core/events.js';
+import type { ChangeEvent, Column, Row, TableRef, TableShape } from '../../core/events.js';
 import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
 import { classifyPgError, protocolError } from './errors.js';
 import { typmodDetails } from './catalog.js';
@@ -39,6 +39,11 @@ export interface StreamOptions {
   silenceTimeoutMs?: number;
   /** DDL capture: inserts into `<schema>.dts_ddl_command` become `ddl` events (see ddl.ts). */
   ddl?: { schema: string };
+  /**
+   * Which tables the task selects: a transaction whose DDL touches selected and unselected tables
+   * (table commands; an index or a view is not a selected object) is not synchronized at all (seed 003). Absent: every DDL is emitted (selection happens later).
+   */
+  selects?: (ref: TableRef) => boolean;
   /** The heartbeat table (`source.heartbeat`): its changes become `heartbeat` events. Default: any table named `dts_postgres_heartbeat`. */
   heartbeat?: { schema: string; table: string };
   logger?: Logger;
@@ -166,6 +171,13 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
                 xid: done.xid,
                 ddl: ddl.map((d) => d.ddl).join('; '),
               });
+            } else if (done && opts.selects && partlySelected(ddl.filter((d) => d.object_type === 'table').map((d) => opts.selects?.(ddlShapes.shapeFor(d).ref) ?? true))) {
+              // Seed 003: a DDL transaction only partly selected is not synchronized at all.
+              opts.logger?.warn('DDL in a transaction that also changed objects the task does not select is not synchronized', {
+                slot: opts.slot,
+                xid: done.xid,
+                ddl: ddl.map((d) => d.ddl).join('; '),
+              });
             } else if (done) {
               for (const d of ddl) emitDdl(done, d);
             }
@@ -261,4 +273,9 @@ export function translateReplicationError(err: unknown, slot: string, database: 
     });
   }
   return classifyPgError(err, `replication slot ${slot}`);
+}
+
+/** Some, but not all, of a transaction's DDL commands are on selected objects. */
+export function partlySelected(selected: readonly boolean[]): boolean {
+  return selected.some(Boolean) && !selected.every(Boolean);
 }
