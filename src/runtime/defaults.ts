@@ -47,6 +47,7 @@ export function defaultRegistry(): Registry {
       flavour: src.flavour,
       select: (ref) => selector.selectsTable(ref),
       named: plan.selection.include.flatMap((r) => (r.table !== undefined && !r.table.includes('*') && (r.schema === undefined || !r.schema.includes('*')) ? [{ table: r.table, ...(r.schema !== undefined ? { schema: r.schema } : {}) }] : [])),
+      wholeSchemas: [...new Set(plan.selection.include.flatMap((r) => (r.table === undefined && r.schema !== undefined && !r.schema.includes('*') ? [r.schema] : [])))],
       heartbeat: { enabled: src.heartbeat.enabled, intervalMs: src.heartbeat.intervalMs, schema: src.heartbeat.schema, table: src.heartbeat.table },
       captureDdl: src.captureDdl ?? src.flavour !== 'analyticdb',
       chunkRows: config.fullSync.chunkRows,

@@ -248,4 +248,39 @@ describe('issue 15 options, PostgreSQL → Kafka', () => {
       await ddlDb.drop();
     }
   }, 90_000);
+  it('a whole selected schema on PostgreSQL 15: the publication covers the schema, and a table created there later is streamed', async () => {
+    const liveDb = await createTestDatabase('optslive');
+    try {
+      await withPg(liveDb.database, async (c) => {
+        await c.query('CREATE SCHEMA live');
+        await c.query('CREATE TABLE live.t1 (id int PRIMARY KEY, v text)');
+        await c.query(`INSERT INTO live.t1 VALUES (1, 'a'), (2, 'b')`);
+      });
+      const topic = await newTopic();
+      const name = uniqueName('live').replace(/_/g, '-');
+      const t = runtime.add(task(name, topic, { objects: [{ schema: 'live' }] }, { database: liveDb.database }));
+      t.start();
+      await t.waitFor((s) => s.state === 'incremental' || s.state === 'failed' || s.state === 'precheckFailed', 60_000);
+      expect(t.status.state).toBe('incremental');
+      const slot = `tributary_${name.replace(/-/g, '_')}`;
+      const inSchema = await withPg(liveDb.database, async (c) =>
+        (await c.query<{ s: string }>('SELECT n.nspname AS s FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE p.pubname = $1', [slot])).rows.map((r) => r.s),
+      );
+      expect(inSchema).toEqual(['live']);
+      await withPg(liveDb.database, async (c) => {
+        await c.query('CREATE TABLE live.t2 (id int PRIMARY KEY, v text)');
+        await c.query(`INSERT INTO live.t2 VALUES (10, 'x'), (11, 'y'), (12, 'z')`);
+      });
+      // 2 copied rows of t1, the CREATE TABLE (DDL goes to the data topic here), 3 rows of t2.
+      const messages = await readTopic(topic, 6, { timeoutMs: 30_000 });
+      const rows = messages.map((m) => JSON.parse(m.value?.toString() ?? '{}') as { table?: string; type?: string; data?: Array<{ id?: string }> });
+      const t2 = rows.filter((r) => r.table === 't2' && r.type === 'INSERT').flatMap((r) => (r.data ?? []).map((d) => d.id));
+      expect(t2).toEqual(['10', '11', '12']);
+      await runtime.remove(name);
+      t.release();
+      await t.waitFor((s) => s.state === 'released' || s.state === 'releaseFailed', 20_000).catch(() => undefined);
+    } finally {
+      await liveDb.drop();
+    }
+  }, 90_000);
 });

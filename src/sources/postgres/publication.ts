@@ -44,6 +44,29 @@ export interface PublicationTarget {
   taskId: string;
   selected: readonly CatalogTable[];
   helpers: readonly HelperTable[];
+  /**
+   * Schemas the task selects whole. On PostgreSQL 15 and later, with a superuser account, the
+   * task's own publication covers them with `FOR TABLES IN SCHEMA`, so tables created there later
+   * are published (and streamed) from their creation on; otherwise the table list is fixed.
+   */
+  schemas?: readonly string[];
+}
+
+/** The publication's members: `TABLES IN SCHEMA ...` for whole schemas where the server and account allow it, then the tables outside them. */
+async function membersOf(client: pg.Client, target: PublicationTarget): Promise<string> {
+  let schemas = target.schemas ?? [];
+  if (schemas.length > 0) {
+    const r = await client.query<{ v: number; su: boolean }>(`SELECT current_setting('server_version_num')::int AS v, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`);
+    const row = r.rows[0];
+    if (!row || row.v < 150000 || !row.su) schemas = [];
+  }
+  const inSchema = new Set(schemas);
+  const tables = [
+    ...target.selected.filter((t) => !inSchema.has(t.ref.schema ?? 'public')).map((t) => qualified(t.ref.schema ?? 'public', t.ref.table)),
+    ...target.helpers.filter((h) => !inSchema.has(h.schema)).map((h) => qualified(h.schema, h.table)),
+  ];
+  const parts = [...(schemas.length > 0 ? [`TABLES IN SCHEMA ${schemas.map((s) => ident(s)).join(', ')}`] : []), ...(tables.length > 0 ? [`TABLE ${tables.join(', ')}`] : [])];
+  return parts.join(', ');
 }
 
 interface Problem {
@@ -203,16 +226,12 @@ export function publicationItem(state: PublicationState, target: PublicationTarg
  */
 export async function preparePublication(client: pg.Client, target: PublicationTarget, logger?: Logger): Promise<void> {
   const state = await inspectPublication(client, target);
-  const tables = [
-    ...target.selected.map((t) => qualified(t.ref.schema ?? 'public', t.ref.table)),
-    ...target.helpers.map((h) => qualified(h.schema, h.table)),
-  ].join(', ');
   const p = ident(target.name);
   switch (state.kind) {
     case 'absent':
       await client.query('BEGIN');
       try {
-        await client.query(`CREATE PUBLICATION ${p} FOR TABLE ${tables} WITH (publish_via_partition_root = true)`);
+        await client.query(`CREATE PUBLICATION ${p} FOR ${await membersOf(client, target)} WITH (publish_via_partition_root = true)`);
         await client.query(`COMMENT ON PUBLICATION ${p} IS ${literal(publicationMark(target.taskId))}`);
         await client.query('COMMIT');
       } catch (err) {
@@ -222,7 +241,7 @@ export async function preparePublication(client: pg.Client, target: PublicationT
       logger?.info('created publication', { publication: target.name });
       return;
     case 'task':
-      await client.query(`ALTER PUBLICATION ${p} SET TABLE ${tables}`);
+      await client.query(`ALTER PUBLICATION ${p} SET ${await membersOf(client, target)}`);
       return;
     case 'otherTask':
     case 'user': {

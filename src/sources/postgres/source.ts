@@ -45,6 +45,8 @@ export interface PostgresSourceOptions {
   select: (ref: TableRef) => boolean;
   /** Tables named in `objects` without a wildcard: each must exist. */
   named?: ReadonlyArray<{ schema?: string; table: string }>;
+  /** Schemas selected whole: on PostgreSQL 15+ the task's publication covers them, so tables created there later join. */
+  wholeSchemas?: readonly string[];
   /** `table`: the heartbeat table's name (default `dts_postgres_heartbeat`). */
   heartbeat: { enabled: boolean; intervalMs: number; schema: string; table?: string };
   /**
@@ -111,7 +113,7 @@ export class PostgresSource implements Source {
     if (this.opts.heartbeat.enabled) {
       helpers.push({ schema, table: this.heartbeatTable, without: 'heartbeats would not arrive, so latency reads stale and an idle slot pins WAL', option: 'source.heartbeat.enabled: false' });
     }
-    return { name: this.publication, taskId: this.opts.taskId, selected, helpers };
+    return { name: this.publication, taskId: this.opts.taskId, selected, helpers, ...(this.opts.wholeSchemas ? { schemas: this.opts.wholeSchemas } : {}) };
   }
 
   /** `host:port` of the server, from the host and port or from the connection URI (never its password). */
