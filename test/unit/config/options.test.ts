@@ -164,7 +164,7 @@ export const OPTIONS: Record<string, Entry> = {
     refused: [{ where: 'a database other than the task\'s (PostgreSQL, Db2)', config: pgTask({ objects: [{ database: 'other', schema: 'public', table: 'orders' }] }), path: 'objects[0].database', message: /reads database "shop" only/ }],
   },
   'objects[].schema': {
-    proven: [objs('objects[].schema and objects[].table select what is synchronized')],
+    proven: [objs('objects[].schema and objects[].table select what is synchronized'), opts('a whole selected schema on PostgreSQL 15')],
     refused: [{ where: 'MongoDB', config: mongoTask({ objects: [{ database: 'app', schema: 's' }] }), path: 'objects[0].schema', message: /mongodb has no schemas/i }],
   },
   'objects[].table': {
