@@ -270,12 +270,19 @@ describe('issue 15 options, PostgreSQL → Kafka', () => {
       await withPg(liveDb.database, async (c) => {
         await c.query('CREATE TABLE live.t2 (id int PRIMARY KEY, v text)');
         await c.query(`INSERT INTO live.t2 VALUES (10, 'x'), (11, 'y'), (12, 'z')`);
+        await c.query(`UPDATE live.t2 SET v = 'q' WHERE id = 10`);
+        await c.query('DELETE FROM live.t2 WHERE id = 11');
       });
-      // 2 copied rows of t1, the CREATE TABLE (DDL goes to the data topic here), 3 rows of t2.
-      const messages = await readTopic(topic, 6, { timeoutMs: 30_000 });
+      // 2 copied rows of t1, the CREATE TABLE (DDL goes to the data topic here), 3 inserts, an update and a delete of t2.
+      const messages = await readTopic(topic, 8, { timeoutMs: 30_000 });
       const rows = messages.map((m) => JSON.parse(m.value?.toString() ?? '{}') as { table?: string; type?: string; data?: Array<{ id?: string }> });
       const t2 = rows.filter((r) => r.table === 't2' && r.type === 'INSERT').flatMap((r) => (r.data ?? []).map((d) => d.id));
       expect(t2).toEqual(['10', '11', '12']);
+      expect(rows.filter((r) => r.table === 't2' && (r.type === 'UPDATE' || r.type === 'DELETE')).map((r) => [r.type, r.data?.[0]?.id])).toEqual([
+        ['UPDATE', '10'],
+        ['DELETE', '11'],
+      ]);
+      expect(t.status.state).toBe('incremental');
       await runtime.remove(name);
       t.release();
       await t.waitFor((s) => s.state === 'released' || s.state === 'releaseFailed', 20_000).catch(() => undefined);
