@@ -252,7 +252,9 @@ async function watchToIncremental(ctx: RunContext, from: number, timeoutMs: numb
     const crashed = ctx.children.find((c) => c.crashed && (c.exit?.at ?? 0) >= from);
     if (failed && failed.t < (crashed?.exit?.at ?? Infinity)) return { kind: 'failed', at: failed.t, line: failed };
     if (crashed) return { kind: 'crashed', at: crashed.exit?.at ?? Date.now(), child: crashed };
-    if (ctx.child.lines.some((l) => l.t >= from && l.state === 'incremental')) return null;
+    // Streaming, and still healthy 5 s after it began.
+    const entered = ctx.child.lines.find((l) => l.t >= from && l.state === 'incremental');
+    if (entered && ctx.child.lines.some((l) => l.t >= entered.t + 5000 && l.state === 'incremental' && l.healthy)) return null;
     if (Date.now() > end) return { kind: 'stuck', line: ctx.child.last };
     await sleep(250);
   }
@@ -368,10 +370,10 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
         if (chunks > 0 || FAILED.has(run.child.last?.state ?? '')) break;
         await sleep(100);
       }
-      if (chunks === 0) throw new Error(`the full sync checkpointed no chunk within 120 s (states ${run.child.states().join(', ')}; ${describeError(run.child.errors().at(-1))})`);
+      if (chunks === 0) throw new Error(`the full sync checkpointed no chunk within 120 s (states ${run.child.states().join(', ')}; ${describeError(run.child.errors().at(-1))}${run.child.crashed ? `; ${run.child.crashSummary()}` : ''})`);
     } else {
       const l = await run.child.waitFor((x) => (x.state === 'incremental' && x.healthy) || FAILED.has(x.state), 120_000);
-      if (l?.state !== 'incremental') throw new Error(`the task did not reach incremental within 120 s (states ${run.child.states().join(', ')}; ${describeError(run.child.errors().at(-1))})`);
+      if (l?.state !== 'incremental') throw new Error(`the task did not reach incremental within 120 s (states ${run.child.states().join(', ')}; ${describeError(run.child.errors().at(-1))}${run.child.crashed ? `; ${run.child.crashSummary()}` : ''})`);
     }
     const writeLater = scenario.writeFromFault?.includes(phase) ?? false;
     if (!writeLater) {
@@ -414,7 +416,9 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
     const requiredCode = req.kind === 'recover' ? null : req.code;
     const matches = (e: TaskError | null | undefined, code: RegExp) => e !== null && e !== undefined && code.test(`${e.code} ${e.message}`);
     let healthyAtEnd = false;
+    let recoveredAt = 0;
     if (first.kind === 'recovered') {
+      recoveredAt = first.at;
       recoverSeconds = scenario.control ? null : seconds(first.at - run.faultStart);
       outcome = scenario.control ? 'healthy throughout' : 'recovered';
       met = req.kind !== 'fail';
@@ -435,6 +439,7 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       if (second.kind === 'recovered') {
         restartByHand = { outcome: 'recovered', seconds: seconds(second.at - restartAt), error: null };
         healthyAtEnd = true;
+        recoveredAt = second.at;
       } else if (second.kind === 'failed') {
         const again = required && requiredCode !== null && matches(second.line.error, requiredCode);
         restartByHand = { outcome: again ? `failed again (${second.line.error?.code})` : `failed (${second.line.error?.code ?? second.line.state})`, seconds: null, error: second.line.error };
@@ -496,6 +501,13 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       await sleep(2000);
     }
     if (lost(accounting) > 0 || accounting.wrong > 0) met = false;
+    if (healthyAtEnd) {
+      // Recovered, and it must have stayed so until the end.
+      const later = firstLine([run.child], recoveredAt, (l) => FAILED.has(l.state));
+      if (later) outcome += `; then failed (${later.error?.code ?? later.state}) ${seconds(later.t - run.faultStart)} s after the fault`;
+      else if (run.child.crashed) outcome += `; then crashed (${run.child.crashSummary()})`;
+      if (later || run.child.crashed) met = false;
+    }
     const errors = children.flatMap((c) => c.errors());
     const lastError = [...children].reverse().find((c) => c.errors().length > 0)?.errors().at(-1) ?? null;
     const failureError = first.kind === 'failed' ? first.line.error : null;
