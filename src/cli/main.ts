@@ -7,7 +7,6 @@ import type { Logger } from '../core/contracts.js';
 import { ConfigError, TributaryError } from '../core/errors.js';
 import { FileCheckpointStore, KafkaCheckpointStore, type CheckpointStore } from '../checkpoints/index.js';
 import { serveHttp } from '../http/server.js';
-import { watchAlerts } from '../observe/alerts.js';
 import { createLogger, type LogLevel } from '../observe/logger.js';
 import { ObjectSelector } from '../operators/index.js';
 import { createRuntime } from '../runtime/createRuntime.js';
@@ -146,7 +145,7 @@ async function runTask(args: Invocation, cfg: TaskConfig, httpPort: string | und
     ...(live ? { inspect: transitionPrinter((line) => process.stdout.write(`${line}\n`), { children: true }) } : {}),
   });
   const task = runtime.add(cfg);
-  const alerts = watchAlerts(task, { ...cfg.monitoring, logger });
+  // Alerts (monitoring.*) are watched by the runtime for every task, with this logger.
   // The API token comes from the environment; tasks added over HTTP may keep files only inside this task's checkpoints.dir.
   const httpOpts = { port: Number(httpPort), token: process.env.TRIBUTARY_HTTP_TOKEN, dataDir: cfg.checkpoints.store === 'file' ? cfg.checkpoints.dir : undefined };
   const http = httpPort !== undefined ? await serveHttp(runtime, httpOpts) : null;
@@ -207,7 +206,6 @@ async function runTask(args: Invocation, cfg: TaskConfig, httpPort: string | und
   clearInterval(ticker);
   sub.unsubscribe();
   bars?.finish(task.status);
-  alerts.stop();
   await runtime.shutdown();
   await http?.close();
   return outcome === -1 ? (failedAtStop ? EXIT.failed : EXIT.ok) : outcome;

@@ -132,6 +132,7 @@ describe('PostgreSQL → Kafka: the broker stopped during incremental sync', () 
     await runtime?.shutdown();
     await api?.close();
     api = undefined;
+    await broker('up'); // the test before leaves it stopped
     await withPg(db.database, (c) => c.query("CREATE TABLE public.big (id int PRIMARY KEY, v text); INSERT INTO public.big SELECT g, repeat('x', 100) FROM generate_series(1, 20000) g; ANALYZE public.big"));
     runtime = createRuntime({ confirmIntervalMs: 200, inflight: { maxEvents: 500 } });
     const topic = uniqueName('fullout');
