@@ -229,9 +229,28 @@ export function createMetrics(source: MetricsSource): TributaryMetrics {
   return {
     registry,
     contentType: registry.contentType,
-    render: () => registry.metrics(),
+    render: async () => `${await registry.metrics()}${taskInfo(tasks())}`,
     close: () => subscription?.unsubscribe(),
   };
+}
+
+const escapeLabel = (v: string) => v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/**
+ * `tributary_task_info{task, environment, label_<key>...} 1`: a task's `environment` and `labels`
+ * as metric labels, the Prometheus way for metadata (join on `task`: `… * on(task)
+ * group_left(environment) tributary_task_info`). Label keys are sanitized to label names
+ * (`label_` + letters, digits, `_`). Written by hand because each task may have its own keys.
+ */
+export function taskInfo(tasks: readonly Pick<TaskRunner, 'id' | 'options'>[]): string {
+  if (tasks.length === 0) return '';
+  const lines = tasks.map((t) => {
+    const labels: Array<[string, string]> = [['task', t.id]];
+    if (t.options.environment !== undefined) labels.push(['environment', t.options.environment]);
+    for (const [k, v] of Object.entries(t.options.labels ?? {}).sort(([a], [b]) => a.localeCompare(b))) labels.push([`label_${k.replace(/[^a-zA-Z0-9_]/g, '_')}`, String(v)]);
+    return `tributary_task_info{${labels.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(',')}} 1`;
+  });
+  return `# HELP tributary_task_info A task's environment and labels (value 1), to join on task.\n# TYPE tributary_task_info gauge\n${lines.join('\n')}\n`;
 }
 
 /** Prometheus text exposition (format 0.0.4) of the tasks' metrics and the process metrics. */

@@ -68,6 +68,8 @@ describe('management HTTP API: Prometheus metrics', () => {
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
         name: task,
+        environment: 'staging',
+        labels: { team: 'data "core"', 'cost-center': '42' },
         source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: 'postgres', database: db.database },
         destination: { kafka: { brokers: servers.kafka.brokers, topic, format: 'canal-json' } },
         objects: [{ schema: 'public', table: 'items' }, { schema: 'public', table: 'orders' }],
@@ -117,6 +119,8 @@ describe('management HTTP API: Prometheus metrics', () => {
     for (const name of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
       expect(all.some((s) => s.name === name)).toBe(true);
     }
+    // environment and labels as metric labels, on the info metric
+    expect(text).toContain(`tributary_task_info{task="${task}",environment="staging",label_cost_center="42",label_team="data \\"core\\""} 1`);
     // The sink's report of the kafkajs fast path (0 or 1 for the task: the test process may have loaded kafkajs first).
     expect([0, 1]).toContain(one('tributary_sink_kafka_fast_path'));
     // Counters end in _total; every tributary family has HELP and TYPE.
