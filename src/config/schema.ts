@@ -327,8 +327,8 @@ export const taskConfigFileSchema = z.strictObject({
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters: lowercase letters, digits, "-" and "_", starting with a letter or digit')
     .describe('Task name (slug: lowercase letters, digits, `-`, `_`). Used for the slot, checkpoints and metrics.'),
-  environment: nonEmpty().optional().describe('Environment tag (for example `prod`): a field of every log line of the task; the metrics read it from the task\'s options.'),
-  labels: z.record(nonEmpty(), z.string()).default({}).describe('Free-form labels: a field (`labels`) of every log line of the task; the metrics read them from the task\'s options.'),
+  environment: nonEmpty().optional().describe('Environment tag (for example `prod`): a field of every log line of the task and a label of its `tributary_task_info` metric.'),
+  labels: z.record(nonEmpty(), z.string()).default({}).describe('Free-form labels: a field (`labels`) of every log line of the task, and `label_<key>` labels of its `tributary_task_info` metric.'),
   source: sourceSchema,
   destination: destinationSchema,
   syncTypes: z
