@@ -70,6 +70,8 @@ interface MemberMeta {
   workerId: string;
   tasks: string[];
   epoch: number;
+  /** How far the member read the configs topic: a change makes its rejoin start a rebalance. */
+  configsRead?: string;
 }
 interface AssignmentData {
   epoch: number;
@@ -330,12 +332,13 @@ export class Cluster {
         return members.map((m) => {
           const mine = plan.get(m.memberId) ?? [];
           const full: AssignmentData = { ...data, tasks: mine.flatMap((name) => (this.configs.has(name) ? [{ name, record: this.configs.get(name) as ClusterTaskRecord }] : [])) };
-          return { memberId: m.memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: {}, userData: Buffer.from(JSON.stringify(full)) }) };
+          // Every member also follows the configs topic's one partition: a new record there makes it rejoin.
+          return { memberId: m.memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { [this.topics.configs]: [0] }, userData: Buffer.from(JSON.stringify(full)) }) };
         });
       },
       protocol: ({ topics }) => ({
         name: ASSIGNER,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch } satisfies MemberMeta)) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch, configsRead: String(this.readTo.get(this.topics.configs) ?? 0n) } satisfies MemberMeta)) }),
       }),
     });
   }
@@ -395,7 +398,19 @@ export class Cluster {
     }, 200);
     await group.connect();
     await group.subscribe({ topics: [this.topics.configs], fromBeginning: false });
-    await group.run({ autoCommit: false, eachMessage: async () => undefined });
+    await group.run({
+      autoCommit: false,
+      // A task put or removed: once the reader has it, rejoin (the changed join metadata makes the
+      // coordinator start a rebalance, and the leader assigns the new set of tasks).
+      eachMessage: async ({ message }) => {
+        const offset = BigInt(message.offset);
+        const until = Date.now() + 5_000;
+        while ((this.readTo.get(this.topics.configs) ?? 0n) <= offset && Date.now() < until) await sleep(50);
+        this.logger.info('cluster: task configs changed; rejoining the group', { key: message.key?.toString() });
+        // kafkajs rejoins on an error whose type is REBALANCE_IN_PROGRESS (its `isRebalancing`).
+        throw Object.assign(new Error('task configs changed'), { type: 'REBALANCE_IN_PROGRESS' });
+      },
+    });
   }
 
   /** After a join: this member's assignment as the coordinator stored it; true when it is newer. */

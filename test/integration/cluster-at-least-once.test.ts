@@ -19,6 +19,14 @@ describe('cluster without exactly-once: positions carry the worker and epoch', (
   const topics = clusterTopics(groupId);
   const names = Array.from({ length: TASKS }, (_, i) => `${groupId}-t${i + 1}`);
   const dataTopics = names.map((n) => n.replace(/-/g, '_'));
+  const extra = `${groupId}-t${TASKS + 1}`;
+  const extraTopic = extra.replace(/-/g, '_');
+  const configOf = (name: string, topic: string, table: string) => ({
+    name,
+    source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: 'postgres', database: db.database },
+    destination: { kafka: { brokers: [...servers.kafka.brokers], topic, format: 'canal-json', partitionPolicy: 'keyHash' } },
+    objects: [{ schema: 'public', table }],
+  });
   const workers: WorkerProcess[] = [];
   let writing = false;
   let writer: Promise<void> = Promise.resolve();
@@ -26,9 +34,9 @@ describe('cluster without exactly-once: positions carry the worker and epoch', (
   beforeAll(async () => {
     db = await createTestDatabase('clalo');
     await withPg(db.database, async (c) => {
-      for (let i = 1; i <= TASKS; i++) await c.query(`CREATE TABLE public.t${i} (id bigint PRIMARY KEY, v text)`);
+      for (let i = 1; i <= TASKS + 1; i++) await c.query(`CREATE TABLE public.t${i} (id bigint PRIMARY KEY, v text)`);
     });
-    for (const t of dataTopics) await createTopic(t, 3);
+    for (const t of [...dataTopics, extraTopic]) await createTopic(t, 3);
     await withAdmin((a) => a.createTopics({ waitForLeaders: true, topics: [{ topic: topics.configs, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] }));
     const producer = kafkaClient().producer();
     await producer.connect();
@@ -37,14 +45,7 @@ describe('cluster without exactly-once: positions carry the worker and epoch', (
       acks: -1,
       messages: names.map((name, i) => ({
         key: name,
-        value: JSON.stringify({
-          config: {
-            name,
-            source: { type: 'postgres', host: servers.postgres.host, port: servers.postgres.port, user: 'postgres', database: db.database },
-            destination: { kafka: { brokers: [...servers.kafka.brokers], topic: dataTopics[i], format: 'canal-json', partitionPolicy: 'keyHash' } },
-            objects: [{ schema: 'public', table: `t${i + 1}` }],
-          },
-        }),
+        value: JSON.stringify({ config: configOf(name, dataTopics[i] as string, `t${i + 1}`) }),
       })),
     });
     await producer.disconnect();
@@ -55,7 +56,7 @@ describe('cluster without exactly-once: positions carry the worker and epoch', (
     await writer.catch(() => undefined);
     await Promise.all(workers.map((w) => w.kill('SIGKILL')));
     await db?.drop().catch(() => undefined);
-    if (!process.env.KEEP_TOPICS) await deleteTopics(...dataTopics, topics.configs, topics.status, topics.positions).catch(() => undefined);
+    if (!process.env.KEEP_TOPICS) await deleteTopics(...dataTopics, extraTopic, topics.configs, topics.status, topics.positions).catch(() => undefined);
   });
 
   it('a killed worker\'s tasks continue on the other from their positions; nothing lost', async () => {
@@ -101,6 +102,17 @@ describe('cluster without exactly-once: positions carry the worker and epoch', (
       expect(latest.get(t)?.owner?.workerId).toBe('a2');
       expect(latest.get(t)?.owner?.epoch).toBeGreaterThanOrEqual(firstEpoch);
     }
+
+    // A task put into the running cluster is assigned without any worker joining or leaving; a task removed stops.
+    const producer = kafkaClient().producer();
+    await producer.connect();
+    await producer.send({ topic: topics.configs, acks: -1, messages: [{ key: extra, value: JSON.stringify({ config: configOf(extra, extraTopic, `t${TASKS + 1}`) }) }] });
+    await waitUntil('the added task runs', () => w2.running().includes(extra) && w2.state(extra) === 'incremental', 40_000, show);
+    const removed = names[0] as string;
+    await producer.send({ topic: topics.configs, acks: -1, messages: [{ key: removed, value: null }] });
+    await producer.disconnect();
+    await waitUntil('the removed task stops', () => !w2.running().includes(removed), 40_000, show);
+    expect(w2.running()).toEqual([...names.slice(1), extra].sort());
     await w2.kill('SIGTERM');
   }, 180_000);
 });
