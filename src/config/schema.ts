@@ -9,6 +9,7 @@ import { compileEtl, EtlSyntaxError } from './etl.js';
 import { FilterSyntaxError } from '../operators/filters/FilterSyntaxError.js';
 import { compileMongoQuery } from '../operators/filters/mongoQuery.js';
 import { parseSqlWhere } from '../operators/filters/sqlWhere.js';
+import { uriOptions, uriTls } from '../sources/mongodb/connection.js';
 
 /** First line of a filter error, without the caret drawing. */
 function filterProblem(e: unknown): string | undefined {
@@ -449,6 +450,35 @@ type Loose<T> = T extends readonly (infer U)[] ? readonly Loose<U>[] | undefined
 type Path = (string | number)[];
 type Report = (path: Path, message: string, fix: string) => void;
 
+/**
+ * MongoDB connection options against each other: `authDatabase`, `replicaSet` and `encryption` are
+ * added to a `uri` that does not say them, and refused where the URI says otherwise; `caCert` needs TLS.
+ */
+function checkMongoConnection(
+  c: { uri?: string | undefined; authDatabase?: string | undefined; replicaSet?: string | undefined; encryption?: string | undefined; caCert?: string | undefined },
+  at: Path,
+  name: string,
+  report: Report,
+): void {
+  const uri = typeof c.uri === 'string' ? c.uri : undefined;
+  const opts = uri !== undefined ? uriOptions(uri) : new Map<string, string>();
+  const tls = uri !== undefined ? uriTls(uri) : undefined;
+  const inUri = opts.get('replicaset');
+  if (c.replicaSet !== undefined && inUri !== undefined && inUri !== c.replicaSet) {
+    report([...at, 'replicaSet'], `the uri names replica set "${inUri}", not "${c.replicaSet}"`, `Remove ${name}.replicaSet, or make it match the uri's replicaSet option.`);
+  }
+  const authSource = opts.get('authsource');
+  if (c.authDatabase !== undefined && c.authDatabase !== 'admin' && authSource !== undefined && authSource !== c.authDatabase) {
+    report([...at, 'authDatabase'], `the uri authenticates against "${authSource}" (authSource), not "${c.authDatabase}"`, `Remove ${name}.authDatabase, or make it match the uri's authSource option.`);
+  }
+  if (c.encryption !== undefined && c.encryption !== 'none' && tls === false) {
+    report([...at, 'encryption'], `encryption "${c.encryption}" asks for TLS but the uri turns it off (tls=false)`, `Remove tls=false from the uri, or set ${name}.encryption to "none".`);
+  }
+  if (c.caCert !== undefined && (c.encryption ?? 'none') === 'none' && tls !== true) {
+    report([...at, 'caCert'], 'a CA certificate is set but encryption is "none"', `Set ${name}.encryption to "ssl", or remove ${name}.caCert.`);
+  }
+}
+
 function isRelational(type: unknown): boolean {
   return type === 'postgres' || type === 'db2';
 }
@@ -488,21 +518,18 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
     }
     const sharded = src.architecture === 'shardedCluster';
     const method = src.method ?? 'oplog';
-    if (sharded && method === 'oplog' && src.shard === undefined) {
-      report(['source', 'shard'], 'reading a sharded cluster by oplog needs the shard account', 'Add source.shard { user, password } (the account shared by all shard nodes), or use method: changeStreams.');
+    // The sharded oplog reader (one oplog per shard) does not exist: a sharded cluster is read by
+    // change streams through mongos, and the shard account is never used.
+    if (sharded && method === 'oplog') {
+      report(['source', 'architecture'], "reading a sharded cluster's oplog per shard is not implemented; use changeStreams through mongos", 'Set source.method to "changeStreams" and give the mongos addresses in source.hosts or source.uri.');
     }
-    if (sharded && method === 'oplog' && src.encryption === 'ssl') {
-      report(['source', 'encryption'], 'SSL encryption is not available for a sharded cluster read by oplog', 'Set source.encryption to "none", or read the cluster with method: changeStreams.');
+    if (src.shard !== undefined) {
+      report(['source', 'shard'], "reading a sharded cluster's oplog per shard is not implemented, so a shard account is never used", 'Remove source.shard; read a sharded cluster with method "changeStreams" through mongos.');
     }
     if (src.fullDocument === 'updateLookup' && method !== 'changeStreams') {
       report(['source', 'fullDocument'], '"updateLookup" applies only to change streams', 'Set source.method to "changeStreams", or remove source.fullDocument.');
     }
-    if (src.encryption === 'none' && src.caCert !== undefined) {
-      report(['source', 'caCert'], 'a CA certificate is set but encryption is "none"', 'Set source.encryption to "ssl", or remove source.caCert.');
-    }
-    if (!sharded && src.shard !== undefined) {
-      report(['source', 'shard'], 'a shard account applies only to architecture "shardedCluster"', 'Remove source.shard, or set source.architecture to "shardedCluster".');
-    }
+    checkMongoConnection(src, ['source'], 'source', report);
   }
   if (src?.type === 'db2' && src.encryption === 'none' && src.caCert !== undefined) {
     report(['source', 'caCert'], 'a CA certificate is set but encryption is "none"', 'Set source.encryption to "ssl", or remove source.caCert.');
@@ -544,6 +571,7 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
     if (mongoDst.uri !== undefined && !/^mongodb(\+srv)?:\/\//.test(mongoDst.uri)) {
       report(['destination', 'mongodb', 'uri'], 'is not a MongoDB connection string', 'Use the form mongodb://user:password@host:27017/.');
     }
+    checkMongoConnection(mongoDst, ['destination', 'mongodb'], 'destination.mongodb', report);
   }
 
   // --- sync types ---

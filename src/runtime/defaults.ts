@@ -9,21 +9,13 @@ import { PostgresSource } from '../sources/postgres/source.js';
 import { MongoSource } from '../sources/mongodb/source.js';
 import { db2SourceFactory } from '../sources/db2/index.js';
 import { MongoSink } from '../sinks/mongodb/writer.js';
+import { mongoClientOptions, mongoUri } from '../sources/mongodb/connection.js';
 import { Registry } from './registry.js';
 import { refKey } from './objects.js';
 import { NameMapper } from '../operators/mapNames.js';
 
-/** A MongoDB connection string from `uri`, or from hosts, account and options. */
-export function mongoUri(c: { uri?: string | undefined; hosts?: readonly string[] | undefined; user?: string | undefined; password?: string | undefined; authDatabase?: string | undefined; replicaSet?: string | undefined; encryption?: string | undefined; caCert?: string | undefined }): string {
-  if (c.uri) return c.uri;
-  const auth = c.user ? `${encodeURIComponent(c.user)}${c.password ? `:${encodeURIComponent(c.password)}` : ''}@` : '';
-  const params = new URLSearchParams();
-  if (c.user && c.authDatabase) params.set('authSource', c.authDatabase);
-  if (c.replicaSet) params.set('replicaSet', c.replicaSet);
-  if (c.encryption && c.encryption !== 'none') params.set('tls', 'true');
-  const q = params.toString();
-  return `mongodb://${auth}${(c.hosts ?? ['127.0.0.1:27017']).join(',')}/${q ? `?${q}` : ''}`;
-}
+/** A MongoDB connection string (see src/sources/mongodb/connection.ts). */
+export { mongoUri };
 
 /** Everything Tributary ships, registered explicitly. Also plugs the LZ4 and Snappy codecs into kafkajs. */
 export function defaultRegistry(): Registry {
@@ -62,7 +54,9 @@ export function defaultRegistry(): Registry {
     return new MongoSource({
       taskId: config.name,
       uri: mongoUri(src),
+      clientOptions: mongoClientOptions(src, 'source.caCert'),
       method: src.method,
+      architecture: src.architecture,
       fullDocument: src.fullDocument === 'updateLookup',
       select: (ref) => selector.selectsTable(ref),
       chunkSize: config.fullSync.chunkRows,
@@ -80,6 +74,7 @@ export function defaultRegistry(): Registry {
     const mapper = new NameMapper(plan.mapping);
     return new MongoSink({
       uri: mongoUri(dst),
+      clientOptions: mongoClientOptions(dst, 'destination.mongodb.caCert'),
       conflictMode: config.conflictMode === 'ignoreAndProceed' ? 'ignoreAndProceed' : 'precheckAndReport',
       parallelism: dst.replay === 'singleThread' ? 1 : 8,
       // The destination prechecks (same-named collections, roles, versions) need what the source
@@ -88,7 +83,7 @@ export function defaultRegistry(): Registry {
         const shapes = source.shapes ? await source.shapes() : [];
         const targets = shapes.map((s) => mapper.mapRef(s.ref)).filter((r) => r.table !== '').map((r) => ({ database: r.database, collection: r.table }));
         const sourceVersion = source instanceof MongoSource ? await source.serverVersion() : undefined;
-        return { targets, ...(sourceVersion !== undefined ? { sourceVersion } : {}) };
+        return { targets, architecture: dst.architecture, ...(sourceVersion !== undefined ? { sourceVersion } : {}) };
       },
       logger,
     });

@@ -14,6 +14,8 @@ export interface MongoPrecheckOptions {
   targets?: ReadonlyArray<{ database: string; collection: string }>;
   /** The task resumes from its own checkpoint: collections it created earlier are no conflict. */
   resuming?: boolean;
+  /** The architecture the task declares (`destination.mongodb.architecture`); checked against the server. */
+  architecture?: 'replicaSet' | 'shardedCluster';
 }
 
 /** Compares dotted versions numerically: negative when a < b. */
@@ -52,6 +54,24 @@ export async function precheckMongoDestination(dest: MongoClient, opts: MongoPre
   const admin = dest.db('admin');
   const targets = opts.targets ?? [];
   const targetDbs = [...new Set(targets.map((t) => t.database))];
+
+  if (opts.architecture !== undefined) {
+    const hello = await admin.command({ hello: 1 });
+    const isMongos = hello.msg === 'isdbgrid';
+    const declared = opts.architecture === 'shardedCluster';
+    items.push(
+      isMongos === declared
+        ? { id: 'mongodb.destination.architecture', group: 'destination', title: 'Destination architecture as configured', status: 'pass', detail: declared ? 'shardedCluster: connected to mongos' : 'replicaSet' }
+        : {
+            id: 'mongodb.destination.architecture',
+            group: 'destination',
+            title: 'Destination architecture as configured',
+            status: 'fail',
+            detail: declared ? 'destination.mongodb.architecture is "shardedCluster" but the server is not mongos' : 'destination.mongodb.architecture is "replicaSet" but the server is mongos (a sharded cluster)',
+            fix: declared ? 'Give the mongos addresses, or set destination.mongodb.architecture to "replicaSet".' : 'Set destination.mongodb.architecture to "shardedCluster".',
+          },
+    );
+  }
 
   // Version: destination >= source.
   const destVersion = String((await admin.command({ buildInfo: 1 })).version ?? '0');

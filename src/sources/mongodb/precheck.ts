@@ -32,6 +32,8 @@ export interface MongoPrecheckInput {
   uri: string;
   hello: Document;
   method: 'oplog' | 'changeStreams';
+  /** The architecture the task declares (`source.architecture`); checked against what the server says. */
+  architecture?: 'replicaSet' | 'shardedCluster';
   selected: readonly TableRef[];
   /** Databases the task names explicitly. */
   databases?: readonly string[];
@@ -63,6 +65,17 @@ export async function precheckMongo(inp: MongoPrecheckInput): Promise<PrecheckIt
       detail: 'the server is a standalone mongod: it keeps no oplog for change capture',
       fix: 'Convert it to a replica set (start mongod with --replSet <name> and run rs.initiate()); a single-member replica set is enough.',
     });
+  }
+
+  if (inp.architecture !== undefined && (typeof hello.setName === 'string' || sharded)) {
+    const declared = inp.architecture === 'shardedCluster';
+    items.push(
+      declared === sharded
+        ? { id: 'source.architecture', group: 'source', title: 'Source architecture as configured', status: 'pass', detail: sharded ? 'shardedCluster: connected to mongos' : 'replicaSet' }
+        : declared
+          ? { id: 'source.architecture', group: 'source', title: 'Source architecture as configured', status: 'fail', detail: `source.architecture is "shardedCluster" but the server is a replica set member (${String(hello.setName)}), not mongos`, fix: 'Give the mongos addresses in source.hosts or source.uri, or set source.architecture to "replicaSet".' }
+          : { id: 'source.architecture', group: 'source', title: 'Source architecture as configured', status: 'fail', detail: 'source.architecture is "replicaSet" but the server is mongos (a sharded cluster)', fix: 'Set source.architecture to "shardedCluster" and source.method to "changeStreams", or give the replica set members.' },
+    );
   }
 
   const explicit = (inp.databases ?? []).filter((d) => SYSTEM.includes(d));

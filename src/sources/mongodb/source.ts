@@ -1,5 +1,5 @@
 import { type Observable, concatMap, defer, from } from 'rxjs';
-import { MongoClient, type Document, type Timestamp } from 'mongodb';
+import { MongoClient, type Document, type MongoClientOptions, type Timestamp } from 'mongodb';
 import type { FlowControl, Logger, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
 import { ConnectionError, FatalError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
@@ -15,6 +15,10 @@ export interface MongoSourceOptions {
   taskId: string;
   uri: string;
   method: 'oplog' | 'changeStreams';
+  /** The declared architecture, checked by the precheck against the server (`source.architecture`). */
+  architecture?: 'replicaSet' | 'shardedCluster';
+  /** Driver options beyond the URI (the TLS CA of `source.caCert`). */
+  clientOptions?: MongoClientOptions;
   /** Change streams: ask for the whole document after updates (`fullDocument: 'updateLookup'`). */
   fullDocument: boolean;
   /** Which collections the task covers. admin, config and local are never selected. */
@@ -69,7 +73,7 @@ export class MongoSource implements Source {
     if (this.client) return this.client;
     const uri = precheckUri(this.opts.uri);
     if (uri.status === 'fail') throw new FatalError('SRV_URI', `${uri.detail ?? 'SRV URI'}.`, { field: 'source.uri', fix: uri.fix ?? '' });
-    const client = new MongoClient(this.opts.uri, { serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000 });
+    const client = new MongoClient(this.opts.uri, { serverSelectionTimeoutMS: 10_000, connectTimeoutMS: 10_000, ...this.opts.clientOptions });
     try {
       await client.connect();
       this.hello = await client.db('admin').command({ hello: 1 });
@@ -143,6 +147,7 @@ export class MongoSource implements Source {
       uri: this.opts.uri,
       hello: this.hello ?? {},
       method: this.opts.method,
+      ...(this.opts.architecture !== undefined ? { architecture: this.opts.architecture } : {}),
       selected,
       ...(this.opts.databases ? { databases: this.opts.databases } : {}),
       mapsNames: this.opts.mapsNames ?? false,

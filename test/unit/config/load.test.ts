@@ -93,7 +93,9 @@ describe('loading fixtures', () => {
         'name',
         'destination.kafka.compression',
         'destination.kafka.format',
-        'source.encryption',
+        // A sharded cluster read by oplog (with a shard account): not implemented (issue 15).
+        'source.architecture',
+        'source.shard',
         'retry.otherMinutes',
         'throttle.incremental.rps',
         'objects[0].database',
@@ -101,7 +103,7 @@ describe('loading fixtures', () => {
       ].sort(),
     );
     for (const i of err.issues) expect(i.fix, i.path).toBeTruthy();
-    expect(err.message).toContain('has 8 problems');
+    expect(err.message).toContain('has 9 problems');
     expect(err.message).toContain('bad.yaml');
     const everything = JSON.stringify({ m: err.message, i: err.issues, j: err.toJSON() });
     expect(everything).not.toContain('hunter2-Secret');

@@ -154,16 +154,16 @@ describe('cross-field rules', () => {
     expect(issues).toEqual([expect.objectContaining({ path: 'objects[0].database', message: `the "${db}" database is never synchronized` })]);
   });
 
-  it('SSL is refused for a sharded cluster read by oplog, allowed with change streams', () => {
-    const src = { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'oplog', encryption: 'ssl', shard: { user: 's', password: 'p' } };
+  it('a sharded cluster read by oplog is refused (not implemented); by change streams through mongos it is accepted, with SSL', () => {
+    const src = { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'oplog', encryption: 'ssl' };
     const issues = issuesOf(mongoTask({ source: src }));
-    expect(issues).toEqual([expect.objectContaining({ path: 'source.encryption' })]);
-    const ok = validateTaskConfig(mongoTask({ source: { ...src, method: 'changeStreams', shard: undefined } }), { env: {} });
-    expect(ok.source).toMatchObject({ encryption: 'ssl', method: 'changeStreams' });
+    expect(issues).toEqual([expect.objectContaining({ path: 'source.architecture', message: expect.stringMatching(/oplog per shard is not implemented; use changeStreams through mongos/) })]);
+    const ok = validateTaskConfig(mongoTask({ source: { ...src, method: 'changeStreams' } }), { env: {} });
+    expect(ok.source).toMatchObject({ encryption: 'ssl', method: 'changeStreams', architecture: 'shardedCluster' });
   });
 
-  it('oplog on a sharded cluster needs the shard account', () => {
-    const issues = issuesOf(mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster' } }));
+  it('a shard account is refused: the per-shard oplog reader does not exist', () => {
+    const issues = issuesOf(mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'changeStreams', shard: { user: 's', password: 'p' } } }));
     expect(paths(issues)).toEqual(['source.shard']);
   });
 
