@@ -314,7 +314,7 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       await c.query(`INSERT INTO public.items SELECT g, 0, $1 || g FROM generate_series(1, ${seedRows}) g`, [pad()]);
       await c.query('ANALYZE public.items');
     });
-    const topic = `faults_${scenario.name.replace(/[^a-z0-9]/g, '_')}_${phase}_${rand}`;
+    const topic = `faults_${scenario.name.toLowerCase().replace(/[^a-z0-9]+/g, '_')}_${phase}_${rand}`;
     await createTopic(topic, 3);
     cleanup.topic = topic;
     const dir = await mkdtemp(join(tmpdir(), 'trib-faults-'));

@@ -57,7 +57,7 @@ export function table(results: readonly RunResult[]): string {
     const verdict = r.pass ? '' : ' **✗**';
     const notes = r.notes.length > 0 ? ` (${r.notes.join('; ')})` : '';
     rows.push(
-      `| ${cell(r.scenario)} | ${r.phase} | ${cell(r.outcome)}${verdict}${cell(notes)} | ${time} | ${lostText} | ${r.wrong ?? '?'} | ${r.duplicates ?? '?'} | ${cell(r.states.join(' ‖ '))} | ${cell(truncate(r.message, 300)) || '—'} |`,
+      `| ${cell(r.scenario)} | ${r.phase} | ${cell(`${r.outcome}${verdict}${notes}`)} | ${time} | ${lostText} | ${r.wrong ?? '?'} | ${r.duplicates ?? '?'} | ${cell(r.states.join(' ‖ '))} | ${cell(truncate(r.message, 300)) || '—'} |`,
     );
   }
   return rows.join('\n');
