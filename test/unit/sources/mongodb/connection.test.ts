@@ -36,6 +36,22 @@ describe('mongoUri', () => {
   });
 });
 
+describe('the driver reads the built connection string', () => {
+  it('user, password and authDatabase become its credentials; replicaSet and encryption its options', () => {
+    const built = (c: Parameters<typeof mongoUri>[0]) => new MongoClient(mongoUri(c)).options;
+    const o = built({ hosts: ['a:1'], user: 'reader', password: 'p@ss', authDatabase: 'auth', replicaSet: 'rs9', encryption: 'ssl' });
+    expect(o.credentials).toMatchObject({ username: 'reader', password: 'p@ss', source: 'auth' });
+    expect(o.replicaSet).toBe('rs9');
+    expect(o.tls).toBe(true);
+    // Through a uri that does not say them.
+    const u = built({ uri: 'mongodb://reader:pw@a:1', authDatabase: 'auth', replicaSet: 'rs9', encryption: 'ssl' });
+    expect(u.credentials).toMatchObject({ username: 'reader', password: 'pw', source: 'auth' });
+    expect(u.replicaSet).toBe('rs9');
+    expect(u.tls).toBe(true);
+    expect(built({ hosts: ['a:1'], encryption: 'none' }).tls).toBe(false);
+  });
+});
+
 describe('caCert', () => {
   let dir: string;
   let certPath: string;
