@@ -125,6 +125,8 @@ export class Cluster {
   private stopped = false;
   private readonly stores = new Map<string, CheckpointStore>();
   private readonly restarts = new Map<string, number>();
+  /** The config each running task was started with (JSON), to notice a changed one. */
+  private readonly startedWith = new Map<string, string>();
   private watchdog: NodeJS.Timeout | null = null;
   /** True while this worker has not heard from the coordinator within its lease (tasks stopped). */
   private leaseLost = false;
@@ -440,6 +442,21 @@ export class Cluster {
     if (this.stopped) return;
     const lost = this.runtime.list().filter((t) => !this.assigned.has(t.id));
     await Promise.all(lost.map((t) => this.dropTask(t.id, 'assigned elsewhere')));
+    // A task kept whose config changed: modified in place (stop, checkpoint, continue under the new
+    // config; tables it did not cover get their full sync), or restarted when its endpoints changed.
+    for (const [name, record] of [...this.assigned]) {
+      const was = this.startedWith.get(name);
+      if (was === undefined || was === JSON.stringify(record.config) || !this.running().includes(name)) continue;
+      try {
+        const runner = await this.runtime.modify(name, this.taskOptions(record));
+        this.startedWith.set(name, JSON.stringify(record.config));
+        this.watch(runner);
+        this.logger.info('cluster: task modified', { task: name });
+      } catch (err) {
+        this.logger.warn('cluster: task config changed beyond modify; restarting it', { task: name, error: (err as Error).message });
+        await this.dropTask(name, 'config changed');
+      }
+    }
     const running = new Set(this.running());
     for (const [name, record] of [...this.assigned]) {
       if (running.has(name) || !this.assigned.has(name)) continue;
@@ -460,6 +477,7 @@ export class Cluster {
     await this.takeOver(cfg);
     if (!this.assigned.has(name) || this.stopped) return;
     const runner = this.runtime.add(cfg);
+    this.startedWith.set(name, JSON.stringify(record.config));
     this.watch(runner);
     runner.start();
     this.logger.info('cluster: task started', { task: name, epoch: this.epoch });

@@ -110,9 +110,14 @@ describe('cluster without exactly-once: positions carry the worker and epoch', (
     await waitUntil('the added task runs', () => w2.running().includes(extra) && w2.state(extra) === 'incremental', 40_000, show);
     const removed = names[0] as string;
     await producer.send({ topic: topics.configs, acks: -1, messages: [{ key: removed, value: null }] });
-    await producer.disconnect();
     await waitUntil('the removed task stops', () => !w2.running().includes(removed), 40_000, show);
     expect(w2.running()).toEqual([...names.slice(1), extra].sort());
+    // A changed config of a running task: modified in place, back to incremental.
+    const changed = names[1] as string;
+    const since = Date.now();
+    await producer.send({ topic: topics.configs, acks: -1, messages: [{ key: changed, value: JSON.stringify({ config: { ...configOf(changed, dataTopics[1] as string, 't2'), throttle: { incremental: { rps: 100_000 } } } }) }] });
+    await producer.disconnect();
+    await waitUntil('the changed task modified and incremental', () => w2.since(since).some((l) => l.msg === 'cluster: task modified' && l.task === changed) && w2.state(changed) === 'incremental', 40_000, show);
     await w2.kill('SIGTERM');
   }, 180_000);
 });
