@@ -48,6 +48,21 @@ const rtOpts = (test: string) => p(`${UNIT}runtime/runtimeOptions.test.ts`, test
 const machine = (test: string) => p(`${UNIT}machines/task.machine.test.ts`, test);
 const kafkaSink = (test: string) => p(`${IT}kafka-sink.test.ts`, test);
 
+const mongoRt = (test: string) => p(`${IT}mongodb-runtime.test.ts`, test);
+const mongoOpts = (test: string) => p(`${IT}mongodb-options.test.ts`, test);
+const conn = (test: string) => p(`${UNIT}sources/mongodb/connection.test.ts`, test);
+const noShard: Refusal = {
+  where: 'everywhere (the per-shard oplog reader does not exist)',
+  config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'changeStreams', shard: { user: 'shard-reader', password: 'shard-Secret-1', endpoints: ['s1'] } } }),
+  path: 'source.shard',
+  message: /oplog per shard is not implemented, so a shard account is never used/,
+};
+/** A MongoDB connection option the `uri` contradicts: the uri wins, so the option is refused. */
+const uriSays = (side: 'source' | 'destination', k: string, uri: string, value: string, message: RegExp): Refusal =>
+  side === 'source'
+    ? { where: `a uri that says otherwise`, config: mongoTask({ source: { type: 'mongodb', uri, [k]: value } }), path: `source.${k}`, message }
+    : { where: `a uri that says otherwise`, config: mongoTask({ destination: { mongodb: { uri, [k]: value } } }), path: `destination.mongodb.${k}`, message };
+
 const onlyKafka = (k: string, value: unknown): Refusal => ({
   where: 'a MongoDB destination',
   config: mongoTask({ destination: mongoDst, objects: [{ database: 'app', collection: 'events', [k]: value }] }),
@@ -111,6 +126,75 @@ export const OPTIONS: Record<string, Entry> = {
   },
   'source.heartbeat.enabled @ db2': { proven: [p(`${IT}db2-prechecks.test.ts`, 'fail with a fix when tables are not registered or not active')] },
   'source.heartbeat.table @ db2': { proven: [p(`${IT}db2-prechecks.test.ts`, 'fail with a fix when tables are not registered or not active')] },
+
+  // --- MongoDB source (the substitutes of docs/mongo-servers.md; connection strings checked as the driver reads them) ---
+  'source.type @ mongodb': { proven: [mongoRt('MongoDB → Kafka (change streams): full + incremental, last Canal JSON message per _id equals the document')] },
+  'source.uri @ mongodb': {
+    proven: [mongoRt('MongoDB → Kafka (change streams): full + incremental'), mongoOpts('source.uri without replicaSet takes source.replicaSet')],
+    refused: [{ where: 'together with hosts', config: mongoTask({ source: { type: 'mongodb', uri: 'mongodb://h', hosts: ['h'] } }), path: 'source.uri', message: /either `uri` or `hosts`, not both/ }],
+  },
+  'source.hosts @ mongodb': { proven: [mongoOpts('source.hosts with replicaSet connects to the replica set the options name'), conn('builds the URI from hosts, user, password, authDatabase, replicaSet and encryption')] },
+  'source.user @ mongodb': { proven: [mongoOpts('source.user and password reach the driver'), conn('user, password and authDatabase become its credentials')] },
+  'source.password @ mongodb': { proven: [conn('user, password and authDatabase become its credentials')] },
+  'source.authDatabase @ mongodb': {
+    proven: [conn('user, password and authDatabase become its credentials'), conn('adds authDatabase, replicaSet and encryption to a uri that does not say them')],
+    refused: [uriSays('source', 'authDatabase', 'mongodb://u:p@h/?authSource=x', 'y', /authenticates against "x"/)],
+  },
+  'source.architecture @ mongodb': {
+    proven: [mongoOpts('source.architecture: "shardedCluster" against a replica set fails the precheck')],
+    refused: [{ where: 'a sharded cluster read by oplog (not implemented)', config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'oplog' } }), path: 'source.architecture', message: /oplog per shard is not implemented; use changeStreams through mongos/ }],
+  },
+  'source.shard.user @ mongodb': { refused: [noShard] },
+  'source.shard.password @ mongodb': { refused: [noShard] },
+  'source.shard.endpoints @ mongodb': { refused: [noShard] },
+  'source.method @ mongodb': {
+    proven: [
+      p(`${IT}mongodb-source.test.ts`, 'full sync with concurrent writes, then incremental: every document ends as stored'),
+      mongoRt('MongoDB → Kafka (change streams)'),
+      mongoRt('MongoDB → MongoDB (oplog)'),
+    ],
+  },
+  'source.fullDocument @ mongodb': {
+    proven: [p(`${UNIT}sources/mongodb/changeStream.test.ts`, "update with fullDocument: 'updateLookup' uses the document as after"), p(`${UNIT}sources/mongodb/changeStream.test.ts`, 'update without fullDocument: patch from updateDescription')],
+    refused: [{ where: 'method oplog', config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], fullDocument: 'updateLookup' } }), path: 'source.fullDocument', message: /applies only to change streams/ }],
+  },
+  'source.encryption @ mongodb': {
+    proven: [conn('replicaSet and encryption its options'), conn('makes the driver trust the server certificate')],
+    refused: [uriSays('source', 'encryption', 'mongodb://h/?tls=false', 'ssl', /the uri turns it off/)],
+  },
+  'source.caCert @ mongodb': {
+    proven: [conn('makes the driver trust the server certificate: the TLS handshake completes only with it'), conn('is read from a path (not passed on as PEM text)')],
+    refused: [{ where: 'encryption "none"', config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], caCert: 'x' } }), path: 'source.caCert', message: /encryption is "none"/ }],
+  },
+  'source.replicaSet @ mongodb': {
+    proven: [mongoOpts('source.hosts with replicaSet connects to the replica set the options name'), mongoOpts('source.uri without replicaSet takes source.replicaSet')],
+    refused: [uriSays('source', 'replicaSet', 'mongodb://h/?replicaSet=a', 'b', /names replica set "a"/)],
+  },
+
+  // --- MongoDB destination (the same connection code as the source: src/sources/mongodb/connection.ts) ---
+  'destination.mongodb.uri': {
+    proven: [mongoRt('MongoDB → MongoDB (oplog): full + incremental while writes continue')],
+    refused: [{ where: 'together with hosts', config: mongoTask({ destination: { mongodb: { uri: 'mongodb://h', hosts: ['h'] } } }), path: 'destination.mongodb.uri', message: /either `uri` or `hosts`, not both/ }],
+  },
+  'destination.mongodb.hosts': { proven: [conn('builds the URI from hosts, user, password, authDatabase, replicaSet and encryption')] },
+  'destination.mongodb.user': { proven: [conn('user, password and authDatabase become its credentials')] },
+  'destination.mongodb.password': { proven: [conn('user, password and authDatabase become its credentials')] },
+  'destination.mongodb.authDatabase': {
+    proven: [conn('user, password and authDatabase become its credentials')],
+    refused: [uriSays('destination', 'authDatabase', 'mongodb://u:p@h/?authSource=x', 'y', /authenticates against "x"/)],
+  },
+  'destination.mongodb.architecture': { proven: [mongoOpts('destination.mongodb.architecture: "shardedCluster" against a server that is not mongos fails the destination precheck')] },
+  'destination.mongodb.encryption': {
+    proven: [conn('replicaSet and encryption its options')],
+    refused: [uriSays('destination', 'encryption', 'mongodb://h/?tls=false', 'ssl', /the uri turns it off/)],
+  },
+  'destination.mongodb.caCert': {
+    proven: [conn('makes the driver trust the server certificate: the TLS handshake completes only with it'), conn('is read from a path (not passed on as PEM text)')],
+    refused: [{ where: 'encryption "none"', config: mongoTask({ destination: { mongodb: { hosts: ['d1'], caCert: 'x' } } }), path: 'destination.mongodb.caCert', message: /encryption is "none"/ }],
+  },
+  'destination.mongodb.replay': {
+    proven: [mongoOpts('destination.mongodb.replay: "singleThread" replays through one lane'), p(`${IT}mongodb-sink.test.ts`, 'collections with a unique index go through one ordered lane')],
+  },
 
   // --- Kafka destination ---
   'destination.kafka.brokers': { proven: [pgKafka] },
@@ -266,32 +350,7 @@ export const OWED_OTHER: Record<string, string> = {
  * MongoDB-only options owed by the MongoDB part of issue 15 (driver options the source and sink
  * must wire or refuse). Nothing else may be listed here; an entry moves to OPTIONS once proven.
  */
-export const OWED_MONGODB = [
-  'source.type @ mongodb',
-  'source.uri @ mongodb',
-  'source.hosts @ mongodb',
-  'source.user @ mongodb',
-  'source.password @ mongodb',
-  'source.authDatabase @ mongodb',
-  'source.architecture @ mongodb',
-  'source.shard.user @ mongodb',
-  'source.shard.password @ mongodb',
-  'source.shard.endpoints @ mongodb',
-  'source.method @ mongodb',
-  'source.fullDocument @ mongodb',
-  'source.encryption @ mongodb',
-  'source.caCert @ mongodb',
-  'source.replicaSet @ mongodb',
-  'destination.mongodb.uri',
-  'destination.mongodb.hosts',
-  'destination.mongodb.user',
-  'destination.mongodb.password',
-  'destination.mongodb.authDatabase',
-  'destination.mongodb.architecture',
-  'destination.mongodb.encryption',
-  'destination.mongodb.caCert',
-  'destination.mongodb.replay',
-];
+export const OWED_MONGODB: string[] = [];
 
 /** Every leaf option of the schema, as `path` or `path @ variant`. */
 function leafKeys(): string[] {
