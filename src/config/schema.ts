@@ -178,23 +178,23 @@ const shardSchema = z
     password: secret('Password shared by all shard nodes'),
     endpoints: hostList(MONGO_DEFAULT_PORT).optional().describe('Shard endpoints (`host:port` each). Default: discovered from `config.shards`.'),
   })
-  .describe('Shard account, needed to read each shard\'s oplog on a sharded cluster.');
+  .describe('Shard account for reading each shard\'s oplog. Refused: the per-shard oplog reader is not implemented; read a sharded cluster with `changeStreams` through mongos.');
 
 const mongoSourceSchema = z.strictObject({
   type: z.literal('mongodb').describe('Source kind.'),
-  uri: z.string().min(1).optional().describe('Connection string (`mongodb://user:password@host:port/?replicaSet=rs0`). Either `uri` or `hosts`. Its password is masked in logs.'),
+  uri: z.string().min(1).optional().describe('Connection string (`mongodb://user:password@host:port/?replicaSet=rs0`). Either `uri` or `hosts`. Its password is masked in logs. `authDatabase`, `replicaSet` and `encryption` are added where the URI does not say them (`authSource`, `replicaSet`, `tls`); a contradiction is refused.'),
   hosts: hostList(MONGO_DEFAULT_PORT).optional().describe('Member or mongos addresses (`host:port`; port 27017 when omitted). Either `uri` or `hosts`.'),
   user: nonEmpty().optional().describe('Account with read access to the selected databases, `admin` and `local`.'),
   password: secret('Password of the account').optional(),
   authDatabase: nonEmpty().default('admin').describe('Authentication database.'),
-  architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Deployment architecture.'),
+  architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Deployment architecture, checked by the precheck against the server. `shardedCluster` is read with `method: changeStreams` through mongos (by oplog it is refused: not implemented).'),
   shard: shardSchema.optional(),
   method: z.enum(MONGO_METHODS).default('oplog').describe('How incremental changes are read: `oplog` (recommended; captures CREATE COLLECTION/INDEX too) or `changeStreams` (MongoDB 4.0+).'),
   fullDocument: z
     .enum(['default', 'updateLookup'])
     .default('default')
     .describe('Change streams only: `updateLookup` delivers the whole document after an update (more source load); `default` delivers changed fields.'),
-  encryption: z.enum(['none', 'ssl', 'atlasSsl']).default('none').describe('Connection encryption. `ssl` is not available for a sharded cluster read by oplog.'),
+  encryption: z.enum(['none', 'ssl', 'atlasSsl']).default('none').describe('Connection encryption (TLS).'),
   caCert: caCert(),
   replicaSet: nonEmpty().optional().describe('Replica set name, when connecting by `hosts`.'),
 });
@@ -261,12 +261,12 @@ const kafkaSchema = z
 
 const mongoDestinationSchema = z
   .strictObject({
-    uri: z.string().min(1).optional().describe('Connection string. Either `uri` or `hosts`; its password is masked in logs.'),
+    uri: z.string().min(1).optional().describe('Connection string. Either `uri` or `hosts`; its password is masked in logs. `authDatabase` and `encryption` are added where the URI does not say them; a contradiction is refused.'),
     hosts: hostList(MONGO_DEFAULT_PORT).optional().describe('Member or mongos addresses (`host:port`). Either `uri` or `hosts`.'),
     user: nonEmpty().optional().describe('Account with dbAdminAnyDatabase and read/write on the destination databases.'),
     password: secret('Password of the account').optional(),
     authDatabase: nonEmpty().default('admin').describe('Authentication database.'),
-    architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Destination architecture.'),
+    architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Destination architecture, checked by the precheck (`shardedCluster`: the addresses must be mongos).'),
     encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
     caCert: caCert(),
     replay: z
