@@ -66,7 +66,8 @@ export async function precheckMongoDestination(dest: MongoClient, opts: MongoPre
             id: 'mongodb.destination.architecture',
             group: 'destination',
             title: 'Destination architecture as configured',
-            status: 'fail',
+            // A sharded destination left at the default architecture still works (the writer reads the shard keys): a warning.
+            status: declared ? 'fail' : 'warn',
             detail: declared ? 'destination.mongodb.architecture is "shardedCluster" but the server is not mongos' : 'destination.mongodb.architecture is "replicaSet" but the server is mongos (a sharded cluster)',
             fix: declared ? 'Give the mongos addresses, or set destination.mongodb.architecture to "replicaSet".' : 'Set destination.mongodb.architecture to "shardedCluster".',
           },

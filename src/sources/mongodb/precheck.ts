@@ -74,7 +74,7 @@ export async function precheckMongo(inp: MongoPrecheckInput): Promise<PrecheckIt
         ? { id: 'source.architecture', group: 'source', title: 'Source architecture as configured', status: 'pass', detail: sharded ? 'shardedCluster: connected to mongos' : 'replicaSet' }
         : declared
           ? { id: 'source.architecture', group: 'source', title: 'Source architecture as configured', status: 'fail', detail: `source.architecture is "shardedCluster" but the server is a replica set member (${String(hello.setName)}), not mongos`, fix: 'Give the mongos addresses in source.hosts or source.uri, or set source.architecture to "replicaSet".' }
-          : { id: 'source.architecture', group: 'source', title: 'Source architecture as configured', status: 'fail', detail: 'source.architecture is "replicaSet" but the server is mongos (a sharded cluster)', fix: 'Set source.architecture to "shardedCluster" and source.method to "changeStreams", or give the replica set members.' },
+          : { id: 'source.architecture', group: 'source', title: 'Source architecture as configured', status: 'warn', detail: 'source.architecture is "replicaSet" but the server is mongos (a sharded cluster)', fix: 'Set source.architecture to "shardedCluster" and source.method to "changeStreams", or give the replica set members.' },
     );
   }
 
