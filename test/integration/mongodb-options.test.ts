@@ -3,6 +3,9 @@
  * (issue 15): hosts/replicaSet/authDatabase/user build the connection, a uri keeps what it does not
  * say, and the declared architecture is checked against the server by the prechecks.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { PrecheckItem, Sink, Source } from '../../src/core/contracts.js';
 import { validateTaskConfig } from '../../src/config/index.js';
@@ -83,6 +86,39 @@ describe('MongoDB connection options through the registry (substitutes)', () => 
     expect(item(await run('shardedCluster'), 'mongodb.destination.architecture')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/"shardedCluster" but the server is not mongos/) });
     expect(item(await run('replicaSet'), 'mongodb.destination.architecture')).toMatchObject({ status: 'pass' });
   }, 30_000);
+
+  it('destination.mongodb.hosts connects to the destination; user and password reach its driver', async () => {
+    const run = async (dst: Record<string, unknown>) => {
+      const { source, sink } = build({ hosts: [RS_HOST], replicaSet: 'rs0', method: 'changeStreams' }, dst);
+      try {
+        return await sink.precheck();
+      } catch (err) {
+        return (err as Error).message;
+      } finally {
+        await sink.close?.().catch(() => undefined);
+        await source.close?.().catch(() => undefined);
+      }
+    };
+    const destHost = DEST_URI.replace(/^mongodb:\/\/([^/?]+).*$/, '$1');
+    const ok = await run({ hosts: [destHost] });
+    expect(typeof ok === 'string' ? ok : item(ok, 'mongodb.destination.architecture')?.status).toBe('pass');
+    const withUser = await run({ hosts: [destHost], user: 'writer', password: 'pw' });
+    expect(JSON.stringify(withUser)).toMatch(/saslStart/);
+  }, 30_000);
+
+  it('source.caCert and destination.mongodb.caCert given as a path reach the driver as the file\'s PEM text', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tributary-mongo-ca-'));
+    try {
+      const file = join(dir, 'ca.pem');
+      const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+      writeFileSync(file, pem);
+      const { source, sink } = build({ hosts: [RS_HOST], method: 'changeStreams', encryption: 'ssl', caCert: file }, { uri: DEST_URI, encryption: 'ssl', caCert: file });
+      expect((source as unknown as { opts: { clientOptions?: { ca?: unknown } } }).opts.clientOptions?.ca).toBe(pem);
+      expect((sink as unknown as { opts: { clientOptions?: { ca?: unknown } } }).opts.clientOptions?.ca).toBe(pem);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('destination.mongodb.replay: "singleThread" replays through one lane, "concurrent" through eight', () => {
     const lanes = (replay: string) => {

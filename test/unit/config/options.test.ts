@@ -163,7 +163,7 @@ export const OPTIONS: Record<string, Entry> = {
     refused: [uriSays('source', 'encryption', 'mongodb://h/?tls=false', 'ssl', /the uri turns it off/)],
   },
   'source.caCert @ mongodb': {
-    proven: [conn('makes the driver trust the server certificate: the TLS handshake completes only with it'), conn('is read from a path (not passed on as PEM text)')],
+    proven: [conn('makes the driver trust the server certificate: the TLS handshake completes only with it'), conn('is read from a path (not passed on as PEM text)'), mongoOpts('source.caCert and destination.mongodb.caCert given as a path reach the driver')],
     refused: [{ where: 'encryption "none"', config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], caCert: 'x' } }), path: 'source.caCert', message: /encryption is "none"/ }],
   },
   'source.replicaSet @ mongodb': {
@@ -176,8 +176,8 @@ export const OPTIONS: Record<string, Entry> = {
     proven: [mongoRt('MongoDB → MongoDB (oplog): full + incremental while writes continue')],
     refused: [{ where: 'together with hosts', config: mongoTask({ destination: { mongodb: { uri: 'mongodb://h', hosts: ['h'] } } }), path: 'destination.mongodb.uri', message: /either `uri` or `hosts`, not both/ }],
   },
-  'destination.mongodb.hosts': { proven: [conn('builds the URI from hosts, user, password, authDatabase, replicaSet and encryption')] },
-  'destination.mongodb.user': { proven: [conn('user, password and authDatabase become its credentials')] },
+  'destination.mongodb.hosts': { proven: [mongoOpts('destination.mongodb.hosts connects to the destination'), conn('builds the URI from hosts, user, password, authDatabase, replicaSet and encryption')] },
+  'destination.mongodb.user': { proven: [mongoOpts('destination.mongodb.hosts connects to the destination; user and password reach its driver'), conn('user, password and authDatabase become its credentials')] },
   'destination.mongodb.password': { proven: [conn('user, password and authDatabase become its credentials')] },
   'destination.mongodb.authDatabase': {
     proven: [conn('user, password and authDatabase become its credentials')],
@@ -189,7 +189,7 @@ export const OPTIONS: Record<string, Entry> = {
     refused: [uriSays('destination', 'encryption', 'mongodb://h/?tls=false', 'ssl', /the uri turns it off/)],
   },
   'destination.mongodb.caCert': {
-    proven: [conn('makes the driver trust the server certificate: the TLS handshake completes only with it'), conn('is read from a path (not passed on as PEM text)')],
+    proven: [conn('makes the driver trust the server certificate: the TLS handshake completes only with it'), conn('is read from a path (not passed on as PEM text)'), mongoOpts('source.caCert and destination.mongodb.caCert given as a path reach the driver')],
     refused: [{ where: 'encryption "none"', config: mongoTask({ destination: { mongodb: { hosts: ['d1'], caCert: 'x' } } }), path: 'destination.mongodb.caCert', message: /encryption is "none"/ }],
   },
   'destination.mongodb.replay': {
