@@ -527,6 +527,7 @@ export class Cluster {
     const src = cfg.source as { type: string; uri?: string; host?: string; port?: number; user?: string; password?: string; database?: string };
     if (src.type === 'postgres') {
       const client = new pg.Client(src.uri ? { connectionString: src.uri } : { host: src.host, port: src.port, user: src.user, password: src.password, database: src.database });
+      client.on('error', () => undefined); // surfaces through the awaited query
       try {
         await client.connect();
         const r = await client.query<{ pid: number }>(

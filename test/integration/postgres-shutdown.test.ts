@@ -84,4 +84,30 @@ describe('PostgreSQL stops (pg_ctl -m fast) while a task streams from it', () =>
     const ids = await deliveredCanalIds(topic, want, 60_000);
     expect(want.filter((id) => !ids.has(id))).toEqual([]);
   }, 300_000);
+  it('during full sync: the server stops under the copy (its backends terminated) without ending the process; the copy completes after the restart', async () => {
+    await runtime?.shutdown();
+    await sql("CREATE TABLE public.big (id int PRIMARY KEY, v text); INSERT INTO public.big SELECT g, repeat('y', 50) FROM generate_series(1, 20000) g; ANALYZE public.big", [], database);
+    const topic2 = uniqueName('pgstop_full');
+    await createTopic(topic2, 1);
+    runtime = createRuntime({ confirmIntervalMs: 200 });
+    const task = runtime.add({
+      name: topic2.replace(/_/g, '-'),
+      source: { type: 'postgres', host: '127.0.0.1', port: PORT, user: 'postgres', database },
+      destination: { kafka: { brokers: [...servers.kafka.brokers], topic: topic2, format: 'canal-json' } },
+      objects: [{ schema: 'public', table: 'big' }],
+      checkpoints: { store: 'file', dir },
+      fullSync: { parallelism: 2, chunkRows: 5000 },
+      throttle: { full: { rps: 2000 } },
+    });
+    task.start();
+    await task.waitFor((s) => s.state === 'full' && s.counters.snapshotRows > 1000, 90_000);
+    await run('runuser', ['-u', 'postgres', '--', `${PGBIN}/pg_ctl`, '-D', `${HOME}/data`, '-m', 'fast', '-w', '-t', '30', 'stop'], { timeout: 60_000 });
+    await task.waitFor((s) => s.state.startsWith('retrying'), 60_000);
+    await cluster('up');
+    await task.waitFor((s) => s.state === 'incremental', 180_000);
+    const want = Array.from({ length: 20000 }, (_, i) => String(i + 1));
+    const ids = await deliveredCanalIds(topic2, want, 90_000);
+    expect(want.filter((id) => !ids.has(id))).toEqual([]);
+    await deleteTopics(topic2).catch(() => undefined);
+  }, 400_000);
 });

@@ -149,6 +149,8 @@ export interface CreatedSlot {
 /** Creates a pgoutput slot on a replication connection and exports its snapshot for full sync. */
 export async function createSlotWithSnapshot(config: pg.ClientConfig, slot: string): Promise<CreatedSlot> {
   const connection = new pg.Client({ ...config, replication: 'database' } as pg.ClientConfig);
+  // Kept open while the copy runs; its owner watches 'error' and 'end' (an unhandled 'error' would end the process).
+  connection.on('error', () => undefined);
   await connection.connect();
   try {
     const r = await connection.query<{ consistent_point: string; snapshot_name: string }>(

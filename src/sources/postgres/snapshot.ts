@@ -48,6 +48,8 @@ export function readChunk(chunk: SnapshotChunk, opts: ChunkReadOptions): Observa
   const b = chunk.bounds as PageRangeBounds;
   return new Observable<ChangeEvent>((subscriber) => {
     const client = new pg.Client({ ...opts.connection, types: losslessTypes } as pg.ClientConfig);
+    // Errors surface through the awaited queries; an unhandled 'error' event would end the process.
+    client.on('error', () => undefined);
     let closed = false;
     const position = new PgPosition(opts.consistentPoint, 0, opts.consistentPoint);
     const cols = opts.shape.columns.map((c) => `"${c.name.replace(/"/g, '""')}"`).join(', ');

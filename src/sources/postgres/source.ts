@@ -133,6 +133,9 @@ export class PostgresSource implements Source {
 
   private async withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
     const client = new pg.Client(this.opts.connection);
+    // A connection the server ends while idle emits 'error': it surfaces through the awaited query
+    // (or the next one); unhandled, it would end the process.
+    client.on('error', () => undefined);
     try {
       await client.connect();
     } catch (err) {
@@ -220,8 +223,16 @@ export class PostgresSource implements Source {
       const state = await readSlot(client, this.slot);
       let streamFrom: bigint;
       if (!state.exists) {
-        this.exporter = await createSlotWithSnapshot(this.replicationConnection, this.slot);
-        streamFrom = this.exporter.consistentPoint;
+        const exporter = await createSlotWithSnapshot(this.replicationConnection, this.slot);
+        this.exporter = exporter;
+        // The exporting connection ended (a server restart, a terminated backend): its snapshot is
+        // gone, so later chunks read without it (at least once, as after a restart of the task).
+        const lost = () => {
+          if (this.exporter === exporter) this.exporter = null;
+        };
+        exporter.connection.on('error', lost);
+        exporter.connection.on('end', lost);
+        streamFrom = exporter.consistentPoint;
         this.opts.logger?.info('created replication slot', { slot: this.slot, consistentPoint: bigIntToLsn(streamFrom) });
       } else {
         assertSlotUsable(state, this.slot, this.database);
