@@ -4,6 +4,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cmd="${1:-up}"
 rc=0
+# Tools the tests use besides the servers: Debian's chromium (the state-chart page's browser test)
+# and prometheus (promtool checks the /metrics exposition).
+if [ "$cmd" = up ] || [ "$cmd" = install ]; then need_apt chromium prometheus; fi
 for s in postgres kafka mongo; do
   [ -f "$ROOT/scripts/$s.sh" ] || continue
   bash "$ROOT/scripts/$s.sh" "$cmd" || rc=$?
