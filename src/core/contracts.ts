@@ -102,6 +102,11 @@ export interface Source {
    * lag metrics; null when unknown. Sources without such a log leave it out.
    */
   retainedWalBytes?(): Promise<bigint | null>;
+  /**
+   * The definitions of the selected objects (for MongoDB: collection options and indexes), for
+   * destinations that create objects (`syncTypes.schema`). Opaque to the runtime.
+   */
+  objectDefinitions?(): Promise<ObjectDefinition[]>;
 }
 
 /** What a destination declares about itself. */
@@ -142,6 +147,12 @@ export interface Sink {
    * none. The runtime loads the checkpoint only through it.
    */
   recover?(): Promise<Checkpoint | null>;
+  /**
+   * Schema synchronization (`syncTypes.schema`): creates the destination objects of the source's
+   * definitions, under their destination names. Sinks without a schema leave it out (and
+   * validation refuses the option for them).
+   */
+  createObjects?(definitions: readonly ObjectDefinition[], destinationName: (ref: TableRef) => TableRef): Promise<void>;
   /** Facts about the sink's own machinery for the metrics, as numbers (e.g. `{ kafka_fast_path: 1 }`). */
   diagnostics?(): Record<string, number>;
   /** Resolves when every item of the batch is durable at the destination (as configured). */
@@ -153,4 +164,11 @@ export interface Sink {
 export interface TableRoute {
   topic?: string;
   partitionKey?: readonly string[];
+}
+
+/** One source object's definition for schema synchronization: its name and what the source says of it. */
+export interface ObjectDefinition {
+  ref: TableRef;
+  /** Source-specific (MongoDB: `{ options, indexes }` from listCollections / listIndexes). */
+  definition: unknown;
 }

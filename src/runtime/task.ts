@@ -244,7 +244,7 @@ export class TaskRunner {
     const machine = taskMachine.provide({
       actors: {
         precheck: fromPromise(async () => this.precheckAndStart()),
-        schemaSync: fromPromise(async () => undefined),
+        schemaSync: fromPromise(async () => this.syncSchema()),
         fullSync: fullSyncMachine.provide({
           actors: {
             planChunks: fromPromise(async () => this.planChunks()),
@@ -413,6 +413,19 @@ export class TaskRunner {
     const items = await this.precheck();
     if (!this.options.syncTypes.full && items.every((i) => i.status === 'pass')) await this.establishStart();
     return items;
+  }
+
+  /**
+   * The schema phase (`syncTypes.schema`): the destination creates the source's objects under their
+   * destination names. Validation refuses the option where the source or destination has no schema.
+   */
+  private async syncSchema(): Promise<void> {
+    await this.quiesced();
+    if (!this.sink.createObjects || !this.source.objectDefinitions) {
+      throw new FatalError('SCHEMA_SYNC_UNSUPPORTED', `Schema synchronization from ${this.source.kind} to ${this.sink.kind} is not available.`, { field: 'syncTypes.schema', fix: 'Set syncTypes.schema to false.' });
+    }
+    const mapper = new NameMapper(this.plan.mapping);
+    await this.sink.createObjects(await this.source.objectDefinitions(), (ref) => mapper.mapRef(ref));
   }
 
   /** Incremental only, first start: where the stream begins. */

@@ -6,10 +6,10 @@
 import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { ConnectionError, FatalError, classifyError } from '../../core/index.js';
-import type { Batch, ChangeEvent, Logger, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/index.js';
+import type { Batch, ChangeEvent, Logger, ObjectDefinition, PrecheckContext, PrecheckItem, Sink, SinkCapabilities, TableRef } from '../../core/index.js';
 import { formatId, partitionLanes, translateEvent } from './ops.js';
 import type { BarrierOp, Lane, WriteOp } from './ops.js';
-import { stripTtl } from './schema.js';
+import { formatSchemaReport, stripTtl, syncSchema, type CollectionSpec } from './schema.js';
 import { precheckMongoDestination } from './precheck.js';
 import type { MongoPrecheckOptions } from './precheck.js';
 
@@ -143,6 +143,22 @@ async function runLimited(tasks: ReadonlyArray<() => Promise<void>>, limit: numb
 
 export class MongoSink implements Sink {
   readonly kind = 'mongodb';
+  /**
+   * Schema synchronization: creates the source's collections (options) and their indexes under
+   * their destination names; TTL indexes are created without their expiry so copied documents are
+   * not deleted by the destination (the log says how to restore it after the task).
+   */
+  async createObjects(definitions: readonly ObjectDefinition[], destinationName: (ref: TableRef) => TableRef): Promise<void> {
+    const specs: CollectionSpec[] = definitions.map((d) => {
+      const to = destinationName(d.ref);
+      const def = (d.definition ?? {}) as { options?: Document; indexes?: readonly Document[] };
+      return { database: to.database, name: to.table, ...(def.options ? { options: def.options } : {}), ...(def.indexes ? { indexes: def.indexes } : {}) };
+    });
+    const report = await syncSchema(await this.connect(), specs, { ttl: 'strip' });
+    this.opts.logger?.info('schema synchronized', { created: report.createdCollections.length, existing: report.existingCollections.length, indexes: report.indexes.length });
+    if (report.ttl.length > 0) this.opts.logger?.warn(formatSchemaReport(report), { ttlIndexes: report.ttl.length });
+  }
+
   /** Batches are written one after the other (lanes run in parallel inside a batch). */
   readonly capabilities: SinkCapabilities = { maxInFlightWrites: 1, transactional: false };
   readonly counters: MongoSinkCounters = {

@@ -1,6 +1,6 @@
 import { type Observable, concatMap, defer, from } from 'rxjs';
 import { MongoClient, type Document, type MongoClientOptions, type Timestamp } from 'mongodb';
-import type { FlowControl, Logger, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
+import type { FlowControl, Logger, ObjectDefinition, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
 import { ConnectionError, FatalError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
@@ -267,6 +267,22 @@ export class MongoSource implements Source {
   async shapes(): Promise<TableShape[]> {
     if (!this.selected) await this.loadSelection(await this.connect());
     return this.shapesCache.all();
+  }
+
+  /** Options (listCollections) and indexes (listIndexes) of every selected collection, for schema synchronization. */
+  async objectDefinitions(): Promise<ObjectDefinition[]> {
+    const client = await this.connect();
+    const selected = this.selected ?? (await this.loadSelection(client));
+    const out: ObjectDefinition[] = [];
+    for (const ref of selected) {
+      const db = client.db(ref.database);
+      const [info] = await db.listCollections({ name: ref.table }, { nameOnly: false }).toArray();
+      if (!info) continue;
+      const isView = (info as { type?: string }).type === 'view';
+      const indexes = isView ? [] : await db.collection(ref.table).listIndexes().toArray();
+      out.push({ ref, definition: { options: (info as { options?: Document }).options ?? {}, indexes } });
+    }
+    return out;
   }
 }
 

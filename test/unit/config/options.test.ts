@@ -226,6 +226,7 @@ export const OPTIONS: Record<string, Entry> = {
 
   // --- what is synchronized ---
   'syncTypes.schema': {
+    proven: [p(`${IT}mongodb-schema-sync.test.ts`, 'creates the collections (the empty one too) and their indexes, TTL without its expiry, under the mapped database')],
     refused: [
       { where: 'PostgreSQL-family and Db2 to Kafka', config: pgTask({ syncTypes: { schema: true } }), path: 'syncTypes.schema', message: /nothing to create for PostgreSQL to Kafka/ },
       { where: 'MongoDB to Kafka', config: mongoTask({ syncTypes: { schema: true } }), path: 'syncTypes.schema', message: /not available for MongoDB to Kafka/ },
