@@ -121,6 +121,9 @@ export interface RunResult {
   durationSeconds: number;
 }
 
+/** A task reporting healthy while acknowledging nothing for longer than this is stuck (a row fails). */
+export const HEALTHY_STALL_LIMIT_S = 45;
+
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const RUNNING = new Set(['full', 'incremental']);
 const FAILED = new Set(['failed', 'precheckFailed', 'invalid']);
@@ -539,7 +542,11 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       timeline: timeline(children, run.faultStart),
       durationSeconds: seconds(Date.now() - started),
     };
-    if (result.healthyStallSeconds > 35) result.notes.push(`reported healthy for ${result.healthyStallSeconds} s while acknowledging nothing`);
+    if (result.healthyStallSeconds > HEALTHY_STALL_LIMIT_S) {
+      // Longer than any of the runtime's own timeouts (30 s requests, 30-40 s replication silence): stuck while saying it is fine.
+      result.notes.push(`reported healthy for ${result.healthyStallSeconds} s while acknowledging nothing`);
+      result.pass = false;
+    }
     return result;
   } catch (err) {
     return {

@@ -1,8 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem, type as osType, release } from 'node:os';
 import { join } from 'node:path';
 import { FAULTS, kafkaProxiedListener } from './config.js';
-import { runScenario, DEFAULT_RETRY, type Phase, type RunResult, type Scenario } from './harness.js';
+import { runScenario, DEFAULT_RETRY, HEALTHY_STALL_LIMIT_S, type Phase, type RunResult, type Scenario } from './harness.js';
 import { FaultProxy } from './proxy.js';
 import { QUICK, scenarios } from './scenarios.js';
 import { kafka, postgres } from './servers.js';
@@ -46,6 +47,17 @@ export function machine(): string {
   return `${c.length} cores (${c[0]?.model.trim() ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GB, ${osType()} ${release()}, Node ${process.versions.node}`;
 }
 
+/** The commit the runtime ran from, and whether src/ or machines/ had uncommitted changes then. */
+export function codeVersion(): string {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: FAULTS.root, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'machines'], { cwd: FAULTS.root, encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? ' with uncommitted changes in src/' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function table(results: readonly RunResult[]): string {
   const rows = [
     '| scenario | phase | outcome | time to recover | lost | wrong | duplicates | states seen | message |',
@@ -79,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
   if (plan.length === 0) throw new Error('no scenario selected');
 
   const started = new Date();
+  const code = codeVersion();
   const pgProxy = new FaultProxy('postgres', '127.0.0.1', FAULTS.pgPort);
   const kafkaProxy = new FaultProxy('kafka', '127.0.0.1', kafkaProxiedListener);
   let interrupted = false;
@@ -125,8 +138,8 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const header = [
-    `Fault harness, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${args.quick ? 'quick form' : 'full run'}; machine: ${machine()}.`,
-    `Retry windows: connection ${DEFAULT_RETRY.connectionMs / 1000} s, other issues ${DEFAULT_RETRY.otherMs / 1000} s unless the scenario says otherwise. ${results.filter((r) => r.pass).length} of ${results.length} runs met their requirement (✗: did not).`,
+    `Fault harness, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${args.quick ? 'quick form' : 'full run'}, code ${code}; machine: ${machine()}.`,
+    `Retry windows: connection ${DEFAULT_RETRY.connectionMs / 1000} s, other issues ${DEFAULT_RETRY.otherMs / 1000} s unless the scenario says otherwise. ${results.filter((r) => r.pass).length} of ${results.length} runs met their requirement (✗: did not: rows lost or wrong, a failure not required, a crash, stuck, or healthy for over ${HEALTHY_STALL_LIMIT_S} s while acknowledging nothing).`,
   ].join('\n');
   const text = `${header}\n\n${table(results)}\n`;
   process.stdout.write(`\n${text}`);
@@ -134,7 +147,7 @@ export async function main(argv: string[]): Promise<number> {
   await mkdir(dir, { recursive: true });
   const stamp = started.toISOString().replace(/[:.]/g, '-');
   const file = join(dir, `faults-${stamp}${args.quick ? '-quick' : ''}.json`);
-  await writeFile(file, JSON.stringify({ started: started.toISOString(), finished: new Date().toISOString(), machine: machine(), args, retry: DEFAULT_RETRY, results }, null, 2));
+  await writeFile(file, JSON.stringify({ started: started.toISOString(), finished: new Date().toISOString(), code, machine: machine(), args, retry: DEFAULT_RETRY, results }, null, 2));
   await writeFile(join(dir, `latest${args.quick ? '-quick' : ''}.md`), text);
   log(`results: ${file}`);
   return results.every((r) => r.pass) && !interrupted ? 0 : 1;

@@ -129,24 +129,24 @@ export const scenarios: Scenario[] = [
     },
   },
   {
-    name: 'half-open PostgreSQL 45 s',
-    description: 'The network to PostgreSQL goes dark (no RST, no data, sockets kept open) for 45 s, longer than the 30 s replication silence limit.',
+    name: 'half-open PostgreSQL 60 s',
+    description: 'The network to PostgreSQL goes dark (no RST, no data, sockets kept open) for 60 s, longer than the replication silence limit (30-40 s).',
     phases: [...BOTH],
     require: { kind: 'recover' },
     async inject(ctx) {
       ctx.proxies.pg.blackhole();
-      await sleep(45_000);
+      await sleep(60_000);
       ctx.proxies.pg.restore();
     },
   },
   {
-    name: 'half-open Kafka 45 s',
-    description: 'The network to Kafka goes dark (no RST, no data, sockets kept open) for 45 s, longer than the 30 s request timeout.',
+    name: 'half-open Kafka 60 s',
+    description: 'The network to Kafka goes dark (no RST, no data, sockets kept open) for 60 s, longer than the 30 s request timeout.',
     phases: [...BOTH],
     require: { kind: 'recover' },
     async inject(ctx) {
       ctx.proxies.kafka.blackhole();
-      await sleep(45_000);
+      await sleep(60_000);
       ctx.proxies.kafka.restore();
     },
   },
