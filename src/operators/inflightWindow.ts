@@ -23,6 +23,7 @@ export class InflightWindow {
   private maxEvents: number;
   private maxBytes: number;
   private resumeRatio: number;
+  private busySinceMs = 0;
   private readonly state = new BehaviorSubject<boolean>(false);
   /** true: stop reading; false: read. Emits the current state on subscribe, then changes only. */
   readonly paused$: Observable<boolean> = this.state.asObservable();
@@ -61,8 +62,14 @@ export class InflightWindow {
     this.update();
   }
 
+  /** Wall clock when the window last went from empty to holding something. */
+  get busySince(): number {
+    return this.busySinceMs;
+  }
+
   /** Counts items entering the window (read by the reader). */
   admit(bytes: number, events = 1): void {
+    if (this.events === 0) this.busySinceMs = Date.now();
     this.events += events;
     this.bytes += bytes;
     if (!this.state.getValue() && (this.events >= this.maxEvents || this.bytes >= this.maxBytes)) this.state.next(true);

@@ -41,6 +41,8 @@ export interface TaskDeps {
    * config's own range is 1-1440 minutes).
    */
   retryWindowsMs?: { connection?: number; other?: number };
+  /** The destination acknowledging nothing for this long while writes wait makes the task unhealthy (default 30 s). */
+  stallMs?: number;
 }
 
 /** What a task has delivered since it was added to this runtime (counts start at 0 in every process). */
@@ -143,6 +145,9 @@ export interface TaskStatus {
   /** The limits in force; a field left out is unlimited. */
   throttle: ThrottleSettings;
 }
+
+/** A destination that acknowledged nothing for this long while writes wait makes the task unhealthy. */
+const STALL_MS = 30_000;
 
 function stateText(value: unknown): string {
   if (typeof value === 'string') return value;
@@ -322,6 +327,16 @@ export class TaskRunner {
   /** Removes the slot, publication, helper objects and checkpoint. */
   release(): void {
     this.actor.send({ type: 'RELEASE' });
+  }
+
+  /**
+   * Milliseconds the destination has acknowledged nothing while writes wait for it (0 when nothing
+   * is in flight): a half-open connection or a broker that accepts and never answers shows here
+   * before any error does, in full sync as in incremental sync.
+   */
+  stalledMs(now: number): number {
+    if (this.window.inflightEvents === 0) return 0;
+    return Math.max(0, now - Math.max(this.counters.lastAckAt ?? 0, this.window.busySince));
   }
 
   /** The in-flight window: events and bytes read and not yet acknowledged, and its limits (Infinity when unlimited). */
@@ -640,7 +655,7 @@ export class TaskRunner {
       state,
       phase: c.phase,
       // A phase entered again after a failure is not healthy until the destination acknowledged writes.
-      healthy: !['failed', 'precheckFailed', 'releaseFailed'].includes(state) && !state.startsWith('retrying') && c.retry === null,
+      healthy: !['failed', 'precheckFailed', 'releaseFailed'].includes(state) && !state.startsWith('retrying') && c.retry === null && this.stalledMs(Date.now()) < (this.deps.stallMs ?? STALL_MS),
       lastError: c.lastError ? { code: c.lastError.code, kind: c.lastError.kind, message: c.lastError.message, ...(c.lastError.fix ? { fix: c.lastError.fix } : {}) } : null,
       retry: c.retry ? { cause: c.retry.cause, deadline: c.retry.deadline, attempts: c.retry.attempts } : null,
       progress: this.fullSyncProgress(snap),
