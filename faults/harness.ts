@@ -90,6 +90,8 @@ export interface RunContext {
 
 export interface RunResult {
   scenario: string;
+  /** The commit the runtime ran from (set by the caller). */
+  code?: string;
   description: string;
   phase: Phase;
   requirement: string;

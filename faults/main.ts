@@ -121,7 +121,8 @@ export async function main(argv: string[]): Promise<number> {
     for (const [scenario, phase] of plan) {
       if (interrupted) break;
       log(`${scenario.name} / ${phase}: ${scenario.description}`);
-      const r = await runScenario(scenario, phase, { pg: pgProxy, kafka: kafkaProxy }, log);
+      const rowCode = codeVersion();
+      const r = { ...(await runScenario(scenario, phase, { pg: pgProxy, kafka: kafkaProxy }, log)), code: rowCode };
       results.push(r);
       log(
         `${scenario.name} / ${phase}: ${r.pass ? 'ok' : 'NOT OK'}: ${r.outcome}; recover ${r.recoverSeconds ?? '—'} s; lost ${r.lost ?? '?'}, wrong ${r.wrong ?? '?'}, duplicates ${r.duplicates ?? '?'}; ${r.states.join(' ‖ ')}; ${r.message} (${r.durationSeconds} s)`,
@@ -137,8 +138,11 @@ export async function main(argv: string[]): Promise<number> {
     }
   }
 
+  // Others may commit while the harness runs: each run starts a runtime from the tree as it is then.
+  const codes = [...new Set(results.map((r) => r.code ?? code))];
+  const codeText = codes.length <= 1 ? `code ${codes[0] ?? code}` : `code ${codes[0]} to ${codes.at(-1)} (changed during the run; each row's in the JSON)`;
   const header = [
-    `Fault harness, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${args.quick ? 'quick form' : 'full run'}, code ${code}; machine: ${machine()}.`,
+    `Fault harness, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC, ${args.quick ? 'quick form' : 'full run'}, ${codeText}; machine: ${machine()}.`,
     `Retry windows: connection ${DEFAULT_RETRY.connectionMs / 1000} s, other issues ${DEFAULT_RETRY.otherMs / 1000} s unless the scenario says otherwise. ${results.filter((r) => r.pass).length} of ${results.length} runs met their requirement (✗: did not: rows lost or wrong, a failure not required, a crash, stuck, or healthy for over ${HEALTHY_STALL_LIMIT_S} s while acknowledging nothing).`,
   ].join('\n');
   const text = `${header}\n\n${table(results)}\n`;
