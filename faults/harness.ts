@@ -191,6 +191,22 @@ function healthyStall(children: readonly RuntimeChild[], from: number, to: numbe
   return seconds(longest);
 }
 
+/** The longest run of ticks in [from, to) reporting unhealthy in full or incremental with no error at all. */
+function silentUnhealthy(children: readonly RuntimeChild[], from: number, to: number): number {
+  let longest = 0;
+  for (const c of children) {
+    let start: number | null = null;
+    for (const l of c.lines) {
+      if (l.kind !== 'tick' || l.t < from || l.t >= to) continue;
+      if (!l.healthy && RUNNING.has(l.state) && l.error === null) {
+        start ??= l.t;
+        longest = Math.max(longest, l.t - start);
+      } else start = null;
+    }
+  }
+  return seconds(longest);
+}
+
 function timeline(children: readonly RuntimeChild[], zero: number): string[] {
   const out: string[] = [];
   for (const c of children) {
@@ -544,6 +560,8 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       timeline: timeline(children, run.faultStart),
       durationSeconds: seconds(Date.now() - started),
     };
+    const silent = silentUnhealthy(children, run.faultStart, drainStart);
+    if (silent > 20) result.notes.push(`unhealthy for ${silent} s with no error reported`);
     if (result.healthyStallSeconds > HEALTHY_STALL_LIMIT_S) {
       // Longer than any of the runtime's own timeouts (30 s requests, 30-40 s replication silence): stuck while saying it is fine.
       result.notes.push(`reported healthy for ${result.healthyStallSeconds} s while acknowledging nothing`);
