@@ -174,11 +174,11 @@ const postgresSourceSchema = z.strictObject({
 
 const shardSchema = z
   .strictObject({
-    user: nonEmpty().describe('Account shared by all shard nodes.'),
-    password: secret('Password shared by all shard nodes'),
-    endpoints: hostList(MONGO_DEFAULT_PORT).optional().describe('Shard endpoints (`host:port` each). Default: discovered from `config.shards`.'),
+    user: nonEmpty().optional().describe('Account shared by all shard nodes, with read on `local` (the oplog) on each shard. Default: `source.user`. Leave both out only when the shards do not enforce authentication.'),
+    password: secret('Password shared by all shard nodes').optional(),
+    endpoints: hostList(MONGO_DEFAULT_PORT).optional().describe('One address per shard (`host:port` of a member of that shard\'s replica set; the driver finds its primary). Default: discovered through mongos from `config.shards`.'),
   })
-  .describe('Shard account for reading each shard\'s oplog. Refused: the per-shard oplog reader is not implemented; read a sharded cluster with `changeStreams` through mongos.');
+  .describe('Sharded cluster read by oplog (`architecture: shardedCluster`, `method: oplog`): each shard\'s oplog is read with this account and the streams are merged by cluster time; the full sync reads through mongos (`hosts`/`uri`). Refused with any other architecture or method.');
 
 const mongoSourceSchema = z.strictObject({
   type: z.literal('mongodb').describe('Source kind.'),
@@ -187,7 +187,7 @@ const mongoSourceSchema = z.strictObject({
   user: nonEmpty().optional().describe('Account with read access to the selected databases, `admin` and `local`.'),
   password: secret('Password of the account').optional(),
   authDatabase: nonEmpty().default('admin').describe('Authentication database.'),
-  architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Deployment architecture, checked by the precheck against the server. `shardedCluster` is read with `method: changeStreams` through mongos (by oplog it is refused: not implemented).'),
+  architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Deployment architecture, checked by the precheck against the server. `shardedCluster`: `hosts`/`uri` name mongos (at most 10); with `method: oplog` each shard\'s oplog is read (see `shard`; no SSL), with `method: changeStreams` the cluster is watched through mongos. Non-elastic Amazon DocumentDB is read as `shardedCluster` with `changeStreams`.'),
   shard: shardSchema.optional(),
   method: z.enum(MONGO_METHODS).default('oplog').describe('How incremental changes are read: `oplog` (recommended; captures CREATE COLLECTION/INDEX too) or `changeStreams` (MongoDB 4.0+).'),
   fullDocument: z
@@ -479,6 +479,13 @@ function checkMongoConnection(
   }
 }
 
+/** Which kind of Amazon DocumentDB the source's host names point at, if any. */
+function mongoDocumentDb(c: { uri?: string | undefined; hosts?: readonly (string | undefined)[] | undefined }): 'elastic' | 'instance' | null {
+  const names = [c.uri ?? '', ...(c.hosts ?? [])].join(' ');
+  if (/\.docdb-elastic\.amazonaws\.com/i.test(names)) return 'elastic';
+  return /\.docdb\.amazonaws\.com/i.test(names) ? 'instance' : null;
+}
+
 function isRelational(type: unknown): boolean {
   return type === 'postgres' || type === 'db2';
 }
@@ -518,13 +525,21 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
     }
     const sharded = src.architecture === 'shardedCluster';
     const method = src.method ?? 'oplog';
-    // The sharded oplog reader (one oplog per shard) does not exist: a sharded cluster is read by
-    // change streams through mongos, and the shard account is never used.
-    if (sharded && method === 'oplog') {
-      report(['source', 'architecture'], "reading a sharded cluster's oplog per shard is not implemented; use changeStreams through mongos", 'Set source.method to "changeStreams" and give the mongos addresses in source.hosts or source.uri.');
+    // A sharded cluster by oplog: each shard's oplog with the shard account, the copy through mongos.
+    if (src.shard !== undefined && !(sharded && method === 'oplog')) {
+      report(['source', 'shard'], 'a shard account is used only to read each shard\'s oplog (architecture "shardedCluster" with method "oplog")', 'Remove source.shard, or set source.architecture to "shardedCluster" and source.method to "oplog".');
     }
-    if (src.shard !== undefined) {
-      report(['source', 'shard'], "reading a sharded cluster's oplog per shard is not implemented, so a shard account is never used", 'Remove source.shard; read a sharded cluster with method "changeStreams" through mongos.');
+    if (src.shard !== undefined && (src.shard.user === undefined) !== (src.shard.password === undefined)) {
+      report(['source', 'shard', src.shard.user === undefined ? 'user' : 'password'], 'the shard account needs both user and password', 'Give source.shard.user and source.shard.password, or neither (the source account is then used on the shards).');
+    }
+    if (sharded && method === 'oplog' && src.encryption !== undefined && src.encryption !== 'none') {
+      report(['source', 'encryption'], 'SSL is not available for a sharded cluster read by oplog (the shards are read directly)', 'Set source.encryption to "none", or read the cluster with method "changeStreams" through mongos.');
+    }
+    const docdb = mongoDocumentDb(src);
+    if (docdb === 'elastic') {
+      report(['source', 'uri'], 'Amazon DocumentDB elastic clusters are not supported as sources', 'Use a non-elastic (instance-based) Amazon DocumentDB cluster, or MongoDB.');
+    } else if (docdb === 'instance' && !(sharded && method === 'changeStreams')) {
+      report(['source', sharded ? 'method' : 'architecture'], 'Amazon DocumentDB is read by change streams with the sharded cluster architecture', 'Enable change streams on the DocumentDB cluster and set source.method to "changeStreams" and source.architecture to "shardedCluster".');
     }
     if (src.fullDocument === 'updateLookup' && method !== 'changeStreams') {
       report(['source', 'fullDocument'], '"updateLookup" applies only to change streams', 'Set source.method to "changeStreams", or remove source.fullDocument.');

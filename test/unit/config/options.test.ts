@@ -52,10 +52,10 @@ const mongoRt = (test: string) => p(`${IT}mongodb-runtime.test.ts`, test);
 const mongoOpts = (test: string) => p(`${IT}mongodb-options.test.ts`, test);
 const conn = (test: string) => p(`${UNIT}sources/mongodb/connection.test.ts`, test);
 const noShard: Refusal = {
-  where: 'everywhere (the per-shard oplog reader does not exist)',
+  where: 'a source read without shard oplogs (change streams, or a replica set)',
   config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'changeStreams', shard: { user: 'shard-reader', password: 'shard-Secret-1', endpoints: ['s1'] } } }),
   path: 'source.shard',
-  message: /oplog per shard is not implemented, so a shard account is never used/,
+  message: /a shard account is used only to read each shard's oplog/,
 };
 /** A MongoDB connection option the `uri` contradicts: the uri wins, so the option is refused. */
 const uriSays = (side: 'source' | 'destination', k: string, uri: string, value: string, message: RegExp): Refusal =>
@@ -142,7 +142,7 @@ export const OPTIONS: Record<string, Entry> = {
   },
   'source.architecture @ mongodb': {
     proven: [mongoOpts('source.architecture: "shardedCluster" against a replica set fails the precheck')],
-    refused: [{ where: 'a sharded cluster read by oplog (not implemented)', config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'oplog' } }), path: 'source.architecture', message: /oplog per shard is not implemented; use changeStreams through mongos/ }],
+    refused: [{ where: 'a sharded cluster read by oplog with SSL', config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'oplog', encryption: 'ssl' } }), path: 'source.encryption', message: /SSL is not available for a sharded cluster read by oplog/ }],
   },
   'source.shard.user @ mongodb': { refused: [noShard] },
   'source.shard.password @ mongodb': { refused: [noShard] },

@@ -154,17 +154,31 @@ describe('cross-field rules', () => {
     expect(issues).toEqual([expect.objectContaining({ path: 'objects[0].database', message: `the "${db}" database is never synchronized` })]);
   });
 
-  it('a sharded cluster read by oplog is refused (not implemented); by change streams through mongos it is accepted, with SSL', () => {
+  it('a sharded cluster read by oplog takes a shard account and no SSL; by change streams through mongos it is accepted, with SSL', () => {
     const src = { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'oplog', encryption: 'ssl' };
     const issues = issuesOf(mongoTask({ source: src }));
-    expect(issues).toEqual([expect.objectContaining({ path: 'source.architecture', message: expect.stringMatching(/oplog per shard is not implemented; use changeStreams through mongos/) })]);
+    expect(issues).toEqual([expect.objectContaining({ path: 'source.encryption', message: expect.stringMatching(/SSL is not available for a sharded cluster read by oplog/) })]);
+    const byOplog = validateTaskConfig(mongoTask({ source: { ...src, encryption: 'none', shard: { user: 's', password: 'p', endpoints: 's1:27018,s2' } } }), { env: {} });
+    expect(byOplog.source).toMatchObject({ method: 'oplog', architecture: 'shardedCluster', shard: { user: 's', endpoints: ['s1:27018', 's2:27017'] } });
     const ok = validateTaskConfig(mongoTask({ source: { ...src, method: 'changeStreams' } }), { env: {} });
     expect(ok.source).toMatchObject({ encryption: 'ssl', method: 'changeStreams', architecture: 'shardedCluster' });
   });
 
-  it('a shard account is refused: the per-shard oplog reader does not exist', () => {
+  it('a shard account is refused where no shard oplog is read, and needs both user and password', () => {
     const issues = issuesOf(mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'changeStreams', shard: { user: 's', password: 'p' } } }));
     expect(paths(issues)).toEqual(['source.shard']);
+    expect(paths(issuesOf(mongoTask({ source: { type: 'mongodb', hosts: ['m'], shard: { endpoints: ['s1'] } } })))).toEqual(['source.shard']);
+    expect(paths(issuesOf(mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', shard: { user: 's' } } })))).toEqual(['source.shard.password']);
+  });
+
+  it('Amazon DocumentDB: non-elastic accepted with change streams as a sharded cluster; elastic refused', () => {
+    const host = 'docs.cluster-abc.eu-west-1.docdb.amazonaws.com:27017';
+    const ok = validateTaskConfig(mongoTask({ source: { type: 'mongodb', hosts: [host], architecture: 'shardedCluster', method: 'changeStreams', encryption: 'ssl', caCert: '-----BEGIN CERTIFICATE-----' } }), { env: {} });
+    expect(ok.source).toMatchObject({ architecture: 'shardedCluster', method: 'changeStreams' });
+    expect(paths(issuesOf(mongoTask({ source: { type: 'mongodb', hosts: [host] } })))).toEqual(['source.architecture']);
+    expect(paths(issuesOf(mongoTask({ source: { type: 'mongodb', hosts: [host], architecture: 'shardedCluster' } })))).toEqual(['source.method']);
+    const elastic = issuesOf(mongoTask({ source: { type: 'mongodb', uri: 'mongodb://u:Secret-9@c-1.eu-west-1.docdb-elastic.amazonaws.com:27017', architecture: 'shardedCluster', method: 'changeStreams' } }));
+    expect(elastic).toEqual([expect.objectContaining({ path: 'source.uri', message: expect.stringMatching(/elastic clusters are not supported/) })]);
   });
 
   it('fullDocument updateLookup needs change streams', () => {
