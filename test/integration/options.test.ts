@@ -267,6 +267,7 @@ describe('issue 15 options, PostgreSQL → Kafka', () => {
         (await c.query<{ s: string }>('SELECT n.nspname AS s FROM pg_publication_namespace pn JOIN pg_publication p ON p.oid = pn.pnpubid JOIN pg_namespace n ON n.oid = pn.pnnspid WHERE p.pubname = $1', [slot])).rows.map((r) => r.s),
       );
       expect(inSchema).toEqual(['live']);
+      expect(t.status.precheck?.find((i) => i.id === 'source.new_tables')).toMatchObject({ status: 'pass', detail: expect.stringContaining('FOR TABLES IN SCHEMA') });
       await withPg(liveDb.database, async (c) => {
         await c.query('CREATE TABLE live.t2 (id int PRIMARY KEY, v text)');
         await c.query(`INSERT INTO live.t2 VALUES (10, 'x'), (11, 'y'), (12, 'z')`);

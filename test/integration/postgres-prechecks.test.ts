@@ -75,6 +75,32 @@ describe('PostgreSQL precheck: objects that cannot be synchronized, high availab
     });
   });
 
+  it('a whole selected schema: tables created later join with a superuser; without one the precheck warns they never will', async () => {
+    const target = (selected: Awaited<ReturnType<typeof readCatalog>>) => ({ name: 'tributary_newtables', taskId: 'newtables', selected, helpers: [], schemas: ['a'] });
+    await withPg(db.database, async (c) => {
+      const selected = (await readCatalog(c, db.database)).filter((t) => t.ref.schema === 'a');
+      const items = await precheckPostgres({ client: c, database: db.database, flavour: 'postgres', selected, slot: 'tributary_precheck_test', heartbeatSchema: null, exactlyOnce: false, full: true, publication: target(selected) });
+      expect(item(items, 'source.new_tables')).toMatchObject({ status: 'pass', detail: 'the publication covers schema a (FOR TABLES IN SCHEMA)' });
+      const role = `prechk_plain_${process.pid}`;
+      await c.query(`CREATE ROLE ${role} LOGIN REPLICATION`);
+      try {
+        await c.query(`GRANT USAGE ON SCHEMA a TO ${role}`);
+        await c.query(`SET ROLE ${role}`);
+        const plain = await precheckPostgres({ client: c, database: db.database, flavour: 'postgres', selected, slot: 'tributary_precheck_test', heartbeatSchema: null, exactlyOnce: false, full: true, publication: target(selected) });
+        await c.query('RESET ROLE');
+        const warn = item(plain, 'source.new_tables');
+        expect(warn.status).toBe('warn');
+        expect(warn.detail).toContain(`role ${role} is not a superuser`);
+        expect(warn.detail).toContain('a table created there later is never synchronized');
+        expect(warn.fix).toContain('superuser');
+      } finally {
+        await c.query('RESET ROLE');
+        await c.query(`DROP OWNED BY ${role}`);
+        await c.query(`DROP ROLE ${role}`);
+      }
+    });
+  });
+
   it('a table inheriting from a table in another schema fails, naming both', async () => {
     await withPg(db.database, async (c) => {
       const items = await precheck(c, db.database, ['b.child', 'public.good']);

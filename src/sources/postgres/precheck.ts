@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { PrecheckItem } from '../../core/contracts.js';
 import type { CatalogTable } from './catalog.js';
 import { inspectPublication, publicationItem, type PublicationTarget } from './publication.js';
+import { schemaPublishing } from './schemaJoin.js';
 import { describeSlot, slotMismatch } from './slot.js';
 
 export type PostgresFlavour = 'postgres' | 'polardb' | 'analyticdb';
@@ -196,6 +197,25 @@ export async function precheckPostgres(input: PrecheckInput): Promise<PrecheckIt
             detail: `role ${role?.rolname ?? '(unknown)'} is not a superuser, and only a superuser may CREATE EVENT TRIGGER (needed to capture DDL into dts_ddl_command)`,
             fix: `Run the task with a superuser account, or set source.captureDdl: false to synchronize DML only.`,
           },
+    );
+  }
+
+  const wholeSchemas = input.publication?.schemas ?? [];
+  if (wholeSchemas.length > 0) {
+    const mode = schemaPublishing(Number(settings.get('server_version_num') ?? 0), role?.rolsuper === true);
+    const title = 'Tables created later in the selected schemas are synchronized';
+    const list = wholeSchemas.join(', ');
+    items.push(
+      mode === 'fixed'
+        ? {
+            id: 'source.new_tables',
+            group: 'source',
+            title,
+            status: 'warn',
+            detail: `role ${role?.rolname ?? '(unknown)'} is not a superuser, so the publication cannot follow schema ${list} (FOR TABLES IN SCHEMA and event triggers need one): its table list is fixed when the task starts, and a table created there later is never synchronized`,
+            fix: 'Run the task with a superuser account, or synchronize tables created later with a task of their own.',
+          }
+        : pass('source.new_tables', title, mode === 'inSchema' ? `the publication covers schema ${list} (FOR TABLES IN SCHEMA)` : `an event trigger adds every table created in schema ${list} to the publication in the creating transaction`),
     );
   }
 

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Logger, PrecheckItem } from '../../core/contracts.js';
 import { FatalError } from '../../core/errors.js';
 import { ident, qualified, type CatalogTable } from './catalog.js';
+import { dropSchemaJoin, ensureSchemaJoin, joinExistingTables, readSchemaPublishing, type SchemaPublishing } from './schemaJoin.js';
 
 /**
  * The task's publication. Tributary tells its own publications from a user's by a comment:
@@ -45,21 +46,18 @@ export interface PublicationTarget {
   selected: readonly CatalogTable[];
   helpers: readonly HelperTable[];
   /**
-   * Schemas the task selects whole. On PostgreSQL 15 and later, with a superuser account, the
-   * task's own publication covers them with `FOR TABLES IN SCHEMA`, so tables created there later
-   * are published (and streamed) from their creation on; otherwise the table list is fixed.
+   * Schemas the task selects whole. Tables created there later are published (and streamed) from
+   * their creation on: by `FOR TABLES IN SCHEMA` on PostgreSQL 15 and later, by an event trigger
+   * on older servers (both need a superuser; see `schemaJoin.ts`); otherwise the table list is fixed.
    */
   schemas?: readonly string[];
+  /** Where the event trigger's registration table lives (the heartbeat schema). */
+  helperSchema?: string;
 }
 
 /** The publication's members: `TABLES IN SCHEMA ...` for whole schemas where the server and account allow it, then the tables outside them. */
-async function membersOf(client: pg.Client, target: PublicationTarget): Promise<string> {
-  let schemas = target.schemas ?? [];
-  if (schemas.length > 0) {
-    const r = await client.query<{ v: number; su: boolean }>(`SELECT current_setting('server_version_num')::int AS v, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS su`);
-    const row = r.rows[0];
-    if (!row || row.v < 150000 || !row.su) schemas = [];
-  }
+async function membersOf(client: pg.Client, target: PublicationTarget, mode: SchemaPublishing): Promise<string> {
+  const schemas = mode === 'inSchema' ? (target.schemas ?? []) : [];
   const inSchema = new Set(schemas);
   const tables = [
     ...target.selected.filter((t) => !inSchema.has(t.ref.schema ?? 'public')).map((t) => qualified(t.ref.schema ?? 'public', t.ref.table)),
@@ -227,21 +225,30 @@ export function publicationItem(state: PublicationState, target: PublicationTarg
 export async function preparePublication(client: pg.Client, target: PublicationTarget, logger?: Logger): Promise<void> {
   const state = await inspectPublication(client, target);
   const p = ident(target.name);
+  const mode = await readSchemaPublishing(client);
+  const wholeSchemas = target.schemas ?? [];
+  // Registered before the table list is set, so a table created in between joins too.
+  if (state.kind !== 'otherTask' && state.kind !== 'user' && target.helperSchema !== undefined) {
+    if (mode === 'joinTrigger' && wholeSchemas.length > 0) await ensureSchemaJoin(client, target.helperSchema, target.name, wholeSchemas);
+    else if (mode !== 'fixed') await dropSchemaJoin(client, target.helperSchema, target.name);
+  }
   switch (state.kind) {
     case 'absent':
       await client.query('BEGIN');
       try {
-        await client.query(`CREATE PUBLICATION ${p} FOR ${await membersOf(client, target)} WITH (publish_via_partition_root = true)`);
+        await client.query(`CREATE PUBLICATION ${p} FOR ${await membersOf(client, target, mode)} WITH (publish_via_partition_root = true)`);
         await client.query(`COMMENT ON PUBLICATION ${p} IS ${literal(publicationMark(target.taskId))}`);
         await client.query('COMMIT');
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       }
+      if (mode === 'joinTrigger' && wholeSchemas.length > 0) await joinExistingTables(client, target.name, wholeSchemas);
       logger?.info('created publication', { publication: target.name });
       return;
     case 'task':
-      await client.query(`ALTER PUBLICATION ${p} SET ${await membersOf(client, target)}`);
+      await client.query(`ALTER PUBLICATION ${p} SET ${await membersOf(client, target, mode)}`);
+      if (mode === 'joinTrigger' && wholeSchemas.length > 0) await joinExistingTables(client, target.name, wholeSchemas);
       return;
     case 'otherTask':
     case 'user': {

@@ -9,6 +9,7 @@ import type { Position } from '../../core/position.js';
 import { bigIntToLsn } from '../../core/position.js';
 import { qualified, readCatalog, type CatalogTable } from './catalog.js';
 import { DDL_SKIP_SETTING, ddlDuringFullSync, dropDdlCapture, ensureDdlCapture, readColumns } from './ddl.js';
+import { dropSchemaJoin, JOIN_TABLE } from './schemaJoin.js';
 import { HEARTBEAT_TABLE, DDL_TABLE, beat, ensureHeartbeatTable, setReplicaIdentityFull } from './helpers.js';
 import { PgPosition } from './position.js';
 import { precheckPostgres, type PostgresFlavour } from './precheck.js';
@@ -113,7 +114,7 @@ export class PostgresSource implements Source {
     if (this.opts.heartbeat.enabled) {
       helpers.push({ schema, table: this.heartbeatTable, without: 'heartbeats would not arrive, so latency reads stale and an idle slot pins WAL', option: 'source.heartbeat.enabled: false' });
     }
-    return { name: this.publication, taskId: this.opts.taskId, selected, helpers, ...(this.opts.wholeSchemas ? { schemas: this.opts.wholeSchemas } : {}) };
+    return { name: this.publication, taskId: this.opts.taskId, selected, helpers, helperSchema: schema, ...(this.opts.wholeSchemas ? { schemas: this.opts.wholeSchemas } : {}) };
   }
 
   /** `host:port` of the server, from the host and port or from the connection URI (never its password). */
@@ -430,6 +431,11 @@ export class PostgresSource implements Source {
         return true;
       });
       if (!dropped) this.opts.logger?.info('kept publication the task did not create', { publication: this.publication });
+      if (dropped) {
+        await dropSchemaJoin(c, this.opts.heartbeat.schema, this.publication).catch((err: unknown) =>
+          problems.push(`DELETE FROM ${this.opts.heartbeat.schema}.${JOIN_TABLE} WHERE pubname = '${this.publication}'; -- ${(err as Error).message}`),
+        );
+      }
       if (this.opts.captureDdl) {
         await dropDdlCapture(c, this.opts.heartbeat.schema, this.publication).catch((err: unknown) =>
           problems.push(`DROP EVENT TRIGGER dts_capture_ddl_end; DROP EVENT TRIGGER dts_capture_ddl_drop; DROP TABLE ${this.opts.heartbeat.schema}.${DDL_TABLE}; -- ${(err as Error).message}`),
