@@ -1,5 +1,6 @@
 /** Shared helpers for the benchmark suite: servers, clients, sampling, statistics, result rows. */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import pg from 'pg';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
@@ -171,20 +172,48 @@ export function itemsInsert(from: number, to: number): string {
       FROM generate_series(${from}, ${to}) g`;
 }
 
+/** CPU seconds (user + system) this whole process has used: `process.cpuUsage()` is getrusage(RUSAGE_SELF), every thread (main, workers, libuv pool, V8's GC helpers). */
+export function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+/**
+ * CPU seconds of another process (utime + stime from /proc/<pid>/stat, every thread); NaN when it is gone.
+ */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+  } catch {
+    return NaN;
+  }
+}
+const CLOCK_TICKS = 100;
+
+/** The CPU figures of a drain: events per CPU-second and µs of CPU per event. */
+export function perCpu(events: number, cpu: number): { perCpuSecond: number; usPerEvent: number } {
+  return { perCpuSecond: events / cpu, usPerEvent: (cpu * 1e6) / events };
+}
+
 /**
  * Polls `count()` until it reaches `n` and returns the rate from the first acknowledgement to the
- * `n`-th (excluding what the first poll already saw), and the time it finished. `check` throws to
- * abort (a failed task).
+ * `n`-th (excluding what the first poll already saw), and the time it finished; `cpu` is this
+ * process's CPU seconds (every thread) over the same window, `events` the events it covers. `check`
+ * throws to abort (a failed task).
  */
-export async function drainRate(count: () => number, n: number, what: string, check: () => void = () => undefined): Promise<{ rate: number; doneAt: number }> {
+export async function drainRate(count: () => number, n: number, what: string, check: () => void = () => undefined): Promise<{ rate: number; doneAt: number; cpu: number; events: number }> {
   let firstAt = 0;
   let firstCount = 0;
+  let firstCpu = 0;
   await until(
     () => {
       check();
       const got = count();
       if (got > 0 && firstAt === 0) {
         firstAt = performance.now();
+        firstCpu = cpuSeconds();
         firstCount = got;
       }
       return got >= n;
@@ -194,7 +223,8 @@ export async function drainRate(count: () => number, n: number, what: string, ch
     5,
   );
   const doneAt = performance.now();
-  return { rate: (n - firstCount) / ((doneAt - firstAt) / 1000), doneAt };
+  const cpu = cpuSeconds() - firstCpu;
+  return { rate: (n - firstCount) / ((doneAt - firstAt) / 1000), doneAt, cpu, events: n - firstCount };
 }
 
 /** drainRate's check for a task: throws with the task's error or failed precheck items. */

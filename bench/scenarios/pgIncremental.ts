@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { fork } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { CompressionTypes, type Message } from 'kafkajs';
@@ -19,7 +19,7 @@ import { registerCodecs } from '../../src/codecs/index.js';
 import { publicationMark } from '../../src/sources/postgres/publication.js';
 import { defaultReplicationName } from '../../src/sources/postgres/slot.js';
 import {
-  drainRate, failIfTaskFailed, pgKafkaTask, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
+  cpuSeconds, drainRate, failIfTaskFailed, perCpu, pgKafkaTask, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, kafka, percentile, pgConfig, round, rssSampler, sleep, uniqueName, until, withPg,
   type ScenarioContext,
 } from '../lib.js';
 
@@ -78,19 +78,25 @@ async function consumeLatencies(topic: string, count: number, steadyFrom: number
 }
 
 /** Baseline (a): the stock PgoutputPlugin over its own slot; counts inserts of `items` until n. */
-async function rawDecode(database: string, slot: string, publication: string, n: number): Promise<{ rate: number; seconds: number }> {
+async function rawDecode(database: string, slot: string, publication: string, n: number): Promise<{ rate: number; seconds: number; cpu: number }> {
   const service = new LogicalReplicationService(pgConfig(database), { acknowledge: { auto: true, timeoutSeconds: 10 } });
   const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publication] });
   let count = 0;
   let first = 0;
   let last = 0;
+  let cpu0 = 0;
+  let cpu1 = 0;
   const done = new Promise<void>((resolve, reject) => {
     service.on('data', (_lsn: string, m: Pgoutput.Message) => {
       if (m.tag !== 'insert' || m.relation.name !== 'items') return;
-      if (count === 0) first = performance.now();
+      if (count === 0) {
+        first = performance.now();
+        cpu0 = cpuSeconds();
+      }
       count += 1;
       if (count === n) {
         last = performance.now();
+        cpu1 = cpuSeconds();
         resolve();
       }
     });
@@ -100,7 +106,30 @@ async function rawDecode(database: string, slot: string, publication: string, n:
   await Promise.race([done, sleep(600_000).then(() => Promise.reject(new Error(`raw decode read ${count} of ${n}`)))]);
   await service.destroy().catch(() => undefined);
   const seconds = (last - first) / 1000;
-  return { rate: (n - 1) / seconds, seconds };
+  return { rate: (n - 1) / seconds, seconds, cpu: cpu1 - cpu0 };
+}
+
+/**
+ * Baseline (c): PostgreSQL's own `pg_recvlogical` draining the same backlog from a slot of its own
+ * with the same output plugin (pgoutput, proto_version 1, the task's publication) into /dev/null,
+ * until `endpos` (the WAL position after the N inserts). Wall time from spawn to exit (connection
+ * included, a few ms); its CPU (utime + stime of the process) from /usr/bin/time.
+ */
+async function recvLogical(database: string, slot: string, publication: string, endpos: string, n: number): Promise<{ rate: number; seconds: number; cpu: number }> {
+  const cfg = pgConfig(database);
+  const args = ['-f', '%U %S', 'pg_recvlogical', '-h', String(cfg.host), '-p', String(cfg.port), '-U', String(cfg.user), '-d', database, '--slot', slot, '--start', '--no-loop', '--endpos', endpos, '-o', 'proto_version=1', '-o', `publication_names=${publication}`, '-f', '/dev/null'];
+  const t0 = performance.now();
+  const child = spawn('/usr/bin/time', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('exit', resolve);
+    child.once('error', reject);
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const times = /([\d.]+) ([\d.]+)\s*$/.exec(stderr);
+  if (code !== 0 || !times) throw new Error(`pg_recvlogical exited with ${code}: ${stderr.slice(-300)}`);
+  return { rate: n / seconds, seconds, cpu: Number(times[1]) + Number(times[2]) };
 }
 
 /**
@@ -185,6 +214,8 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
   const name = uniqueName('binc').replace(/_/g, '-');
   const slot = defaultReplicationName(name);
   const rawSlot = uniqueName('bench_rawslot');
+  const recvSlot = uniqueName('bench_recvslot');
+  let endpos = '';
   const dir = await mkdtemp(join(tmpdir(), 'trib-bench-'));
   let runtime: ReturnType<typeof createRuntime> | null = null;
   try {
@@ -199,9 +230,11 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
       await c.query(`COMMENT ON PUBLICATION ${slot} IS '${publicationMark(name).replace(/'/g, "''")}'`);
       await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
       await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [rawSlot]);
+      await c.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [recvSlot]);
       const txs = 10;
       const t0 = performance.now();
       for (let i = 0; i < txs; i++) await c.query(itemsInsert(Math.floor((i * n) / txs) + 1, Math.floor(((i + 1) * n) / txs)));
+      endpos = (await c.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn')).rows[0]?.lsn ?? '';
       ctx.log(`generated ${n} changes in ${txs} transactions in ${round((performance.now() - t0) / 1000, 2)} s (pre-generated into the slot)`);
     });
 
@@ -212,13 +245,14 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
     const profiler = process.env.BENCH_PROFILE ? await startProfile() : null;
     const tStart = performance.now();
     task.start();
-    const { rate, doneAt } = await drainRate(() => sink.counters.messages, n, `${n} messages in Kafka`, () => failIfTaskFailed(task));
+    const { rate, doneAt, cpu, events } = await drainRate(() => sink.counters.messages, n, `${n} messages in Kafka`, () => failIfTaskFailed(task));
+    const own = perCpu(events, cpu);
     if (profiler) ctx.log(`CPU profile of the burst phase: ${await profiler.stop(process.env.BENCH_PROFILE as string)}`);
     const bytes = sink.counters.bytes;
     const wallRate = n / ((doneAt - tStart) / 1000);
     const mbps = ((bytes / n) * rate) / MB;
     const avgMessage = bytes / n;
-    ctx.log(`pipeline: ${round(rate, 0)} events/s (first ack → last ack), ${round(wallRate, 0)} events/s from start(); ${round(avgMessage, 0)} B/message`);
+    ctx.log(`pipeline: ${round(rate, 0)} events/s (first ack → last ack), ${round(wallRate, 0)} events/s from start(); ${round(avgMessage, 0)} B/message; ${round(cpu, 2)} CPU-s → ${round(own.perCpuSecond, 0)} events/CPU-s, ${round(own.usPerEvent, 2)} µs CPU/change`);
 
     // Steady phase: small transactions at a fixed rate, latency from commit to Kafka append.
     const perTx = 100;
@@ -244,26 +278,37 @@ export async function pgIncremental(ctx: ScenarioContext): Promise<void> {
     const s = consumed.steadyLatencies;
 
     // Baselines, same run, same servers.
+    const rawC = await recvLogical(db.database, recvSlot, slot, endpos, n);
+    const c = perCpu(n, rawC.cpu);
+    ctx.log(`baseline (c) pg_recvlogical (pgoutput): ${round(rawC.rate, 0)} changes/s, its CPU ${round(rawC.cpu, 2)} s`);
     const rawA = await rawDecode(db.database, rawSlot, slot, n);
-    ctx.log(`baseline (a) stock pgoutput decode: ${round(rawA.rate, 0)} changes/s`);
+    const a = perCpu(n, rawA.cpu);
+    ctx.log(`baseline (a) stock pgoutput decode: ${round(rawA.rate, 0)} changes/s, ${round(a.perCpuSecond, 0)} per CPU-s`);
+    const cpuB0 = cpuSeconds();
     const rawB = await rawProduce(rawTopic, consumed.sample, n, CompressionTypes.LZ4, { stock: true });
-    ctx.log(`baseline (b) raw stock kafkajs LZ4 acks=all: ${round(rawB.rate, 0)} messages/s`);
+    const bCpu = perCpu(n, cpuSeconds() - cpuB0);
+    ctx.log(`baseline (b) raw stock kafkajs LZ4 acks=all: ${round(rawB.rate, 0)} messages/s, ${round(bCpu.perCpuSecond, 0)} per CPU-s`);
     ctx.shared.set('canalSample', consumed.sample);
     const slower = Math.min(rawA.rate, rawB.rate);
     const ratio = rate / slower;
+    const ratioC = rate / rawC.rate;
 
     ctx.row({ metric: 'changes (pre-generated into slot, 10 tx)', value: n, unit: 'events' });
-    ctx.row({ metric: 'throughput', value: round(rate, 0), unit: 'events/s', target: '≥100,000', meets: rate >= 100_000, baseline: { name: rawA.rate <= rawB.rate ? '(a) stock pgoutput decode' : '(b) raw kafkajs produce', value: round(slower, 0) }, note: `incl. startup: ${round(wallRate, 0)}/s` });
+    ctx.row({ metric: 'events per CPU-second (headline)', value: round(own.perCpuSecond, 0), unit: 'events/CPU-s', target: '≥100,000', meets: own.perCpuSecond >= 100_000, note: `${round(cpu, 2)} CPU-s of the whole process (every thread) over the drain; ≥100,000 = ≤10 µs/change` });
+    ctx.row({ metric: 'CPU per change', value: round(own.usPerEvent, 2), unit: 'µs/event', target: '≤10', meets: own.usPerEvent <= 10 });
+    ctx.row({ metric: 'throughput', value: round(rate, 0), unit: 'events/s', target: '≥100,000', meets: rate >= 100_000, baseline: { name: '(c) pg_recvlogical', value: round(rawC.rate, 0) }, note: `incl. startup: ${round(wallRate, 0)}/s` });
+    ctx.row({ metric: 'ratio to (c) pg_recvlogical', value: round(ratioC, 2), unit: '×', target: '≥0.80', meets: ratioC >= 0.8, note: 'events/s ÷ pg_recvlogical changes/s, same backlog, same run' });
     ctx.row({ metric: 'throughput (encoded Canal JSON)', value: round(mbps, 1), unit: 'MB/s', note: `${round(avgMessage, 0)} B/message` });
-    ctx.row({ metric: 'ratio to slower baseline', value: round(ratio, 2), unit: '×', target: '≥0.70', meets: ratio >= 0.7, note: `slower = ${rawA.rate <= rawB.rate ? '(a) decode' : '(b) produce'}` });
-    ctx.row({ metric: 'baseline (a) stock pgoutput decode', value: round(rawA.rate, 0), unit: 'changes/s', note: 'pg-logical-replication PgoutputPlugin, own slot' });
-    ctx.row({ metric: 'baseline (b) raw kafkajs produce', value: round(rawB.rate, 0), unit: 'msgs/s', note: `stock kafkajs 2.2.4 (worker thread), LZ4, acks all, ${BATCH}/batch, ${round(rawB.mbps, 1)} MB/s` });
+    ctx.row({ metric: 'ratio to slower of (a), (b)', value: round(ratio, 2), unit: '×', target: '≥0.70', meets: ratio >= 0.7, note: `slower = ${rawA.rate <= rawB.rate ? '(a) decode' : '(b) produce'}` });
+    ctx.row({ metric: 'baseline (c) pg_recvlogical', value: round(rawC.rate, 0), unit: 'changes/s', note: `pgoutput proto 1, own slot, to /dev/null until endpos; its own CPU ${round(rawC.cpu, 2)} s = ${round(c.perCpuSecond, 0)} changes/CPU-s` });
+    ctx.row({ metric: 'baseline (a) stock pgoutput decode', value: round(rawA.rate, 0), unit: 'changes/s', note: `pg-logical-replication PgoutputPlugin, own slot; ${round(a.perCpuSecond, 0)} changes/CPU-s` });
+    ctx.row({ metric: 'baseline (b) raw kafkajs produce', value: round(rawB.rate, 0), unit: 'msgs/s', note: `stock kafkajs 2.2.4 (worker thread), LZ4, acks all, ${BATCH}/batch, ${round(rawB.mbps, 1)} MB/s; ${round(bCpu.perCpuSecond, 0)} msgs/CPU-s` });
     ctx.row({ metric: 'burst latency p50 / p99 (backlog)', value: `${round(percentile(b, 50), 0)} / ${round(percentile(b, 99), 0)}`, unit: 'ms', note: 'commit → append while draining the pre-generated backlog' });
     ctx.row({ metric: `latency p50 at ${steadyRate.toLocaleString('en')}/s`, value: round(percentile(s, 50), 1), unit: 'ms', note: `${s.length} events, ${perTx}-row tx every ${txEveryMs} ms` });
     ctx.row({ metric: `latency p99 at ${steadyRate.toLocaleString('en')}/s`, value: round(percentile(s, 99), 1), unit: 'ms', target: '≤30', meets: percentile(s, 99) <= 30 });
     ctx.row({ metric: 'steady writer achieved', value: round(w.achieved, 0), unit: 'events/s', note: `${w.late} tx late by > one period` });
     ctx.row({ metric: 'peak RSS', value: round(peak / MB, 0), unit: 'MB', target: '≤300', meets: peak / MB <= 300 });
-    ctx.shared.set('incremental', { rate, wallRate, mbps, avgMessage, rawA: rawA.rate, rawB: rawB.rate, ratio, peakRssMB: peak / MB, p50: percentile(s, 50), p99: percentile(s, 99) });
+    ctx.shared.set('incremental', { rate, perCpuSecond: own.perCpuSecond, usPerEvent: own.usPerEvent, recvlogical: rawC.rate, wallRate, mbps, avgMessage, rawA: rawA.rate, rawB: rawB.rate, ratio, peakRssMB: peak / MB, p50: percentile(s, 50), p99: percentile(s, 99) });
   } finally {
     await runtime?.shutdown().catch(() => undefined);
     await db.drop().catch((err: unknown) => ctx.log(`cleanup: ${(err as Error).message}`));
