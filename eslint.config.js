@@ -28,6 +28,11 @@ export default tseslint.config(
     ignores: ['src/runtime/defaults.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/sources/**', '**/sinks/**'], message: 'The runtime knows plug-ins only through the registry and their declared capabilities (register them in defaults.ts).' }] }] },
   },
+  // The registration list imports each shipped plug-in's descriptor, and nothing else of it.
+  {
+    files: ['src/runtime/defaults.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/sources/*/*', '**/sinks/*/*', '!**/sources/*/descriptor.js', '!**/sinks/*/descriptor.js', '!**/sources/mongodb/connection.js'], message: 'Register a plug-in by its descriptor (descriptor.ts in its folder).' }] }] },
+  },
   {
     files: ['src/core/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/runtime/**', '**/sources/**', '**/sinks/**', '**/formats/**', '**/operators/**', '**/http/**', '**/cli/**'], message: 'The core is the vocabulary everything else imports; it imports none of them.' }] }] },

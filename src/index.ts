@@ -40,7 +40,9 @@ export { loadTaskConfig, parseTaskConfig, validateTaskConfig } from './config/lo
 export { redactConfig } from './config/redact.js';
 export type { TaskConfig, TaskConfigInput, TaskOptions } from './config/schema.js';
 export { FileCheckpointStore, KafkaCheckpointStore, type Checkpoint, type CheckpointStore } from './checkpoints/index.js';
-export { formats } from './formats/index.js';
+export { formats, formatDescriptor, canalJson, dtsAvro, shareplexJson, type Format, type FormatDescriptor, type EncodeContext, type EncodedRecord } from './formats/index.js';
+export type { PluginDescriptor, SourceCapabilities, ConfigReport } from './core/plugin.js';
+export type { SourceDescriptor, SinkDescriptor, SinkDescriptorCapabilities, ComponentContext, SinkContext } from './runtime/registry.js';
 export { PostgresSource } from './sources/postgres/source.js';
 export { KafkaSink } from './sinks/kafka/sink.js';
 export { joinCluster, describeCluster, clusterTopics, Cluster, type ClusterOptions, type ClusterAssignment, type ClusterTaskRecord, type ClusterStatusRecord } from './cluster/index.js';

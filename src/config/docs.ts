@@ -4,7 +4,8 @@
  */
 import type { z } from 'zod';
 import { ETL_FUNCTIONS } from './etl.js';
-import { taskConfigFileSchema } from './schema.js';
+import type { TaskSchemas } from './compose.js';
+import { shippedSchemas } from './shipped.js';
 
 export interface OptionDoc {
   /** Dotted path, `[]` for list items: `objects[].table`. */
@@ -150,10 +151,10 @@ function walk(schema: z.ZodType, path: string, out: OptionDoc[], variant: string
   }
 }
 
-/** Every option of the task file, in schema order. */
-export function describeOptions(): OptionDoc[] {
+/** Every option of the task file, in schema order (default: the shipped plug-ins' task schema; a registry's `taskSchemas().file` for its own). */
+export function describeOptions(schema: TaskSchemas['file'] = shippedSchemas().file): OptionDoc[] {
   const out: OptionDoc[] = [];
-  walk(taskConfigFileSchema, '', out, undefined);
+  walk(schema, '', out, undefined);
   return out;
 }
 
@@ -162,13 +163,13 @@ function cell(s: string): string {
 }
 
 /** The configuration reference as markdown: one table per top-level option. */
-export function generateConfigDocs(): string {
-  const rows = describeOptions();
-  const top = taskConfigFileSchema.shape;
+export function generateConfigDocs(schema: TaskSchemas['file'] = shippedSchemas().file): string {
+  const rows = describeOptions(schema);
+  const top = schema.shape;
   const lines: string[] = [
     '# Task configuration reference',
     '',
-    'Generated from the task schema (`src/config/schema.ts`). Files are YAML or JSON; string values may use',
+    'Generated from the task schema (`src/config/schema.ts` and each registered plug-in\'s `config.ts`). Files are YAML or JSON; string values may use',
     '`${NAME}` or `${NAME:-default}` to read environment variables (`$${` writes a literal `${`).',
     'Secrets (passwords, URI credentials) are masked in logs and error messages.',
     '',

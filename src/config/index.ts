@@ -1,4 +1,6 @@
 export * from './schema.js';
+export { composeTaskSchemas, type TaskSchemas } from './compose.js';
+export { shippedSchemas } from './shipped.js';
 export { loadTaskConfig, parseTaskConfig, validateTaskConfig, interpolateEnv, formatPath, formatOf, toConfigIssues } from './load.js';
 export type { ConfigFormat, ParseOptions } from './load.js';
 export { redactConfig, redactText, redactUri, collectSecrets, isSecretKey, MASK } from './redact.js';

@@ -10,7 +10,8 @@ import type { z } from 'zod';
 import { ConfigError } from '../core/errors.js';
 import type { ConfigIssue } from '../core/errors.js';
 import { collectSecrets, isSecretKey, redactText } from './redact.js';
-import { taskConfigSchema } from './schema.js';
+import { shippedSchemas } from './shipped.js';
+import type { TaskSchemas } from './compose.js';
 import type { TaskConfig } from './schema.js';
 
 export type ConfigFormat = 'yaml' | 'json';
@@ -29,6 +30,8 @@ export interface ParseOptions {
    * management API) must use `'refuse'`, or a caller could read the server's environment back.
    */
   interpolation?: 'env' | 'refuse';
+  /** The task schema to validate with (a registry's `taskSchemas().task`). Default: the shipped plug-ins'. */
+  schema?: TaskSchemas['task'];
 }
 
 /** Formats a path as `destination.kafka.compression` / `objects[2].filter`. */
@@ -301,7 +304,7 @@ export function validateTaskConfig(input: unknown, options: Omit<ParseOptions, '
   if (options.interpolation === 'refuse') refusePlaceholders(input, issues, options.source);
   else interpolated = interpolateEnv(input, options.env ?? process.env, issues);
   const secrets = collectSecrets(interpolated);
-  const result = taskConfigSchema.safeParse(interpolated);
+  const result = (options.schema ?? shippedSchemas().task).safeParse(interpolated);
   if (!result.success) issues.push(...toConfigIssues(result.error.issues, secrets));
   if (issues.length > 0) throw new ConfigError(issues.map((i) => scrub(i, secrets)), options.source);
   return (result as { data: TaskConfig }).data;

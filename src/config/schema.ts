@@ -10,6 +10,11 @@ import { FilterSyntaxError } from '../operators/filters/FilterSyntaxError.js';
 import { compileMongoQuery } from '../operators/filters/mongoQuery.js';
 import { parseSqlWhere } from '../operators/filters/sqlWhere.js';
 import { uriOptions, uriTls } from '../sources/mongodb/connection.js';
+import { MONGO_DEFAULT_PORT, bool, caCert, hostList, int, nonEmpty, positive, secret, type ConfigPath as Path, type ConfigReport as Report, type Loose } from './primitives.js';
+import { finalizePostgres, postgresSourceSchema, type PostgresSourceConfig } from '../sources/postgres/config.js';
+import { db2SourceSchema, type Db2SourceConfig } from '../sources/db2/config.js';
+import { kafkaDestinationSchema } from '../sinks/kafka/config.js';
+import { MONGO_ARCHITECTURES, mongoDestinationSchema, type MongoDestinationConfig } from '../sinks/mongodb/config.js';
 
 /** First line of a filter error, without the caret drawing. */
 function filterProblem(e: unknown): string | undefined {
@@ -22,14 +27,11 @@ function filterProblem(e: unknown): string | undefined {
 // Constants
 // ---------------------------------------------------------------------------------------------
 
-export const SOURCE_TYPES = ['postgres', 'mongodb', 'db2'] as const;
-export const POSTGRES_FLAVOURS = ['postgres', 'analyticdb', 'polardb'] as const;
-export const KAFKA_FORMATS = ['canal-json', 'dts-avro', 'shareplex-json'] as const;
-export const COMPRESSIONS = ['lz4', 'gzip', 'snappy', 'none'] as const;
-export const PARTITION_POLICIES = ['partition0', 'tableHash', 'keyHash'] as const;
-export const ACKS = ['none', 'leader', 'all'] as const;
-export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
-export const MONGO_ARCHITECTURES = ['replicaSet', 'shardedCluster'] as const;
+// Each plug-in's own options live in its folder (`config.ts`); re-exported here for existing importers.
+export { POSTGRES_FLAVOURS, REPLICATION_SLOT_NAME } from '../sources/postgres/config.js';
+export { COMPRESSIONS, PARTITION_POLICIES, ACKS, SASL_MECHANISMS, DEFAULT_MAX_MESSAGE_BYTES } from '../sinks/kafka/config.js';
+export { MONGO_ARCHITECTURES } from '../sinks/mongodb/config.js';
+export { KAFKA_DEFAULT_PORT, MONGO_DEFAULT_PORT } from './primitives.js';
 export const MONGO_METHODS = ['oplog', 'changeStreams'] as const;
 export const CONFLICT_MODES = ['precheckAndReport', 'ignoreAndProceed', 'clearDestination'] as const;
 export const NAME_CASES = ['default', 'same', 'upper', 'lower'] as const;
@@ -37,13 +39,6 @@ export const OBJECT_OPS = ['insert', 'update', 'delete', 'ddl'] as const;
 
 /** Databases of a MongoDB deployment that are never synchronized. */
 export const MONGO_SYSTEM_DATABASES = ['admin', 'config', 'local'] as const;
-/** What PostgreSQL accepts as a replication slot name (the same rule as the Postgres source's). */
-export const REPLICATION_SLOT_NAME = /^[a-z0-9_]{1,63}$/;
-/** Kafka's default port, added to broker addresses given without one. */
-export const KAFKA_DEFAULT_PORT = 9092;
-export const MONGO_DEFAULT_PORT = 27017;
-/** 10 MB: the largest message the seeds let a task write to Kafka. */
-export const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
 
 /**
  * How many tables (collections) one task may select individually, per source. `whenMapping` means
@@ -57,120 +52,8 @@ export const TABLE_LIMITS = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
-// Primitives
-// ---------------------------------------------------------------------------------------------
-
-/** Values interpolated from the environment arrive as strings; accept `"42"` where a number is expected. */
-function numeric(v: unknown): unknown {
-  return typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
-}
-function booleanish(v: unknown): unknown {
-  if (typeof v !== 'string') return v;
-  const s = v.trim().toLowerCase();
-  return s === 'true' ? true : s === 'false' ? false : v;
-}
-const num = <T extends z.ZodNumber>(s: T) => z.preprocess(numeric, s);
-const bool = () => z.preprocess(booleanish, z.boolean());
-const int = (min: number, max: number) => num(z.number().int().min(min).max(max));
-// Finite: a YAML `1e400` parses as Infinity, which is no limit a user meant.
-const positive = () => num(z.number().positive().finite());
-const nonEmpty = () => z.string().trim().min(1);
-const secret = (what: string) => z.string().min(1).describe(`${what} (secret: masked in logs and errors).`);
-const port = () => int(1, 65535);
-
-function withDefaultPort(address: string, defaultPort: number): string {
-  const a = address.trim();
-  if (a.startsWith('[')) return /\]:\d+$/.test(a) ? a : `${a}:${defaultPort}`;
-  return /:\d+$/.test(a) ? a : `${a}:${defaultPort}`;
-}
-function splitList(v: unknown): unknown {
-  return typeof v === 'string'
-    ? v
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== '')
-    : v;
-}
-/** The port of a `host:port` address, or null when it has none. */
-function addressPort(address: string): number | null {
-  const m = /:(\d+)$/.exec(address);
-  return m ? Number(m[1]) : null;
-}
-const hostList = (defaultPort: number) =>
-  z.preprocess(
-    splitList,
-    z
-      .array(
-        nonEmpty()
-          .refine((h) => {
-            const p = addressPort(h);
-            return p === null || (p >= 1 && p <= 65535);
-          }, { message: 'the port must be between 1 and 65535', params: { fix: 'Write the address as host:port with a port from 1 to 65535, or leave the port out for the default.' } })
-          .transform((h) => withDefaultPort(h, defaultPort)),
-      )
-      .min(1),
-  );
-
-const caCert = () =>
-  z.string().min(1).optional().describe('CA certificate used to verify the server: PEM text, or a path to a PEM file.');
-
-const heartbeatSchema = (defaultTable: string) =>
-  z
-    .strictObject({
-      enabled: bool().default(true).describe('Write a heartbeat row periodically so latency stays accurate and an idle slot keeps moving.'),
-      intervalMs: int(100, 3_600_000).default(1000).describe('Milliseconds between heartbeat writes.'),
-      table: nonEmpty()
-        .refine((v) => new TextEncoder().encode(v).length <= 63, { message: 'is not a valid table name: PostgreSQL keeps at most 63 bytes of a name', params: { fix: 'Shorten it to 63 bytes or fewer.' } })
-        .default(defaultTable)
-        .describe('Heartbeat table name (created by the task in the source database, in `heartbeat.schema`).'),
-      schema: nonEmpty().default('public').describe('Schema of the heartbeat table (PostgreSQL: also holds the DDL capture table; Db2: `public` means the account\'s own schema).'),
-    })
-    .describe('Heartbeat table in the source.');
-const heartbeatDefault = { enabled: true, intervalMs: 1000, table: 'dts_postgres_heartbeat', schema: 'public' };
-const db2HeartbeatDefault = { ...heartbeatDefault, table: 'dts_db2_heartbeat' };
-
-// ---------------------------------------------------------------------------------------------
 // Sources
 // ---------------------------------------------------------------------------------------------
-
-const postgresSourceSchema = z.strictObject({
-  type: z.literal('postgres').describe('Source kind.'),
-  flavour: z
-    .enum(POSTGRES_FLAVOURS)
-    .default('postgres')
-    .describe('PostgreSQL flavour: plain `postgres`, `analyticdb` (AnalyticDB for PostgreSQL: no DDL capture, 5,000-table limit) or `polardb` (PolarDB for PostgreSQL: DDL captured, 1,000-table limit).'),
-  host: nonEmpty().optional().describe('Server host name or address. Required unless `uri` is given.'),
-  port: port().default(5432).describe('Server port.'),
-  uri: z.string().min(1).optional().describe('Connection URI (`postgres://user:password@host:port/db`); replaces host/port/user/password. Secret: its password is masked.'),
-  user: nonEmpty().optional().describe('Database account with replication permission.'),
-  password: secret('Password of the database account').optional(),
-  database: z
-    .string({ error: (iss) => (Array.isArray(iss.input) ? 'a PostgreSQL task reads exactly one database, not a list' : undefined) })
-    .min(1)
-    .describe('The one database this task reads. Its name cannot contain a hyphen (-).'),
-  encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
-  caCert: caCert(),
-  slotName: nonEmpty()
-    .refine((v) => REPLICATION_SLOT_NAME.test(v), {
-      message: 'is not a valid replication slot name: PostgreSQL takes 1-63 characters, only lowercase letters, digits and "_"',
-      params: { fix: 'Rename it, for example "orders_slot" (a name with "-" or capitals is refused by PostgreSQL).' },
-    })
-    .optional()
-    .describe(
-      'Logical replication slot (pgoutput) the task reads, used verbatim: 1-63 lowercase letters, digits and `_`. Created by the task when absent; an existing one must be a pgoutput slot of this database that no other connection reads. Default: `tributary_<task name>`, with `-` written `_` (a name past 63 characters keeps its first 54 and ends with `_` and 8 hex digits of a hash of the task name).',
-    ),
-  publication: nonEmpty()
-    .refine((v) => new TextEncoder().encode(v).length <= 63, {
-      message: 'is not a valid publication name: PostgreSQL keeps at most 63 bytes of a name',
-      params: { fix: 'Shorten it to 63 bytes or fewer.' },
-    })
-    .optional()
-    .describe(
-      'Publication the task reads through, used verbatim (case-sensitive). When absent, the task creates it over the selected tables and its helper tables, keeps its table list equal to the selection, and drops it on release. An existing publication the task did not create is read as it is, never altered or dropped: the precheck fails when it lacks a selected table, an operation (insert, update, delete) or `publish_via_partition_root` for a partitioned table, and warns when it lacks the heartbeat or DDL helper table. Default: `tributary_<task name>`, named as the slot.',
-    ),
-  heartbeat: heartbeatSchema(heartbeatDefault.table).default(heartbeatDefault),
-  captureDdl: bool().optional().describe('Capture DDL through the helper event trigger and `dts_ddl_command` table. Default: true for `postgres` and `polardb`; `analyticdb` does not synchronize DDL.'),
-});
 
 const shardSchema = z
   .strictObject({
@@ -180,7 +63,7 @@ const shardSchema = z
   })
   .describe('Sharded cluster read by oplog (`architecture: shardedCluster`, `method: oplog`): each shard\'s oplog is read with this account and the streams are merged by cluster time; the full sync reads through mongos (`hosts`/`uri`). Refused with any other architecture or method.');
 
-const mongoSourceSchema = z.strictObject({
+export const mongoSourceSchema = z.strictObject({
   type: z.literal('mongodb').describe('Source kind.'),
   uri: z.string().min(1).optional().describe('Connection string (`mongodb://user:password@host:port/?replicaSet=rs0`). Either `uri` or `hosts`. Its password is masked in logs. `authDatabase`, `replicaSet` and `encryption` are added where the URI does not say them (`authSource`, `replicaSet`, `tls`); a contradiction is refused.'),
   hosts: hostList(MONGO_DEFAULT_PORT).optional().describe('Member or mongos addresses (`host:port`; port 27017 when omitted). Either `uri` or `hosts`.'),
@@ -199,89 +82,18 @@ const mongoSourceSchema = z.strictObject({
   replicaSet: nonEmpty().optional().describe('Replica set name, when connecting by `hosts`.'),
 });
 
-const db2SourceSchema = z.strictObject({
-  type: z.literal('db2').describe('Source kind.'),
-  host: nonEmpty().describe('Db2 for LUW server host.'),
-  port: port().default(50000).describe('Server port.'),
-  user: nonEmpty().describe('Account for SQL Replication CDC.'),
-  password: secret('Password of the account'),
-  database: nonEmpty().describe('Database name.'),
-  encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
-  caCert: caCert(),
-  heartbeat: heartbeatSchema(db2HeartbeatDefault.table)
-    .default(db2HeartbeatDefault)
-    .describe('Heartbeat table, updated every second so latency stays accurate when a whole database is selected.'),
-});
-
-export const sourceSchema = z.discriminatedUnion('type', [postgresSourceSchema, mongoSourceSchema, db2SourceSchema]).describe('Where changes are read from.');
+/** The shipped sources' options, for the config types (the task schema itself is composed from the registered descriptors: compose.ts). */
+export const shippedSourceSchema = z.discriminatedUnion('type', [postgresSourceSchema, mongoSourceSchema, db2SourceSchema]);
 
 // ---------------------------------------------------------------------------------------------
 // Destinations
 // ---------------------------------------------------------------------------------------------
 
-const kafkaSchema = z
-  .strictObject({
-    brokers: hostList(KAFKA_DEFAULT_PORT).describe('Bootstrap brokers, `host:port` (port 9092 when omitted); a list or a comma-separated string.'),
-    topic: nonEmpty().describe('Topic that receives the data (the task topic); objects may override it.'),
-    ddlTopic: nonEmpty().optional().describe('Topic for DDL events. Default: the data topic.'),
-    format: z.enum(KAFKA_FORMATS).optional().describe('Message format. Default `dts-avro` for relational sources; MongoDB sources support `canal-json` only.'),
-    compression: z.enum(COMPRESSIONS).default('lz4').describe('Record-batch compression: `lz4` (fast), `gzip` (smallest, most CPU), `snappy` (balanced), `none`.'),
-    partitionPolicy: z
-      .enum(PARTITION_POLICIES)
-      .default('partition0')
-      .describe('Partition routing: all to partition 0, by hash of database+table name, or by hash of the key (`partitionKey` columns, else the primary key).'),
-    acks: z.enum(ACKS).default('all').describe('Message acknowledgement: `none` (acks=0), `leader` (acks=1) or `all` (acks=-1, all in-sync replicas).'),
-    createTopics: bool().default(false).describe('Create missing topics (self-managed Kafka). When false, topics must exist.'),
-    clientId: nonEmpty().default('tributary').describe('Kafka client id.'),
-    sasl: z
-      .strictObject({
-        mechanism: z.enum(SASL_MECHANISMS).describe('SASL mechanism.'),
-        username: nonEmpty().describe('SASL user name.'),
-        password: secret('SASL password'),
-      })
-      .optional()
-      .describe('SASL authentication.'),
-    tls: z
-      .strictObject({
-        enabled: bool().default(true).describe('Connect with TLS.'),
-        caCert: caCert(),
-      })
-      .optional()
-      .describe('TLS to the brokers.'),
-    maxMessageBytes: int(1024, 1024 * 1024 * 1024).default(DEFAULT_MAX_MESSAGE_BYTES).describe('Largest message the task writes; a bigger row fails the task naming the table (filter large columns out).'),
-    exactlyOnce: bool().default(false).describe('Transactional producer writing data and checkpoint together (needs `checkpoints.store: kafka`). Use it for tables without a primary key.'),
-    schemaRegistry: z
-      .strictObject({
-        url: z.url().describe('Schema registry URL (Confluent-compatible).'),
-      })
-      .optional()
-      .describe('Register DTS Avro schemas in a schema registry.'),
-  })
-  .describe('Apache Kafka destination.');
-
-const mongoDestinationSchema = z
-  .strictObject({
-    uri: z.string().min(1).optional().describe('Connection string. Either `uri` or `hosts`; its password is masked in logs. `authDatabase` and `encryption` are added where the URI does not say them; a contradiction is refused.'),
-    hosts: hostList(MONGO_DEFAULT_PORT).optional().describe('Member or mongos addresses (`host:port`). Either `uri` or `hosts`.'),
-    user: nonEmpty().optional().describe('Account with dbAdminAnyDatabase and read/write on the destination databases.'),
-    password: secret('Password of the account').optional(),
-    authDatabase: nonEmpty().default('admin').describe('Authentication database.'),
-    architecture: z.enum(MONGO_ARCHITECTURES).default('replicaSet').describe('Destination architecture, checked by the precheck (`shardedCluster`: the addresses must be mongos).'),
-    encryption: z.enum(['none', 'ssl']).default('none').describe('Connection encryption.'),
-    caCert: caCert(),
-    replay: z
-      .enum(['concurrent', 'singleThread'])
-      .default('concurrent')
-      .describe('Incremental replay: concurrent by key, or one thread (collections with unique indexes or capped collections always replay on one thread).'),
-  })
-  .describe('MongoDB destination (replica set or sharded cluster).');
-
-export const destinationSchema = z
-  .strictObject({
-    kafka: kafkaSchema.optional(),
-    mongodb: mongoDestinationSchema.optional(),
-  })
-  .describe('Where changes are written: exactly one of `kafka` or `mongodb`.');
+/** The shipped destinations' options, for the config types. */
+export const shippedDestinationSchema = z.strictObject({
+  kafka: kafkaDestinationSchema.optional(),
+  mongodb: mongoDestinationSchema.optional(),
+});
 
 // ---------------------------------------------------------------------------------------------
 // Objects
@@ -323,15 +135,20 @@ const excludeSchema = z.strictObject({
 
 const rate = (what: string) => positive().optional().describe(what);
 
-export const taskConfigFileSchema = z.strictObject({
+/**
+ * The task file's schema around its `source` and `destination` sections, which come from the
+ * registered plug-ins (compose.ts).
+ */
+export function taskFileSchema<S extends z.ZodType, D extends z.ZodType>(source: S, destination: D) {
+  return z.strictObject({
   name: z
     .string()
     .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 characters: lowercase letters, digits, "-" and "_", starting with a letter or digit')
     .describe('Task name (slug: lowercase letters, digits, `-`, `_`). Used for the slot, checkpoints and metrics.'),
   environment: nonEmpty().optional().describe('Environment tag (for example `prod`): a field of every log line of the task and a label of its `tributary_task_info` metric.'),
   labels: z.record(nonEmpty(), z.string()).default({}).describe('Free-form labels: a field (`labels`) of every log line of the task, and `label_<key>` labels of its `tributary_task_info` metric.'),
-  source: sourceSchema,
-  destination: destinationSchema,
+  source,
+  destination,
   syncTypes: z
     .strictObject({
       schema: bool().default(false).describe('Schema synchronization (create destination objects). Not available to Kafka (a topic has no table definitions: refused).'),
@@ -410,20 +227,23 @@ export const taskConfigFileSchema = z.strictObject({
     })
     .default({ parallelism: 4, chunkRows: 50_000, onlyOneIdType: false })
     .describe('Full synchronization tuning.'),
-});
+  });
+}
+
+/** The file schema over the shipped plug-ins, for the config types. */
+type FileSchema = ReturnType<typeof taskFileSchema<typeof shippedSourceSchema, typeof shippedDestinationSchema>>;
 
 /** What the file schema parses to, before source-dependent defaults are filled. */
-export type TaskConfigParsed = z.output<typeof taskConfigFileSchema>;
+export type TaskConfigParsed = z.output<FileSchema>;
 /** What a task file may contain (all defaults optional). */
-export type TaskConfigInput = z.input<typeof taskConfigFileSchema>;
+export type TaskConfigInput = z.input<FileSchema>;
 
 type KafkaParsed = NonNullable<TaskConfigParsed['destination']['kafka']>;
-export type KafkaFormat = (typeof KAFKA_FORMATS)[number];
+/** The name of a registered format (`canal-json`, `dts-avro`, `shareplex-json` ship). */
+export type KafkaFormat = string;
 export type KafkaDestinationConfig = Omit<KafkaParsed, 'format'> & { format: KafkaFormat };
-export type MongoDestinationConfig = NonNullable<TaskConfigParsed['destination']['mongodb']>;
-export type PostgresSourceConfig = Omit<Extract<TaskConfigParsed['source'], { type: 'postgres' }>, 'captureDdl'> & { captureDdl: boolean };
+export type { MongoDestinationConfig, PostgresSourceConfig, Db2SourceConfig };
 export type MongoSourceConfig = Extract<TaskConfigParsed['source'], { type: 'mongodb' }>;
-export type Db2SourceConfig = Extract<TaskConfigParsed['source'], { type: 'db2' }>;
 export type SourceConfig = PostgresSourceConfig | MongoSourceConfig | Db2SourceConfig;
 export type ObjectSelection = TaskConfigParsed['objects'][number];
 export type ExcludeSelection = TaskConfigParsed['exclude'][number];
@@ -444,11 +264,7 @@ export type TaskOptions = TaskConfig & { etlFunction?: EtlFunction };
 // Cross-field rules
 // ---------------------------------------------------------------------------------------------
 
-/** A view of a value that may be partly invalid: every field optional, checked before use. */
-type Loose<T> = T extends readonly (infer U)[] ? readonly Loose<U>[] | undefined : T extends object ? { readonly [K in keyof T]?: Loose<T[K]> } : T | undefined;
-
-type Path = (string | number)[];
-type Report = (path: Path, message: string, fix: string) => void;
+export type { Loose };
 
 /**
  * MongoDB connection options against each other: `authDatabase`, `replicaSet` and `encryption` are
@@ -490,32 +306,26 @@ function isRelational(type: unknown): boolean {
   return type === 'postgres' || type === 'db2';
 }
 
+/** What the task-wide rules need of the registered plug-ins (compose.ts passes the descriptors). */
+export interface CheckPlugins {
+  /** How messages name the configured source (`PostgreSQL`, `PolarDB for PostgreSQL`). */
+  sourceTitle(source: unknown): string;
+  /** The one database a task of this source reads; undefined when it spans databases. */
+  sourceDatabase(source: unknown): string | undefined;
+  /** Runs the plug-ins' own rules on their sections. */
+  checkSections(input: { source?: unknown; destination?: unknown }, report: Report): void;
+}
+
 /** Checks between fields. Runs even when other fields failed, so every problem is reported at once. */
-export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void {
+export function checkTask(input: Loose<TaskConfigParsed>, report: Report, plugins: CheckPlugins): void {
   const src = input.source;
   const dst = input.destination;
   const type = src?.type;
   const flavour = src?.type === 'postgres' ? (src.flavour ?? 'postgres') : undefined;
-  const srcLabel = type === 'postgres' ? (flavour === 'postgres' ? 'PostgreSQL' : flavour === 'analyticdb' ? 'AnalyticDB for PostgreSQL' : 'PolarDB for PostgreSQL') : type === 'mongodb' ? 'MongoDB' : 'Db2';
+  const srcLabel = plugins.sourceTitle(src);
+  plugins.checkSections(input, report);
 
-  // --- source ---
-  if (src?.type === 'postgres') {
-    if (src.host === undefined && src.uri === undefined) {
-      report(['source', 'host'], 'a PostgreSQL source needs `host` or `uri`', 'Set source.host (and port), or source.uri.');
-    }
-    if (src.uri !== undefined && !/^postgres(ql)?:\/\//.test(src.uri)) {
-      report(['source', 'uri'], 'is not a PostgreSQL connection URI', 'Use the form postgres://user:password@host:5432/database.');
-    }
-    if (typeof src.database === 'string' && src.database.includes('-')) {
-      report(['source', 'database'], `database name "${src.database}" contains a hyphen (-), which is not supported`, 'Rename the database to one without "-" (for example with "_"), then point the task at it.');
-    }
-    if (flavour === 'analyticdb' && src.captureDdl === true) {
-      report(['source', 'captureDdl'], 'AnalyticDB for PostgreSQL does not synchronize DDL', 'Remove captureDdl or set it to false; create a new task for tables created later.');
-    }
-    if (src.encryption === 'none' && src.caCert !== undefined) {
-      report(['source', 'caCert'], 'a CA certificate is set but encryption is "none"', 'Set source.encryption to "ssl", or remove source.caCert.');
-    }
-  }
+  // --- source (the plug-ins' own rules run in checkSections) ---
   if (src?.type === 'mongodb') {
     if ((src.uri === undefined) === (src.hosts === undefined)) {
       report(['source', 'uri'], src.uri === undefined ? 'a MongoDB source needs `uri` or `hosts`' : 'set either `uri` or `hosts`, not both', 'Give source.uri (mongodb://...) or source.hosts (a list of host:port).');
@@ -545,9 +355,6 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
       report(['source', 'fullDocument'], '"updateLookup" applies only to change streams', 'Set source.method to "changeStreams", or remove source.fullDocument.');
     }
     checkMongoConnection(src, ['source'], 'source', report);
-  }
-  if (src?.type === 'db2' && src.encryption === 'none' && src.caCert !== undefined) {
-    report(['source', 'caCert'], 'a CA certificate is set but encryption is "none"', 'Set source.encryption to "ssl", or remove source.caCert.');
   }
 
   // --- destination ---
@@ -653,21 +460,21 @@ export function checkTask(input: Loose<TaskConfigParsed>, report: Report): void 
   }
 
   // --- objects ---
-  checkObjects(input, report, { type, flavour, srcLabel, kafka: kafka !== undefined, keyHash: kafka?.partitionPolicy === 'keyHash' });
+  checkObjects(input, report, { type, flavour, srcLabel, taskDb: plugins.sourceDatabase(src), kafka: kafka !== undefined, keyHash: kafka?.partitionPolicy === 'keyHash' });
 }
 
 interface ObjectContext {
   type: unknown;
   flavour: unknown;
   srcLabel: string;
+  taskDb: string | undefined;
   kafka: boolean;
   keyHash: boolean;
 }
 
 function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: ObjectContext): void {
   const objects = Array.isArray(input.objects) ? input.objects : [];
-  const src = input.source;
-  const taskDb = src?.type === 'postgres' || src?.type === 'db2' ? src.database : undefined;
+  const taskDb = ctx.taskDb;
   const isMongo = ctx.type === 'mongodb';
   const noDdl = ctx.flavour === 'analyticdb' || ctx.type === 'db2';
   const seen = new Map<string, number>();
@@ -792,36 +599,15 @@ function checkObjects(input: Loose<TaskConfigParsed>, report: Report, ctx: Objec
 // Derived defaults
 // ---------------------------------------------------------------------------------------------
 
-function finalize(cfg: TaskConfigParsed): TaskConfig {
-  let source: SourceConfig;
-  if (cfg.source.type === 'postgres') {
-    const captureDdl = cfg.source.captureDdl ?? cfg.source.flavour !== 'analyticdb';
-    source = { ...cfg.source, captureDdl };
-  } else {
-    source = cfg.source;
-  }
+/** Fills what depends on other sections: PostgreSQL's `captureDdl`, the format from the source's model. */
+export function finalizeTask(cfg: TaskConfigParsed, documents: boolean): TaskConfig {
+  const source: SourceConfig = cfg.source.type === 'postgres' ? finalizePostgres(cfg.source) : cfg.source;
   let destination: TaskConfig['destination'];
   if (cfg.destination.kafka !== undefined) {
-    const format: KafkaFormat = cfg.destination.kafka.format ?? (cfg.source.type === 'mongodb' ? 'canal-json' : 'dts-avro');
+    const format: KafkaFormat = cfg.destination.kafka.format ?? (documents ? 'canal-json' : 'dts-avro');
     destination = { kafka: { ...cfg.destination.kafka, format } };
   } else {
     destination = { mongodb: cfg.destination.mongodb as MongoDestinationConfig };
   }
   return { ...cfg, source, destination };
 }
-
-/**
- * The full task schema: the file schema, then the cross-field rules (run even when other fields
- * are wrong, so every problem is reported at once), then source-dependent defaults.
- */
-export const taskConfigSchema = taskConfigFileSchema
-  .superRefine(
-    (value, ctx) => {
-      if (value === null || typeof value !== 'object') return;
-      checkTask(value as Loose<TaskConfigParsed>, (path, message, fix) => {
-        ctx.addIssue({ code: 'custom', path, message, params: { fix } });
-      });
-    },
-    { when: () => true },
-  )
-  .transform(finalize);

@@ -8,7 +8,8 @@
 import type { ChangeEvent, Row, TableShape } from '../core/events.js';
 import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
-import type { EncodeContext, EncodedRecord, Format } from './format.js';
+import type { EncodeContext, EncodedRecord, Format, FormatDescriptor } from './format.js';
+import { formatDescriptor } from './format.js';
 import type { ByteSink } from './byteSink.js';
 import { quote } from './json.js';
 import { mongoId, recordKey, recordKeyText, relationalKeyRow } from './key.js';
@@ -358,4 +359,5 @@ function requireRow(e: ChangeEvent, row: Row | null | undefined, what: string): 
   return row;
 }
 
-
+/** The Canal JSON format as a plug-in (registered in runtime/defaults.ts). */
+export const canalJson: FormatDescriptor = formatDescriptor('canal-json', 'Canal JSON', () => createCanalJson());

@@ -31,8 +31,8 @@ import type { Column, ChangeEvent, Row, TableShape } from '../core/events.js';
 import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
 import { DTS_RECORD_SCHEMA } from './dts-avro-schema.js';
-import type { EncodeContext, EncodedRecord, Format } from './format.js';
-import { positionText } from './format.js';
+import type { EncodeContext, EncodedRecord, Format, FormatDescriptor } from './format.js';
+import { formatDescriptor, positionText } from './format.js';
 import { mongoId, recordKey } from './key.js';
 import { MessageIds } from './messageId.js';
 import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
@@ -325,3 +325,6 @@ export function createDtsAvro(): Format {
 
   return { name: 'dts-avro', encode };
 }
+
+/** The DTS Avro format as a plug-in (registered in runtime/defaults.ts). */
+export const dtsAvro: FormatDescriptor = formatDescriptor('dts-avro', 'DTS Avro', () => createDtsAvro());

@@ -1,4 +1,7 @@
+import { z } from 'zod';
 import type { ChangeEvent } from '../core/events.js';
+import { classifyError } from '../core/errors.js';
+import type { PluginDescriptor } from '../core/plugin.js';
 import type { ByteSink } from './byteSink.js';
 import { SequencePosition, bigIntToLsn } from '../core/position.js';
 
@@ -35,6 +38,27 @@ export interface Format {
    * Formats with headers do not offer it.
    */
   encodeInto?(e: ChangeEvent, ctx: EncodeContext, out: ByteSink): void;
+}
+
+/** What a format declares: it writes message headers (then it has no `encodeInto` fast path). */
+export interface FormatCapabilities {
+  readonly headers: boolean;
+}
+
+/**
+ * A message format as a plug-in: `create` builds a fresh encoder (with its own per-table cache);
+ * formats take no options of their own (`configSchema` is an empty object).
+ */
+export interface FormatDescriptor extends PluginDescriptor<Record<string, never>, Record<string, never>, Format, FormatCapabilities> {
+  readonly role: 'format';
+}
+
+/** Formats take no options: a message format is chosen by name (`destination.kafka.format`). */
+const NO_OPTIONS = z.strictObject({});
+
+/** A format's descriptor: its name, its title, and how an encoder is made. */
+export function formatDescriptor(type: string, title: string, create: () => Format, capabilities: FormatCapabilities = { headers: false }): FormatDescriptor {
+  return { role: 'format', type, title, configSchema: NO_OPTIONS, capabilities, classifyError, create: () => create() };
 }
 
 /**

@@ -7,12 +7,13 @@ import { createDtsAvro } from './dts-avro.js';
 import type { Format } from './format.js';
 import { createShareplexJson } from './shareplex-json.js';
 
-export type { EncodeContext, EncodedRecord, Format } from './format.js';
-export { createCanalJson } from './canal-json.js';
+export type { EncodeContext, EncodedRecord, Format, FormatDescriptor, FormatCapabilities } from './format.js';
+export { formatDescriptor } from './format.js';
+export { createCanalJson, canalJson } from './canal-json.js';
 export type { CanalJsonOptions } from './canal-json.js';
-export { FULL_LONG, createDtsAvro, dtsRecordType } from './dts-avro.js';
+export { FULL_LONG, createDtsAvro, dtsAvro, dtsRecordType } from './dts-avro.js';
 export { DTS_RECORD_SCHEMA } from './dts-avro-schema.js';
-export { createShareplexJson } from './shareplex-json.js';
+export { createShareplexJson, shareplexJson } from './shareplex-json.js';
 export { recordKey } from './key.js';
 
 export type FormatName = 'canal-json' | 'dts-avro' | 'shareplex-json';
@@ -23,8 +24,3 @@ export const formats: Readonly<Record<FormatName, () => Format>> = {
   'dts-avro': () => createDtsAvro(),
   'shareplex-json': () => createShareplexJson(),
 };
-
-/** Ready-made encoders by name. */
-export function createFormats(): Record<FormatName, Format> {
-  return { 'canal-json': createCanalJson(), 'dts-avro': createDtsAvro(), 'shareplex-json': createShareplexJson() };
-}

@@ -20,8 +20,8 @@
 import type { ChangeEvent, Row, TableShape } from '../core/events.js';
 import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
-import type { EncodeContext, EncodedRecord, Format } from './format.js';
-import { positionText, utcSeconds } from './format.js';
+import type { EncodeContext, EncodedRecord, Format, FormatDescriptor } from './format.js';
+import { formatDescriptor, positionText, utcSeconds } from './format.js';
 import { mongoId, mongoKeyText, relationalKeyText } from './key.js';
 import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
 import { pgValueText, sameValue } from './types/postgres.js';
@@ -157,3 +157,6 @@ function need(e: ChangeEvent, row: Row | null | undefined): Row {
   if (row === null || row === undefined) throw needErr(e);
   return row;
 }
+
+/** The Shareplex JSON format as a plug-in (registered in runtime/defaults.ts). */
+export const shareplexJson: FormatDescriptor = formatDescriptor('shareplex-json', 'Shareplex JSON', () => createShareplexJson());

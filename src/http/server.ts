@@ -5,7 +5,8 @@ import fastifySwagger from '@fastify/swagger';
 import { z } from 'zod';
 import { parseTaskConfig, refusePlaceholders } from '../config/load.js';
 import { collectSecrets, redactConfig, redactText } from '../config/redact.js';
-import { taskConfigFileSchema, type TaskConfig } from '../config/schema.js';
+import type { TaskConfig } from '../config/schema.js';
+import { shippedSchemas } from '../config/shipped.js';
 import { ConfigError, TributaryError, type ConfigIssue } from '../core/errors.js';
 import { createMetrics } from '../observe/metrics.js';
 import type { Runtime } from '../runtime/createRuntime.js';
@@ -320,7 +321,7 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
     app.addSchema({ $id: id, ...schema });
   }
   const taskConfigJsonSchema = (() => {
-    const { $schema: _drop, ...rest } = z.toJSONSchema(taskConfigFileSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const { $schema: _drop, ...rest } = z.toJSONSchema(shippedSchemas().file, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
     return { ...rest, description: 'A task config, as in a task file (YAML or JSON); `${ENV}` placeholders are refused.' };
   })();
   await app.register(fastifySwagger, {

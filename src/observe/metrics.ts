@@ -218,7 +218,7 @@ export function createMetrics(source: MetricsSource): TributaryMetrics {
   gauge('tributary_postgres_slot_retained_wal_bytes', "WAL retained by the task's replication slot.", ['task'], async (set) => {
     for (const t of tasks()) {
       const src = t.source;
-      if (src.retainedWalBytes === undefined || t.status.state === 'idle') continue;
+      if (!t.sourceCapabilities.retainedLog || src.retainedWalBytes === undefined || t.status.state === 'idle') continue;
       const v = await src.retainedWalBytes().catch(() => null);
       if (v !== null) set({ task: t.id }, Number(v));
     }

@@ -220,14 +220,14 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
 
   return {
     add(config, extra) {
-      const validated = validateTaskConfig(config) as TaskOptions;
+      const validated = validateTaskConfig(config, { schema: registry.taskSchemas().task }) as TaskOptions;
       const cfg: TaskOptions = { ...validated, ...(extra?.etlFunction ? { etlFunction: extra.etlFunction } : {}) };
       if (tasks.has(cfg.name)) throw new FatalError('TASK_EXISTS', `A task named '${cfg.name}' already exists.`, { object: cfg.name, field: 'name', fix: 'Choose another name, or remove the existing task first.' });
       return build(cfg);
     },
     async modify(taskId, config) {
       const old = get(taskId);
-      const cfg = { ...(validateTaskConfig(config) as TaskOptions), ...(old.options.etlFunction ? { etlFunction: old.options.etlFunction } : {}) };
+      const cfg = { ...(validateTaskConfig(config, { schema: registry.taskSchemas().task }) as TaskOptions), ...(old.options.etlFunction ? { etlFunction: old.options.etlFunction } : {}) };
       const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
       const endpoint = (o: TaskOptions) => ({ source: { ...o.source, heartbeat: undefined }, destination: o.destination.kafka ? { brokers: o.destination.kafka.brokers } : o.destination.mongodb, checkpoints: o.checkpoints });
       if (cfg.name !== taskId || !same(endpoint(cfg), endpoint(old.options))) {

@@ -7,7 +7,7 @@ import type { CheckpointStore, Checkpoint } from '../checkpoints/index.js';
 import { emptyCheckpoint } from '../checkpoints/index.js';
 import type { TaskOptions } from '../config/schema.js';
 import type { Logger, PrecheckItem, Sink, SnapshotChunk, Source } from '../core/contracts.js';
-import { FatalError, classifyError } from '../core/errors.js';
+import { FatalError } from '../core/errors.js';
 import type { ChangeEvent } from '../core/events.js';
 import { qualifiedName } from '../core/events.js';
 import type { Position } from '../core/position.js';
@@ -18,7 +18,8 @@ import { resumePlan } from './resumePlan.js';
 import { checkObjectColumns } from './columnCheck.js';
 import { DestinationLag } from './destinationLag.js';
 import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
-import type { Registry } from './registry.js';
+import type { Registry, SinkDescriptorCapabilities, SourceDescriptor } from './registry.js';
+import type { SourceCapabilities } from '../core/plugin.js';
 
 export interface TaskDeps {
   registry: Registry;
@@ -186,6 +187,10 @@ export class TaskRunner {
   readonly id: string;
   readonly source: Source;
   readonly sink: Sink;
+  /** What the source declared (its descriptor): read, never probed. */
+  readonly sourceCapabilities: SourceCapabilities;
+  private readonly classifySourceError: SourceDescriptor['classifyError'];
+  private readonly sinkCapabilities: SinkDescriptorCapabilities;
   readonly plan: ObjectPlan;
   /** Events and bytes acknowledged per destination table. */
   readonly tableCounters = new Map<string, { events: number; bytes: number }>();
@@ -230,8 +235,13 @@ export class TaskRunner {
         },
       },
     };
+    const sourceDescriptor = deps.registry.sourceDescriptor(options.source.type);
+    this.sourceCapabilities = sourceDescriptor.capabilities;
+    this.classifySourceError = sourceDescriptor.classifyError;
     this.source = deps.registry.source(options.source.type)(ctx);
-    const dest = options.destination.kafka ? 'kafka' : 'mongodb';
+    // The one configured destination section names the sink.
+    const dest = Object.entries(options.destination).find(([, section]) => section !== undefined)?.[0] ?? 'kafka';
+    this.sinkCapabilities = deps.registry.sinkDescriptor(dest).capabilities;
     this.sink = deps.registry.sink(dest)(ctx, this.source);
     this.checkpoint = emptyCheckpoint(this.id);
     this.window = new InflightWindow({ maxEvents: deps.inflight?.maxEvents ?? 20_000, maxBytes: deps.inflight?.maxBytes ?? 8 * 1024 * 1024 });
@@ -436,8 +446,11 @@ export class TaskRunner {
    */
   private async syncSchema(): Promise<void> {
     await this.quiesced();
-    if (!this.sink.createObjects || !this.source.objectDefinitions) {
+    if (!this.sinkCapabilities.createsObjects || !this.sourceCapabilities.objectDefinitions) {
       throw new FatalError('SCHEMA_SYNC_UNSUPPORTED', `Schema synchronization from ${this.source.kind} to ${this.sink.kind} is not available.`, { field: 'syncTypes.schema', fix: 'Set syncTypes.schema to false.' });
+    }
+    if (!this.sink.createObjects || !this.source.objectDefinitions) {
+      throw new FatalError('PLUGIN_CONTRACT', `The ${this.source.kind} source or the ${this.sink.kind} sink declares schema synchronization but does not implement it.`, { fix: 'Report this: the plug-in\'s capabilities and its methods disagree.' });
     }
     const mapper = new NameMapper(this.plan.mapping);
     await this.sink.createObjects(await this.source.objectDefinitions(), (ref) => mapper.mapRef(ref));
@@ -512,7 +525,7 @@ export class TaskRunner {
         },
         error: (err: unknown) => {
           stopReporting();
-          reject(classifyError(err, `full sync of ${spec.table}`));
+          reject(this.classifySourceError(err, `full sync of ${spec.table}`));
         },
         complete: () => {
           stopReporting();

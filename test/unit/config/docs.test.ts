@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { describeOptions, generateConfigDocs, taskConfigFileSchema } from '../../../src/config/index.js';
+import { describeOptions, generateConfigDocs, shippedSchemas } from '../../../src/config/index.js';
 
 describe('configuration reference', () => {
   const md = generateConfigDocs();
   const rows = describeOptions();
 
   it('has a section for every top-level option', () => {
-    const keys = Object.keys(taskConfigFileSchema.shape);
+    const keys = Object.keys(shippedSchemas().file.shape);
     expect(keys).toEqual(['name', 'environment', 'labels', 'source', 'destination', 'syncTypes', 'conflictMode', 'nameCase', 'objects', 'exclude', 'throttle', 'retry', 'etl', 'monitoring', 'checkpoints', 'fullSync']);
     for (const k of keys) expect(md).toContain(`## \`${k}\``);
   });
