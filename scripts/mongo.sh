@@ -5,6 +5,8 @@
 #   bash scripts/mongo.sh up        start both servers unless already listening, wait for them
 #   bash scripts/mongo.sh down      stop the servers this script started
 #   bash scripts/mongo.sh status    show what is listening
+#   bash scripts/mongo.sh sharded-up|sharded-down|sharded-status
+#                                   the two-shard topology of test/integration/mongodb-sharded.test.ts
 #
 # Servers (both de.bwaldvogel mongo-java-server, in-memory backend, oplog on; see
 # docs/mongo-servers.md for what they support):
@@ -12,7 +14,11 @@
 #                                          URI mongodb://127.0.0.1:27117/?replicaSet=rs0
 #   mongo-java-server     127.0.0.1:27118  standalone; local.oplog.rs
 #                                          URI mongodb://127.0.0.1:27118
-# Both announce maxWireVersion 13 so the Node driver 7.x accepts them
+# Sharded topology (started only by sharded-up; ports move with TRIBUTARY_MONGO_SHARDED_PORT, default 27130):
+#   mongo-sharded-mongos  127.0.0.1:27130  hello answers as mongos (msg isdbgrid); holds the union of the shards' data
+#   mongo-sharded-a       127.0.0.1:27131  replica set "shardA", own local.oplog.rs
+#   mongo-sharded-b       127.0.0.1:27132  replica set "shardB", own local.oplog.rs
+# All announce maxWireVersion 13 so the Node driver 7.x accepts them
 # (TRIBUTARY_MJS_WIRE_VERSION=8 restores the library's own number).
 set -euo pipefail
 
@@ -29,7 +35,9 @@ WIRE_VERSION="${TRIBUTARY_MJS_WIRE_VERSION:-13}"
 MAIN_CLASS=dev.tributary.testservers.MongoJavaServerMain
 START_TIMEOUT_S=60
 
+SHARDED_PORT="${TRIBUTARY_MONGO_SHARDED_PORT:-27130}"
 SERVERS=(mongo-java-server-rs mongo-java-server)
+SHARDED=(mongo-sharded-mongos mongo-sharded-a mongo-sharded-b)
 
 log() { printf '[mongo.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -38,6 +46,9 @@ port_of() {
   case "$1" in
     mongo-java-server-rs) echo "$RS_PORT" ;;
     mongo-java-server) echo "$OPLOG_PORT" ;;
+    mongo-sharded-mongos) echo "$SHARDED_PORT" ;;
+    mongo-sharded-a) echo $((SHARDED_PORT + 1)) ;;
+    mongo-sharded-b) echo $((SHARDED_PORT + 2)) ;;
     *) die "unknown server $1" ;;
   esac
 }
@@ -46,6 +57,9 @@ args_of() {
   case "$1" in
     mongo-java-server-rs) echo "--host $HOST --port $RS_PORT --replset rs0 --wire-version $WIRE_VERSION" ;;
     mongo-java-server) echo "--host $HOST --port $OPLOG_PORT --wire-version $WIRE_VERSION" ;;
+    mongo-sharded-mongos) echo "--host $HOST --port $SHARDED_PORT --mongos --wire-version $WIRE_VERSION" ;;
+    mongo-sharded-a) echo "--host $HOST --port $((SHARDED_PORT + 1)) --replset shardA --wire-version $WIRE_VERSION" ;;
+    mongo-sharded-b) echo "--host $HOST --port $((SHARDED_PORT + 2)) --replset shardB --wire-version $WIRE_VERSION" ;;
   esac
 }
 
@@ -122,9 +136,17 @@ cmd_up() {
   log "ready: TRIBUTARY_MONGO_RS_URI=mongodb://$HOST:$RS_PORT/?replicaSet=rs0 TRIBUTARY_MONGO_OPLOG_URI=mongodb://$HOST:$OPLOG_PORT"
 }
 
+cmd_sharded_up() {
+  mkdir -p "$LOG_DIR" "$RUN_DIR"
+  cmd_install
+  local name
+  for name in "${SHARDED[@]}"; do start_one "$name"; done
+  log "ready: mongos mongodb://$HOST:$SHARDED_PORT, shards $HOST:$((SHARDED_PORT + 1)) (shardA) and $HOST:$((SHARDED_PORT + 2)) (shardB)"
+}
+
 cmd_down() {
   local name pid i
-  for name in "${SERVERS[@]}"; do
+  for name in "$@"; do
     if pid_alive "$name"; then
       pid="$(cat "$RUN_DIR/$name.pid")"
       log "$name: stopping pid $pid"
@@ -143,7 +165,7 @@ cmd_down() {
 
 cmd_status() {
   local name port state rc=0
-  for name in "${SERVERS[@]}"; do
+  for name in "$@"; do
     port="$(port_of "$name")"
     if listening "$port"; then state=up; else state=down; rc=1; fi
     if pid_alive "$name"; then
@@ -158,7 +180,10 @@ cmd_status() {
 case "${1:-}" in
   install) cmd_install ;;
   up) cmd_up ;;
-  down) cmd_down ;;
-  status) cmd_status ;;
-  *) echo "usage: $0 install|up|down|status" >&2; exit 2 ;;
+  down) cmd_down "${SERVERS[@]}" ;;
+  status) cmd_status "${SERVERS[@]}" ;;
+  sharded-up) cmd_sharded_up ;;
+  sharded-down) cmd_down "${SHARDED[@]}" ;;
+  sharded-status) cmd_status "${SHARDED[@]}" ;;
+  *) echo "usage: $0 install|up|down|status|sharded-up|sharded-down|sharded-status" >&2; exit 2 ;;
 esac

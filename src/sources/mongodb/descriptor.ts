@@ -5,13 +5,14 @@ import { mongoSourceSchema, type MongoSourceConfig } from '../../config/schema.j
 import { mongoClientOptions, mongoUri } from './connection.js';
 import { classifyMongoError } from './errors.js';
 import { MongoSource } from './source.js';
+import { shardAccessOf } from './shards.js';
 
 export const mongoSource: SourceDescriptor<MongoSourceConfig> = {
   role: 'source',
   type: 'mongodb',
   title: 'MongoDB',
   configSchema: mongoSourceSchema,
-  capabilities: { snapshot: true, stream: true, documents: true, ddl: true, retainedLog: false, objectDefinitions: true },
+  capabilities: { productName: 'MongoDB', snapshot: true, stream: true, documents: true, ddl: true, retainedLog: false, objectDefinitions: true },
   classifyError: (err: unknown, context: string): TributaryError => classifyMongoError(err, context, 'the saved position'),
   create: (src, { config, selector, plan, logger }) =>
     new MongoSource({
@@ -20,6 +21,7 @@ export const mongoSource: SourceDescriptor<MongoSourceConfig> = {
       clientOptions: mongoClientOptions(src, 'source.caCert'),
       method: src.method,
       architecture: src.architecture,
+      ...shardAccessOf(src),
       fullDocument: src.fullDocument === 'updateLookup',
       select: (ref) => selector.selectsTable(ref),
       chunkSize: config.fullSync.chunkRows,

@@ -6,6 +6,8 @@ import { HEARTBEAT_SHAPE, bsonNumber, bsonSize, splitNs } from './shapes.js';
 /** One `local.oplog.rs` entry, as far as Tributary reads it. */
 export interface OplogEntry {
   ts: Timestamp;
+  /** The election term of the primary that wrote the entry. */
+  t?: unknown;
   op: string;
   ns: string;
   o: Document;
@@ -236,4 +238,26 @@ export function convertOplogEntry(e: OplogEntry, ctx: OplogContext, skipThroughS
     default:
       return [];
   }
+}
+
+/** Sharding commands that change where a collection's documents live; seed 000 forbids them during synchronization. */
+export const SHARDING_COMMANDS: readonly string[] = ['shardCollection', 'reshardCollection', 'unshardCollection', 'moveCollection', 'movePrimary', 'refineCollectionShardKey'];
+
+/**
+ * The sharding command a shard's oplog records, if any: MongoDB logs `shardCollection`,
+ * `reshardCollection`, `movePrimary`... as no-op entries (`op: 'n'`) whose `o2` names the command
+ * and its namespace (`{ shardCollection: 'db.coll', key: ... }`).
+ */
+export function shardingCommandOf(e: OplogEntry): { command: string; target: string } | null {
+  if (e.op !== 'n' || !e.o2) return null;
+  for (const command of SHARDING_COMMANDS) {
+    const v: unknown = e.o2[command];
+    if (v !== undefined) return { command, target: typeof v === 'string' ? v : e.ns };
+  }
+  return null;
+}
+
+/** The election term an entry was written in (`t`), when it says. */
+export function termOf(e: Pick<OplogEntry, 't'>): number | undefined {
+  return bsonNumber(e.t);
 }

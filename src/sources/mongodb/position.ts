@@ -20,6 +20,22 @@ function cmpTime(a: MongoPosition, b: MongoPosition): number {
 }
 
 /**
+ * Two vectors of positions by their components (`keys`): the sign every differing component agrees
+ * on, 0 when none differs. Vectors of one reader never disagree; vectors of different readers that
+ * do are ordered by their newest cluster time.
+ */
+function compareVectors(a: MongoPosition, b: MongoPosition, keys: readonly string[], component: (key: string) => number): number {
+  let sign = 0;
+  for (const key of new Set(keys)) {
+    const c = Math.sign(component(key));
+    if (c === 0) continue;
+    if (sign === 0) sign = c;
+    else if (sign !== c) return cmpTime(a, b) || sign;
+  }
+  return sign;
+}
+
+/**
  * An oplog entry's `ts`, plus the rank of an operation inside an `applyOps` entry (`seq`, -1 for the
  * entry as a whole). Text form `t:i`, or `t:i:seq` inside a transaction.
  */
@@ -209,13 +225,7 @@ export class StreamSetPosition implements MongoPosition {
 
   compare(other: Position): number {
     if (!(other instanceof StreamSetPosition)) return cmpTime(this, other as MongoPosition);
-    let sign = 0;
-    for (const ns of new Set([...this.streams.keys(), ...other.streams.keys()])) {
-      const c = Math.sign(this.of(ns).compare(other.of(ns)));
-      if (c === 0) continue;
-      if (sign === 0) sign = c;
-      else if (sign !== c) return cmpTime(this, other) || sign; // vectors of different readers
-    }
+    const sign = compareVectors(this, other, [...this.streams.keys(), ...other.streams.keys()], (ns) => this.of(ns).compare(other.of(ns)));
     return sign !== 0 ? sign : Math.sign(this.base.compare(other.base));
   }
 
@@ -255,15 +265,91 @@ export class StreamSetPosition implements MongoPosition {
   }
 }
 
-/** Either text form: JSON for resume tokens (with `streams` for per-collection streams), `t:i[:seq]` for the oplog. */
+/**
+ * Where a sharded cluster read by oplog stands: one oplog position per shard (by shard name). The
+ * reader merges the shards' oplogs by cluster time and gives each event the whole vector as it is
+ * after that event; vectors of one reader only grow component by component, so they are totally
+ * ordered in dispatch order (the AckTracker's requirement), and a checkpointed vector resumes every
+ * shard from its own point. A shard the vector does not name resumes from its oldest component.
+ *
+ * `t`/`i` are the newest component (for lag); `timestamp()` is the oldest, where the slowest shard
+ * resumes. Text form: JSON `{"shards":{"rs1":"t:i","rs2":"t:i:seq"}}`.
+ */
+export class ShardOplogPosition implements MongoPosition {
+  readonly t: number;
+  readonly i: number;
+  private readonly oldest: OplogPosition;
+
+  constructor(readonly shards: ReadonlyMap<string, OplogPosition>) {
+    let newest: OplogPosition | undefined;
+    let oldest: OplogPosition | undefined;
+    for (const p of shards.values()) {
+      if (!newest || cmpTime(p, newest) > 0) newest = p;
+      if (!oldest || cmpTime(p, oldest) < 0) oldest = p;
+    }
+    this.t = newest?.t ?? 0;
+    this.i = newest?.i ?? 0;
+    this.oldest = oldest ? new OplogPosition(oldest.t, oldest.i) : new OplogPosition(0, 0);
+  }
+
+  /** Where the shard resumes. */
+  of(shard: string): OplogPosition {
+    return this.shards.get(shard) ?? this.oldest;
+  }
+
+  /** The vector with `shard` advanced to `p`. */
+  with(shard: string, p: OplogPosition): ShardOplogPosition {
+    const next = new Map(this.shards);
+    next.set(shard, p);
+    return new ShardOplogPosition(next);
+  }
+
+  timestamp(): Timestamp {
+    return this.oldest.timestamp();
+  }
+
+  compare(other: Position): number {
+    if (!(other instanceof ShardOplogPosition)) return cmpTime(this, other as MongoPosition);
+    return compareVectors(this, other, [...this.shards.keys(), ...other.shards.keys()], (shard) => this.of(shard).compare(other.of(shard)));
+  }
+
+  /** Null: two shards can give the same cluster time to different changes. The formats assign ids at write time. */
+  eventId(): null {
+    return null;
+  }
+
+  encode(): string {
+    const shards: Record<string, string> = {};
+    for (const name of [...this.shards.keys()].sort()) shards[name] = (this.shards.get(name) as OplogPosition).encode();
+    return JSON.stringify({ shards });
+  }
+
+  toString(): string {
+    return this.encode();
+  }
+
+  static decode(text: string): ShardOplogPosition {
+    const o = JSON.parse(text) as { shards?: unknown };
+    if (o.shards === null || typeof o.shards !== 'object') throw new Error(`not a sharded oplog position: '${text}' (expected JSON {"shards": {"<shard>": "t:i"}})`);
+    const map = new Map<string, OplogPosition>();
+    for (const [name, v] of Object.entries(o.shards as Record<string, unknown>)) map.set(name, OplogPosition.decode(String(v)));
+    return new ShardOplogPosition(map);
+  }
+}
+
+/**
+ * Either text form: JSON for resume tokens (with `streams` for per-collection streams, `shards` for
+ * a sharded cluster read by oplog), `t:i[:seq]` for the oplog.
+ */
 export function decodeMongoPosition(text: string): MongoPosition {
   const s = text.trim();
   if (!s.startsWith('{')) return OplogPosition.decode(text);
-  let streams = false;
+  let parsed: { streams?: unknown; shards?: unknown } = {};
   try {
-    streams = (JSON.parse(s) as { streams?: unknown }).streams !== undefined;
+    parsed = JSON.parse(s) as typeof parsed;
   } catch {
     /* reported by ResumeTokenPosition.decode */
   }
-  return streams ? StreamSetPosition.decode(s) : ResumeTokenPosition.decode(s);
+  if (parsed.shards !== undefined) return ShardOplogPosition.decode(s);
+  return parsed.streams !== undefined ? StreamSetPosition.decode(s) : ResumeTokenPosition.decode(s);
 }

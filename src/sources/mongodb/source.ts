@@ -5,11 +5,13 @@ import { ConnectionError, FatalError, classifyError } from '../../core/errors.js
 import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
 import type { OplogContext } from './oplog.js';
-import { OplogPosition, ResumeTokenPosition, decodeMongoPosition, type MongoPosition } from './position.js';
-import { precheckMongo, precheckUri } from './precheck.js';
+import { OplogPosition, ResumeTokenPosition, ShardOplogPosition, decodeMongoPosition, type MongoPosition } from './position.js';
+import { precheckMongo, precheckShards, precheckUri } from './precheck.js';
 import { ShapeCache, SYSTEM_DATABASES, isSystemCollection } from './shapes.js';
 import { planIdRanges, readIdRange } from './snapshot.js';
 import { streamChangeStreams, streamOplog, type WatchScope } from './stream.js';
+import { streamShardedOplog } from './shardedOplog.js';
+import { connectShards, shardEndpoints, type ShardAccess, type ShardConnection } from './shards.js';
 
 export interface MongoSourceOptions {
   taskId: string;
@@ -17,6 +19,11 @@ export interface MongoSourceOptions {
   method: 'oplog' | 'changeStreams';
   /** The declared architecture, checked by the precheck against the server (`source.architecture`). */
   architecture?: 'replicaSet' | 'shardedCluster';
+  /**
+   * A sharded cluster read by oplog: the shards and their account. The URI names mongos (full sync,
+   * lookups); each shard's oplog is read directly and the streams are merged by cluster time.
+   */
+  shard?: ShardAccess;
   /** Driver options beyond the URI (the TLS CA of `source.caCert`). */
   clientOptions?: MongoClientOptions;
   /** Change streams: ask for the whole document after updates (`fullDocument: 'updateLookup'`). */
@@ -48,6 +55,7 @@ export class MongoSource implements Source {
   private streamFrom: MongoPosition | null = null;
   private confirmedPos: MongoPosition | null = null;
   private hello: Document | null = null;
+  private shardConns: Promise<ShardConnection[]> | null = null;
 
   constructor(private readonly opts: MongoSourceOptions) {}
 
@@ -87,6 +95,17 @@ export class MongoSource implements Source {
     }
     this.client = client;
     return client;
+  }
+
+  /** The shards, connected once (sharded cluster read by oplog only). */
+  private async shards(): Promise<ShardConnection[]> {
+    const access = this.opts.shard;
+    if (!access) return [];
+    this.shardConns ??= (async () => connectShards(await shardEndpoints(await this.connect(), access), access))();
+    this.shardConns.catch(() => {
+      this.shardConns = null;
+    });
+    return this.shardConns;
   }
 
   private isSelectable(ref: TableRef): boolean {
@@ -151,8 +170,17 @@ export class MongoSource implements Source {
       selected,
       ...(this.opts.databases ? { databases: this.opts.databases } : {}),
       mapsNames: this.opts.mapsNames ?? false,
+      shardedOplog: this.opts.shard !== undefined,
     });
-    return [uri, connectivity, ...items];
+    if (!this.opts.shard) return [uri, connectivity, ...items];
+    let shards: ShardConnection[];
+    try {
+      shards = await this.shards();
+    } catch (err) {
+      const e = classifyError(err, 'source');
+      return [uri, connectivity, ...items, { id: 'source.shards', group: 'connectivity', title: 'Every shard reachable with the shard account', status: 'fail', detail: e.message, fix: e.fix ?? 'Check source.shard.' }];
+    }
+    return [uri, connectivity, ...items, ...(await precheckShards({ mongos: client, hosts: this.opts.uri, shards, selected }))];
   }
 
   /** Records where incremental sync starts (before the copy), then plans `_id` ranges. */
@@ -176,6 +204,15 @@ export class MongoSource implements Source {
 
   /** Now, as a position of the task's method: the newest oplog entry, or the cluster's operation time. */
   private async currentPosition(client: MongoClient): Promise<MongoPosition> {
+    if (this.opts.shard) {
+      // Each shard's newest entry (0:0, "from the start", for a shard whose oplog is still empty).
+      const at = new Map<string, OplogPosition>();
+      for (const s of await this.shards()) {
+        const last = await s.client.db('local').collection<{ ts: Timestamp }>('oplog.rs').findOne({}, { sort: { $natural: -1 }, projection: { ts: 1 } });
+        at.set(s.name, last ? OplogPosition.of(last.ts) : new OplogPosition(0, 0));
+      }
+      return new ShardOplogPosition(at);
+    }
     const reply = await client.db('admin').command({ ping: 1 });
     const opTime = reply.operationTime as Timestamp | undefined;
     if (this.opts.method === 'changeStreams' && opTime) return ResumeTokenPosition.of(null, opTime);
@@ -206,7 +243,7 @@ export class MongoSource implements Source {
 
   stream(fromPos: Position, flow: FlowControl): Observable<ChangeEvent> {
     return defer(() => from(this.prepareStream())).pipe(
-      concatMap(({ client, hasClusterTime }) => {
+      concatMap(({ client, hasClusterTime, shards }) => {
         const base = {
           client,
           ctx: this.context(),
@@ -220,6 +257,7 @@ export class MongoSource implements Source {
         };
         const start = fromPos as MongoPosition;
         this.confirmedPos ??= start;
+        if (shards.length > 0) return streamShardedOplog({ ...base, shards }, start);
         return this.opts.method === 'oplog'
           ? streamOplog(base, start)
           : streamChangeStreams({ ...base, fullDocument: this.opts.fullDocument, scope: this.opts.watchScope ?? 'auto' }, start, hasClusterTime);
@@ -227,14 +265,14 @@ export class MongoSource implements Source {
     );
   }
 
-  private async prepareStream(): Promise<{ client: MongoClient; hasClusterTime: boolean }> {
+  private async prepareStream(): Promise<{ client: MongoClient; hasClusterTime: boolean; shards: ShardConnection[] }> {
     const client = await this.connect();
     if (!this.selected) await this.loadSelection(client);
     if ((this.selected ?? []).length === 0) {
       throw new FatalError('NO_COLLECTIONS', 'No collection matches the task objects.', { field: 'objects', fix: 'Check the database and collection names in `objects`.' });
     }
     const reply = await client.db('admin').command({ ping: 1 });
-    return { client, hasClusterTime: reply.$clusterTime !== undefined || reply.operationTime !== undefined };
+    return { client, hasClusterTime: reply.$clusterTime !== undefined || reply.operationTime !== undefined, shards: await this.shards() };
   }
 
   /** MongoDB keeps no per-reader state: the confirmed position is what the checkpoint store saves. */
@@ -256,7 +294,10 @@ export class MongoSource implements Source {
   async close(): Promise<void> {
     const c = this.client;
     this.client = null;
+    const shards = this.shardConns;
+    this.shardConns = null;
     await c?.close().catch(() => undefined);
+    for (const s of (await shards?.catch(() => [])) ?? []) await s.client.close().catch(() => undefined);
   }
 
   /** Nothing is created at the source; closes connections. */

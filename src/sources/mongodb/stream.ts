@@ -3,8 +3,8 @@ import type { ChangeStream, Collection, Document, FindCursor, MongoClient, Times
 import type { FlowControl, Logger } from '../../core/contracts.js';
 import type { ChangeEvent, Row, TableRef } from '../../core/events.js';
 import { convertChangeEvent, tokenData, UnreadableChangeError, type ChangeStreamEvent } from './changeStream.js';
-import { classifyMongoError, lostHistory } from './errors.js';
-import { convertOplogEntry, type OplogContext, type OplogEntry } from './oplog.js';
+import { classifyMongoError, lostHistory, rolledBack, switchedOver } from './errors.js';
+import { convertOplogEntry, termOf, type OplogContext, type OplogEntry } from './oplog.js';
 import { OplogPosition, ResumeTokenPosition, StreamSetPosition, tokenClusterTime, type MongoPosition } from './position.js';
 import { HEARTBEAT_SHAPE, RAW_BSON } from './shapes.js';
 import { FatalError } from '../../core/errors.js';
@@ -37,11 +37,16 @@ async function room(flow: FlowControl): Promise<void> {
   if (w) await w;
 }
 
-/** Fails with LostHistoryError when the oplog's oldest entry is newer than `from`. Returns false when the oplog is unreadable. */
+/**
+ * Fails with LostHistoryError when the oplog's oldest entry is newer than `from`, and when `from` is
+ * an oplog entry's position, with SOURCE_ROLLED_BACK when no entry has its `ts` any more although
+ * older ones remain (a rollback after a failover). Returns false when the oplog is unreadable.
+ */
 export async function assertOplogCovers(client: MongoClient, from: MongoPosition, what: string): Promise<boolean> {
+  const oplog = client.db('local').collection<{ ts: Timestamp }>('oplog.rs');
   let oldest: { ts: Timestamp } | null;
   try {
-    oldest = await client.db('local').collection<{ ts: Timestamp }>('oplog.rs').findOne({}, { sort: { $natural: 1 }, projection: { ts: 1 } });
+    oldest = await oplog.findOne({}, { sort: { $natural: 1 }, projection: { ts: 1 } });
   } catch {
     return false;
   }
@@ -51,7 +56,16 @@ export async function assertOplogCovers(client: MongoClient, from: MongoPosition
       from.encode(),
     );
   }
+  if (oldest && from instanceof OplogPosition && from.t > 0 && !(await oplog.findOne({ ts: from.timestamp() }, { projection: { ts: 1 } }))) {
+    throw rolledBack(what, from.encode());
+  }
   return true;
+}
+
+/** The election term of the newest oplog entry: a later term seen while reading is a switchover. */
+export async function currentTerm(client: MongoClient): Promise<number | undefined> {
+  const newest = await client.db('local').collection<OplogEntry>('oplog.rs').findOne({}, { sort: { $natural: -1 }, projection: { t: 1 } });
+  return newest ? termOf(newest) : undefined;
 }
 
 function escapeRegex(s: string): string {
@@ -81,6 +95,7 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
       const nsRegex = `^(?:${opts.databases.map(escapeRegex).join('|')})\\.`;
       let polling = false;
       const warnedOps = new Set<string>();
+      const term = await currentTerm(opts.client);
       while (!stopped) {
         const filter: Document = {
           ts: inclusive ? { $gte: last } : { $gt: last },
@@ -105,6 +120,8 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
             if (dead) break;
             continue;
           }
+          const entryTerm = termOf(e);
+          if (term !== undefined && entryTerm !== undefined && entryTerm > term) throw switchedOver('oplog reader', term, entryTerm, `${t(last)}:${i(last)}`);
           const skip = inclusive && cmpTs(e.ts, last) === 0 ? skipSeq : -1;
           if (inclusive && cmpTs(e.ts, last) === 0 && skipSeq < 0 && from instanceof OplogPosition) {
             // An entry delivered in full before; nothing to emit.

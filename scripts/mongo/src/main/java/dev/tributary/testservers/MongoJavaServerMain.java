@@ -13,7 +13,7 @@ import java.util.List;
  * Test-only launcher: de.bwaldvogel mongo-java-server, in-memory backend, oplog enabled.
  *
  * <pre>
- * MongoJavaServerMain [--host 127.0.0.1] [--port 27118] [--replset NAME] [--wire-version N]
+ * MongoJavaServerMain [--host 127.0.0.1] [--port 27118] [--replset NAME | --mongos] [--wire-version N]
  * </pre>
  *
  * mongo-java-server 1.47's newest {@code ServerVersion} (MONGO_5_0) announces maxWireVersion 8,
@@ -25,6 +25,10 @@ import java.util.List;
  * carries the replica-set fields (setName, hosts, primary, me, electionId, setVersion), so drivers
  * treat the single server as the primary of a one-member replica set. The server itself has no
  * replication.
+ *
+ * {@code --mongos} makes hello/isMaster answer like a mongos ({@code msg: "isdbgrid"}, no set
+ * fields), so drivers and Tributary's precheck see a sharded cluster's router. It routes nothing:
+ * the sharded-cluster test writes the union of its shards' data into it (see docs/mongo-servers.md).
  */
 public final class MongoJavaServerMain {
     private MongoJavaServerMain() {}
@@ -34,6 +38,7 @@ public final class MongoJavaServerMain {
         int port = 27118;
         String replSet = null;
         Integer wireVersion = null;
+        boolean mongos = false;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
             switch (args[i]) {
@@ -41,17 +46,19 @@ public final class MongoJavaServerMain {
                 case "--port" -> { port = Integer.parseInt(require(args[i], value)); i++; }
                 case "--replset" -> { replSet = require(args[i], value); i++; }
                 case "--wire-version" -> { wireVersion = Integer.valueOf(require(args[i], value)); i++; }
+                case "--mongos" -> mongos = true;
                 default -> throw new IllegalArgumentException("unknown argument: " + args[i]);
             }
         }
         String me = host + ":" + port;
-        MemoryBackend backend = new HelloBackend(replSet, me);
+        if (mongos && replSet != null) throw new IllegalArgumentException("--mongos and --replset exclude each other");
+        MemoryBackend backend = new HelloBackend(replSet, me, mongos);
         backend.version(wireVersion == null ? ServerVersion.MONGO_5_0 : new AnnouncedVersion(wireVersion));
         MongoServer server = new MongoServer(backend);
         server.enableOplog();
         server.bind(host, port);
         System.out.println("mongo-java-server listening on " + me
-            + (replSet == null ? "" : " (hello reports replica set " + replSet + ")") + ", oplog enabled");
+            + (replSet == null ? "" : " (hello reports replica set " + replSet + ")") + (mongos ? " (hello reports mongos)" : "") + ", oplog enabled");
         Runtime.getRuntime().addShutdownHook(new Thread(server::shutdownNow));
         Thread.currentThread().join();
     }
@@ -74,11 +81,13 @@ public final class MongoJavaServerMain {
     static final class HelloBackend extends MemoryBackend {
         private final String setName;
         private final String me;
+        private final boolean mongos;
         private final Object electionId = new de.bwaldvogel.mongo.bson.ObjectId();
 
-        HelloBackend(String setName, String me) {
+        HelloBackend(String setName, String me, boolean mongos) {
             this.setName = setName;
             this.me = me;
+            this.mongos = mongos;
         }
 
         @Override
@@ -87,6 +96,9 @@ public final class MongoJavaServerMain {
             Document reply = super.handleCommand(channel, databaseName, hello ? "isMaster" : command, query);
             if (hello) {
                 reply.put("isWritablePrimary", reply.remove("ismaster"));
+            }
+            if (mongos && (hello || command.equalsIgnoreCase("ismaster"))) {
+                reply.put("msg", "isdbgrid");
             }
             if (setName != null && (hello || command.equalsIgnoreCase("ismaster"))) {
                 reply.put("setName", setName);
