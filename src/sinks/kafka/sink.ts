@@ -243,7 +243,8 @@ export class KafkaSink implements Sink {
     if (this.worker?.alive) return Promise.resolve(this.worker);
     return this.connectOnce(async () => {
       const w = new WorkerProducer({
-        client: { ...this.clientConfig, clientId: this.opts.clientId ?? 'tributary' },
+        // kafkajs adds a function to the SASL object of a client it authenticated: the thread gets a clean copy.
+        client: { ...this.clientConfig, ...(this.clientConfig.sasl ? { sasl: { ...this.clientConfig.sasl, authenticationProvider: undefined } as unknown as KafkaConfig['sasl'] } : {}), clientId: this.opts.clientId ?? 'tributary' },
         acks: ackValue(this.opts.acks),
         compression: compressionTypes[this.opts.compression],
       });
