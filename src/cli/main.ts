@@ -21,6 +21,8 @@ import { acquireTaskLock } from './lock.js';
 import { TerminalProgress } from './progress.js';
 import { progressLine, precheckTable, sampleRates, type RecentRate } from './render.js';
 import { runDemo } from './demo.js';
+import { logLevel, out, UsageError } from './output.js';
+import { clusterOptions, runClusterWorker } from './cluster.js';
 
 export const EXIT = { ok: 0, failed: 1, invalidConfig: 2, error: 3, usage: 64 } as const;
 
@@ -58,12 +60,6 @@ interface Command extends CommandSpec {
   run(args: Invocation): Promise<number>;
 }
 
-class UsageError extends Error {}
-
-function out(args: Invocation, human: string, json: unknown): void {
-  if (has(args, 'json')) process.stdout.write(`${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`);
-  else process.stdout.write(`${human}\n`);
-}
 
 function baseUrl(args: Invocation): string {
   return flag(args, 'url') ?? process.env.TRIBUTARY_URL ?? DEFAULT_URL;
@@ -96,9 +92,6 @@ async function load(args: Invocation): Promise<TaskConfig> {
   return loadTaskConfig(file);
 }
 
-function logLevel(args: Invocation, dflt: LogLevel): LogLevel {
-  return (flag(args, 'logLevel') as LogLevel | undefined) ?? dflt;
-}
 
 function storeFor(cfg: TaskConfig): CheckpointStore {
   if (cfg.checkpoints.store === 'kafka' && cfg.destination.kafka) return new KafkaCheckpointStore(cfg.destination.kafka.brokers, cfg.checkpoints.topic);
@@ -124,7 +117,13 @@ async function cmdPrecheck(args: Invocation): Promise<number> {
   return mayStart ? EXIT.ok : EXIT.failed;
 }
 
+const CLUSTER_ONLY = ['brokers', 'workerId', 'sessionTimeout', 'weight', 'advertise', 'httpHost'];
+
 async function cmdRun(args: Invocation): Promise<number> {
+  const group = flag(args, 'cluster');
+  if (group !== undefined) return runClusterWorker(args, group);
+  const stray = CLUSTER_ONLY.filter((k) => args.options[k] !== undefined);
+  if (stray.length > 0) throw new UsageError(`${stray.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}: only with --cluster`);
   const cfg = await load(args);
   const httpPort = flag(args, 'http');
   // One process per task: a second `run` (or `offsets --set`) of this task is refused while we live.
@@ -366,13 +365,19 @@ function control(name: string, summary: string): Command {
 const COMMANDS: readonly Command[] = [
   {
     name: 'run',
-    arguments: TASK_FILE,
+    arguments: ['[task.yaml]'],
     summary: 'run a task: precheck, full sync with progress, then incremental',
     details: `Runs until the task completes or fails (exit 1), or until SIGINT/SIGTERM (exit 0, or 1 when the task
 had failed). While it runs it holds the task's lock (<checkpoints.dir>/<task>.lock), so a second 'run' or
 an 'offsets --set' of the task is refused. On a terminal, full sync draws a bar per table and one for the
-total (rows acknowledged, rate and ETA over the last 20 s); elsewhere it prints a line every 10 s.`,
-    options: runOptions,
+total (rows acknowledged, rate and ETA over the last 20 s); elsewhere it prints a line every 10 s.
+
+With --cluster GROUP it runs as a worker of the cluster GROUP instead (README "Running a cluster"):
+it joins the Kafka group GROUP, puts the task file (if given) into the cluster, and runs whatever
+tasks the group assigns it, each with its position in Kafka, until SIGINT/SIGTERM (exit 0). The
+cluster's Kafka is the task's destination (brokers, SASL, TLS), or --brokers. Its --http API
+answers for the whole cluster: GET /cluster, writes forwarded to the leader.`,
+    options: () => [...runOptions(), ...clusterOptions()],
     run: cmdRun,
   },
   { name: 'precheck', arguments: TASK_FILE, summary: 'run the prechecks and print a table; exit 0 only if the task may start', options: () => [ignoreOption(), jsonOption(), logLevelOption('silent')], run: cmdPrecheck },

@@ -16,6 +16,7 @@ import type { TaskRunner } from '../runtime/task.js';
 import { kafkaClientConfig, type KafkaConnection } from '../sinks/kafka/clientConfig.js';
 import { replicationApplicationName } from '../sources/postgres/slot.js';
 import { assignTasks } from './assign.js';
+import { kafkaConnectionOf } from './connection.js';
 
 /** Options of {@link joinCluster}. */
 export interface ClusterOptions {
@@ -31,6 +32,11 @@ export interface ClusterOptions {
   heartbeatIntervalMs?: number;
   /** How long a rebalance waits for every member to rejoin. Default: the session timeout. */
   rebalanceTimeoutMs?: number;
+  /**
+   * This worker's management API as the other workers reach it (`http://host:port`): advertised in
+   * the group, so a worker forwards writes to the leader's API, and reads of a task to its owner's.
+   */
+  url?: string;
   /** Options of the worker's runtime (`checkpoints` is the cluster's: the positions topic). */
   runtime?: Omit<RuntimeOptions, 'checkpoints'>;
   logger?: Logger;
@@ -41,6 +47,16 @@ export interface ClusterTaskRecord {
   config: TaskConfigInput;
   /** Relative cost for the assignment; default 1. */
   weight?: number;
+  /** Target state: the worker holding the task keeps it paused (set by `pauseTask`, cleared by `resumeTask`). */
+  paused?: boolean;
+}
+
+/** A worker as the group knows it. */
+export interface ClusterWorker {
+  workerId: string;
+  memberId: string;
+  /** Its management API, when it serves one (`ClusterOptions.url`). */
+  url?: string;
 }
 
 /** The cluster as `GET /cluster` shows it. */
@@ -50,7 +66,9 @@ export interface ClusterAssignment {
   epoch: number;
   /** Group state as the coordinator reports it (`Stable` when no rebalance runs). */
   state: string;
-  workers: Array<{ workerId: string; memberId: string; tasks: string[] }>;
+  /** The group leader (it computed the assignment; writes through the HTTP API go to it). */
+  leader: ClusterWorker | null;
+  workers: Array<ClusterWorker & { tasks: string[] }>;
   /** Configured tasks no member holds (only during a rebalance, or with no worker). */
   unassigned: string[];
 }
@@ -72,10 +90,14 @@ interface MemberMeta {
   epoch: number;
   /** How far the member read the configs topic: a change makes its rejoin start a rebalance. */
   configsRead?: string;
+  url?: string;
 }
 interface AssignmentData {
   epoch: number;
+  /** The leader's member id. */
+  leader?: string;
   workerIds: Record<string, string>;
+  urls?: Record<string, string>;
   members: Record<string, string[]>;
   tasks: Array<{ name: string; record: ClusterTaskRecord }>;
 }
@@ -130,6 +152,12 @@ export class Cluster {
   private watchdog: NodeJS.Timeout | null = null;
   /** True while this worker has not heard from the coordinator within its lease (tasks stopped). */
   private leaseLost = false;
+  /** The leader's member id, from the latest join. */
+  private leaderId: string | null = null;
+  /** From the start of a rebalance until this worker has read its new assignment. */
+  private rebalancingNow = true;
+  /** Tasks removed from the cluster that this worker releases (its ownership checks let them through). */
+  private readonly releasing = new Set<string>();
 
   constructor(private readonly opts: ClusterOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
@@ -158,16 +186,71 @@ export class Cluster {
     await this.joinGroup();
   }
 
-  /** Adds or replaces a task of the cluster (validated here; the assignment picks it up at the next rebalance). */
+  /**
+   * Adds or replaces a task of the cluster (validated here; the assignment picks it up at the next
+   * rebalance). A paused task stays paused.
+   */
   async putTask(config: TaskConfigInput, opts: { weight?: number } = {}): Promise<void> {
     const cfg = validateTaskConfig(config) as TaskOptions;
-    const record: ClusterTaskRecord = { config, ...(opts.weight !== undefined ? { weight: opts.weight } : {}) };
+    const paused = this.configs.get(cfg.name)?.paused;
+    const record: ClusterTaskRecord = { config, ...(opts.weight !== undefined ? { weight: opts.weight } : {}), ...(paused ? { paused } : {}) };
     await this.send(this.topics.configs, cfg.name, JSON.stringify(record));
   }
 
-  /** Removes a task from the cluster (a null record: compaction forgets it). */
+  /**
+   * Removes a task from the cluster (a null record: compaction forgets it). The worker that runs it
+   * stops it and releases its source objects (slot, publication, helpers) and its position.
+   */
   async removeTask(name: string): Promise<void> {
     await this.send(this.topics.configs, name, null);
+  }
+
+  /** Pauses a task wherever it runs: a target state kept in its record (a worker taking it over keeps it paused). */
+  async pauseTask(name: string): Promise<void> {
+    await this.setTarget(name, true);
+  }
+
+  /** Resumes a task paused by {@link pauseTask}. */
+  async resumeTask(name: string): Promise<void> {
+    await this.setTarget(name, false);
+  }
+
+  private async setTarget(name: string, paused: boolean): Promise<void> {
+    const record = this.configs.get(name);
+    if (!record) throw new FatalError('UNKNOWN_TASK', `No task named '${name}' in cluster ${this.opts.groupId}.`, { object: name, fix: 'GET /cluster lists the tasks.' });
+    const { paused: _was, ...rest } = record;
+    await this.send(this.topics.configs, name, JSON.stringify({ ...rest, ...(paused ? { paused } : {}) } satisfies ClusterTaskRecord));
+  }
+
+  /** A task's record as this worker last read the configs topic. */
+  record(name: string): ClusterTaskRecord | undefined {
+    return this.configs.get(name);
+  }
+
+  /**
+   * True while the group rebalances: the coordinator says the group is not `Stable`, or this worker
+   * has not read its new assignment yet (or is out of touch with the group).
+   */
+  async rebalancing(): Promise<boolean> {
+    if (this.rebalancingNow || this.leaseLost || this.stopped || !this.admin) return true;
+    const { groups } = await this.admin.describeGroups([this.opts.groupId]);
+    return groups[0]?.state !== 'Stable';
+  }
+
+  /** The group's leader as of this worker's latest assignment (`self`: this worker). */
+  leader(): (ClusterWorker & { self: boolean }) | null {
+    const a = this.lastAssignment;
+    const id = a?.leader ?? this.leaderId;
+    if (!a || !id) return null;
+    return { ...workerOf(a, id), self: id === this.memberId };
+  }
+
+  /** The worker holding `task` by this worker's latest assignment (`self`: this worker). */
+  ownerOf(task: string): (ClusterWorker & { self: boolean }) | null {
+    const a = this.lastAssignment;
+    const memberId = a ? Object.keys(a.members).find((m) => a.members[m]?.includes(task)) : undefined;
+    if (!a || !memberId) return null;
+    return { ...workerOf(a, memberId), self: memberId === this.memberId };
   }
 
   /** Task names this worker runs now. */
@@ -217,8 +300,9 @@ export class Cluster {
    */
   assertOwner(task: string): void {
     const fresh = Date.now() - this.lastBeat < this.sessionTimeout - this.heartbeatInterval;
-    if (this.stopped || !this.assigned.has(task) || !fresh) {
-      throw new FatalError('CLUSTER_OWNERSHIP_LOST', `Task ${task}: worker ${this.workerId} no longer holds it (${this.assigned.has(task) ? 'no heartbeat within the session timeout' : 'assigned elsewhere'}).`, {
+    const held = this.assigned.has(task) || this.releasing.has(task);
+    if (this.stopped || !held || !fresh) {
+      throw new FatalError('CLUSTER_OWNERSHIP_LOST', `Task ${task}: worker ${this.workerId} no longer holds it (${held ? 'no heartbeat within the session timeout' : 'assigned elsewhere'}).`, {
         object: task,
         fix: 'Nothing to do: the task runs on the worker the group assigned it to.',
       });
@@ -328,7 +412,10 @@ export class Cluster {
           metas.map((m) => ({ memberId: m.memberId, tasks: m.meta.tasks })),
           tasks,
         );
-        const data: Omit<AssignmentData, 'tasks'> = { epoch, workerIds: Object.fromEntries(metas.map((m) => [m.memberId, m.meta.workerId])), members: Object.fromEntries(plan) };
+        const urls = Object.fromEntries(metas.flatMap((m) => (m.meta.url ? [[m.memberId, m.meta.url]] : [])));
+        // The assignor runs on the leader only: the member with this worker's id is the leader.
+        const leader = metas.find((m) => m.meta.workerId === this.workerId)?.memberId;
+        const data: Omit<AssignmentData, 'tasks'> = { epoch, ...(leader ? { leader } : {}), workerIds: Object.fromEntries(metas.map((m) => [m.memberId, m.meta.workerId])), urls, members: Object.fromEntries(plan) };
         await this.send(this.topics.status, 'epoch', JSON.stringify({ workerId: this.workerId, epoch, at: Date.now(), assignment: data }));
         this.logger.info('cluster: assignment', { epoch, members: data.members });
         return members.map((m) => {
@@ -340,7 +427,7 @@ export class Cluster {
       },
       protocol: ({ topics }) => ({
         name: ASSIGNER,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch, configsRead: String(this.readTo.get(this.topics.configs) ?? 0n) } satisfies MemberMeta)) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch, configsRead: String(this.readTo.get(this.topics.configs) ?? 0n), ...(this.opts.url ? { url: this.opts.url } : {}) } satisfies MemberMeta)) }),
       }),
     });
   }
@@ -366,12 +453,19 @@ export class Cluster {
         this.reconciling = this.reconciling.then(() => this.reconcile()).catch(() => undefined);
       }
     });
+    group.on(group.events.REBALANCING, () => {
+      this.rebalancingNow = true;
+    });
     group.on(group.events.GROUP_JOIN, (ev) => {
       this.lastBeat = Date.now();
       this.leaseLost = false;
       this.memberId = ev.payload.memberId;
+      this.leaderId = ev.payload.leaderId;
+      this.rebalancingNow = true;
       // The new assignment is read at once (a start in progress sees it), the tasks follow in order.
-      const read = this.onJoin();
+      const read = this.onJoin().finally(() => {
+        this.rebalancingNow = false;
+      });
       this.reconciling = this.reconciling
         .then(async () => {
           if (await read) await this.reconcile();
@@ -441,7 +535,10 @@ export class Cluster {
   private async reconcile(): Promise<void> {
     if (this.stopped) return;
     const lost = this.runtime.list().filter((t) => !this.assigned.has(t.id));
-    await Promise.all(lost.map((t) => this.dropTask(t.id, 'assigned elsewhere')));
+    // A task lost because it was removed from the cluster is released, not handed over: read the
+    // configs to their end first, so a task merely moved is never mistaken for a removed one.
+    if (lost.length > 0) await this.caughtUp(5_000).catch((err: unknown) => this.logger.warn('cluster: configs not read to the end before stopping tasks', { error: (err as Error).message }));
+    await Promise.all(lost.map((t) => (this.configs.has(t.id) ? this.dropTask(t.id, 'assigned elsewhere') : this.releaseTask(t.id))));
     // A task kept whose config changed: modified in place (stop, checkpoint, continue under the new
     // config; tables it did not cover get their full sync), or restarted when its endpoints changed.
     for (const [name, record] of [...this.assigned]) {
@@ -459,6 +556,7 @@ export class Cluster {
     }
     const running = new Set(this.running());
     for (const [name, record] of [...this.assigned]) {
+      if (running.has(name)) this.applyTarget(name, record);
       if (running.has(name) || !this.assigned.has(name)) continue;
       await this.startTask(name, record).catch((err: unknown) => this.logger.error('cluster: could not start task', { task: name, error: (err as Error).message }));
     }
@@ -485,6 +583,41 @@ export class Cluster {
     const until = Date.now() + 30_000;
     while (Date.now() < until && this.assigned.has(name) && !this.stopped && ['idle', 'prechecking', 'precheckReview', 'awaitingAlertIgnore'].includes(runner.status.state)) await sleep(100);
     await this.send(this.topics.status, `task/${name}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), task: name, state: 'running' } satisfies ClusterStatusRecord)).catch(() => undefined);
+    this.applyTarget(name, record);
+  }
+
+  /** A running task follows its record's target state: paused or not. */
+  private applyTarget(name: string, record: ClusterTaskRecord): void {
+    const runner = this.runtime.list().find((t) => t.id === name);
+    if (!runner) return;
+    const paused = runner.status.state === 'paused';
+    if (record.paused === true && !paused) {
+      this.logger.info('cluster: pausing task (target state)', { task: name });
+      runner.pause();
+    } else if (record.paused !== true && paused) {
+      this.logger.info('cluster: resuming task (target state)', { task: name });
+      runner.resume();
+    }
+  }
+
+  /**
+   * A task removed from the cluster, stopped by the worker that ran it and released there: slot,
+   * publication and helper objects dropped, position deleted (as `runtime.release` does).
+   */
+  private async releaseTask(name: string): Promise<void> {
+    const runner = this.runtime.list().find((t) => t.id === name);
+    if (!runner) return;
+    this.releasing.add(name);
+    try {
+      runner.release();
+      const until = Date.now() + 60_000;
+      while (Date.now() < until && !['released', 'releaseFailed'].includes(runner.status.state)) await sleep(100);
+      if (runner.status.state === 'released') this.logger.info('cluster: removed task released (slot, publication, position)', { task: name });
+      else this.logger.error('cluster: removed task not released; drop its slot and publication by hand', { task: name, state: runner.status.state, error: runner.status.lastError?.message });
+    } finally {
+      this.releasing.delete(name);
+    }
+    await this.dropTask(name, 'removed from the cluster');
   }
 
   /**
@@ -514,7 +647,7 @@ export class Cluster {
   private async takeOver(cfg: TaskOptions): Promise<void> {
     const k = cfg.destination.kafka;
     if (k?.exactlyOnce) {
-      const kafka = new Kafka({ ...kafkaClientConfig({ brokers: k.brokers, ...(k.sasl ? { sasl: k.sasl } : {}), ...(k.tls?.enabled ? { tls: k.tls.caCert ? { caCert: k.tls.caCert } : {} } : {}) }), logLevel: logLevel.NOTHING });
+      const kafka = new Kafka({ ...kafkaClientConfig(kafkaConnectionOf(k)), logLevel: logLevel.NOTHING });
       const producer = kafka.producer({ transactionalId: `tributary-${cfg.name}`, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       try {
@@ -653,20 +786,31 @@ export class Cluster {
   }
 }
 
+function workerOf(a: Pick<AssignmentData, 'workerIds' | 'urls'>, memberId: string): ClusterWorker {
+  const url = a.urls?.[memberId];
+  return { workerId: a.workerIds[memberId] ?? memberId, memberId, ...(url ? { url } : {}) };
+}
+
 async function describeGroupAssignment(admin: Admin, groupId: string, configured: readonly string[]): Promise<ClusterAssignment> {
   const { groups } = await admin.describeGroups([groupId]);
   const g = groups[0];
   const workers: ClusterAssignment['workers'] = [];
   let epoch = 0;
+  let leaderId: string | undefined;
   for (const m of g?.members ?? []) {
     const data = decodeAssignment(m.memberAssignment);
     const meta = decodeMeta(m.memberMetadata);
-    if (data) epoch = Math.max(epoch, data.epoch);
-    workers.push({ workerId: meta?.workerId ?? m.clientId, memberId: m.memberId, tasks: data?.members[m.memberId] ?? [] });
+    if (data && data.epoch >= epoch) {
+      epoch = data.epoch;
+      leaderId = data.leader;
+    }
+    workers.push({ workerId: meta?.workerId ?? m.clientId, memberId: m.memberId, ...(meta?.url ? { url: meta.url } : {}), tasks: data?.members[m.memberId] ?? [] });
   }
   workers.sort((a, b) => a.workerId.localeCompare(b.workerId));
   const held = new Set(workers.flatMap((w) => w.tasks));
-  return { groupId, epoch, state: g?.state ?? 'Unknown', workers, unassigned: configured.filter((t) => !held.has(t)) };
+  const lead = workers.find((w) => w.memberId === leaderId);
+  const leader = lead ? { workerId: lead.workerId, memberId: lead.memberId, ...(lead.url ? { url: lead.url } : {}) } : null;
+  return { groupId, epoch, state: g?.state ?? 'Unknown', leader, workers, unassigned: configured.filter((t) => !held.has(t)) };
 }
 
 /**

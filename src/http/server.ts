@@ -14,6 +14,8 @@ import type { TaskRunner } from '../runtime/task.js';
 import type { ThrottleUpdate } from '../../machines/index.js';
 import { bearerMatches, checkTokenSetting } from './auth.js';
 import { confinePaths, realDataDir } from './confine.js';
+import { HttpError, printable } from './errors.js';
+import { clusterAssignmentSchema, clusterWrites, clusterWriteSchema, routeInCluster, type ClusterApi } from './cluster.js';
 import { chartOf, createInspectionHub, SSE_HEADERS, statechartPage } from './statechart/index.js';
 import { errorBodySchema, ignoreAlertBodySchema, readyzSchema, taskDetailSchema, taskStatusSchema, THROTTLE_FIELDS, throttleBodySchema, throttleSchema } from './schemas.js';
 
@@ -49,6 +51,12 @@ export interface HttpOptions {
   dataDir?: string;
   /** Largest request body accepted; bigger ones get 413. Default 1 MiB. */
   maxBodyBytes?: number;
+  /**
+   * The cluster this runtime is the worker of (`serveHttp(cluster.runtime, { cluster })`): the API
+   * answers for the whole cluster (`GET /cluster`; task writes made by the leader, forwarded to it;
+   * requests about a task another worker runs forwarded to that worker). See `./cluster.ts`.
+   */
+  cluster?: ClusterApi;
 }
 
 /**
@@ -59,17 +67,6 @@ export interface ErrorBody {
   error: { code: string; message: string; fix?: string; issues?: readonly ConfigIssue[] };
 }
 
-class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly fix?: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
 
 /** How a route treats its request body and who may call it (its fastify `config`). */
 interface RouteConfig {
@@ -88,7 +85,6 @@ const TASK_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const DEFAULT_MAX_BODY = 1024 * 1024;
 const README_FIX = 'See the HTTP API section of the README, or GET /openapi.json.';
 
-const printable = (s: string, max = 80) => s.slice(0, max).replace(/[^\x20-\x7e]/g, '?');
 
 function utf8(body: Buffer): string {
   try {
@@ -200,6 +196,8 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
   const token = opts.token;
   const dataDir = opts.dataDir !== undefined ? await realDataDir(opts.dataDir) : undefined;
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+  const cluster = opts.cluster;
+  const writes = cluster ? clusterWrites(cluster) : null;
   const metrics = createMetrics(runtime);
 
   const app = fastify({
@@ -271,14 +269,17 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
   });
 
   // Authentication, then the task id of the path (validated, and known) before any body is read.
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const config = configOf(request);
     if (config.auth === 'public') return;
     const auth = authState(request);
     if (auth !== 'ok' && config.auth !== 'optional') throw unauthorized(auth);
     if (auth === 'ok') authenticated.add(request);
     const id = (request.params as { id?: unknown } | undefined)?.id;
-    if (typeof id === 'string') runtime.get(checkTaskId(id));
+    const taskId = typeof id === 'string' ? checkTaskId(id) : undefined;
+    const where = cluster ? await routeInCluster(cluster, runtime, request, reply, taskId) : 'local';
+    if (where === 'forwarded') return reply;
+    if (where === 'local' && taskId !== undefined) runtime.get(taskId);
   });
 
   // Bodies are read only by the routes that take one (registered below with their parser).
@@ -320,6 +321,7 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
   for (const [id, schema] of Object.entries({ ErrorBody: errorBodySchema, TaskStatus: taskStatusSchema, TaskDetail: taskDetailSchema, Throttle: throttleSchema, Readiness: readyzSchema })) {
     app.addSchema({ $id: id, ...schema });
   }
+  if (cluster) for (const [id, schema] of Object.entries({ ClusterAssignment: clusterAssignmentSchema, ClusterWrite: clusterWriteSchema })) app.addSchema({ $id: id, ...schema });
   const taskConfigJsonSchema = (() => {
     const { $schema: _drop, ...rest } = z.toJSONSchema(shippedSchemas().file, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
     return { ...rest, description: 'A task config, as in a task file (YAML or JSON); `${ENV}` placeholders are refused.' };
@@ -382,11 +384,18 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
   // Tasks.
   route(app, 'GET', '/tasks', { summary: 'Every task', response: { 200: { type: 'array', items: { $ref: 'TaskStatus#' } }, ...errors } }, {}, () => runtime.list().map((t) => t.status));
   route(app, 'GET', '/tasks/:id', { summary: 'One task, with its config (secrets masked)', params: idParams, response: { 200: { $ref: 'TaskDetail#' }, ...errors } }, {}, (request) => describeTask(taskOf(request)));
-  route(app, 'DELETE', '/tasks/:id', { summary: 'Stop and forget a task (slot and checkpoint stay)', params: idParams, response: { 200: { type: 'object', required: ['deleted'], properties: { deleted: { type: 'string' } } }, ...errors } }, {}, async (request) => {
-    const task = taskOf(request);
-    await runtime.remove(task.id);
-    return { deleted: task.id };
-  });
+  if (cluster && writes) {
+    route(app, 'GET', '/cluster', { summary: "The cluster's assignment: members, epoch, leader, which worker runs which task", response: { 200: { $ref: 'ClusterAssignment#' }, ...errors } }, {}, () => cluster.assignment());
+    route(app, 'DELETE', '/tasks/:id', { summary: 'Remove a task from the cluster (made by the leader); its worker stops it and releases its slot, publication and position', params: idParams, response: { 202: { $ref: 'ClusterWrite#' }, ...errors } }, {}, async (request, reply) =>
+      reply.code(202).send(await writes.remove((request.params as { id: string }).id)),
+    );
+  } else {
+    route(app, 'DELETE', '/tasks/:id', { summary: 'Stop and forget a task (slot and checkpoint stay)', params: idParams, response: { 200: { type: 'object', required: ['deleted'], properties: { deleted: { type: 'string' } } }, ...errors } }, {}, async (request) => {
+      const task = taskOf(request);
+      await runtime.remove(task.id);
+      return { deleted: task.id };
+    });
+  }
   const action = (instance: FastifyInstance, name: string, summary: string, status: 200 | 202, run: (task: TaskRunner, request: FastifyRequest) => Promise<void> | void, extra: FastifySchema = {}, config: RouteConfig = {}) =>
     route(instance, 'POST', `/tasks/:id/${name}`, { summary, params: idParams, ...extra, response: { [status]: { $ref: 'TaskStatus#' }, ...errors } }, config, async (request, reply) => {
       const task = taskOf(request);
@@ -394,8 +403,15 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
       return reply.code(status).send(task.status);
     });
   action(app, 'start', 'Start a task (a stopped one runs again: prechecks, then from its checkpoint)', 202, (t) => t.start());
-  action(app, 'pause', 'Pause a task', 202, (t) => t.pause());
-  action(app, 'resume', 'Resume a paused task', 202, (t) => t.resume());
+  if (writes) {
+    // The target state of a task in the cluster, made by the leader: its worker follows it, and so would the next one.
+    for (const [name, summary, write] of [['pause', 'Pause a task of the cluster (made by the leader)', writes.pause], ['resume', 'Resume a paused task of the cluster (made by the leader)', writes.resume]] as const) {
+      route(app, 'POST', `/tasks/:id/${name}`, { summary, params: idParams, response: { 202: { $ref: 'ClusterWrite#' }, ...errors } }, {}, async (request, reply) => reply.code(202).send(await write((request.params as { id: string }).id)));
+    }
+  } else {
+    action(app, 'pause', 'Pause a task', 202, (t) => t.pause());
+    action(app, 'resume', 'Resume a paused task', 202, (t) => t.resume());
+  }
   action(app, 'stop', 'Stop a task, confirming and checkpointing what was acknowledged', 200, (t) => t.stop());
   action(app, 'restart', 'Stop, then start a task', 202, async (t) => {
     await t.stop();
@@ -427,15 +443,17 @@ export async function serveHttp(runtime: Runtime, opts: HttpOptions): Promise<Ht
       scope,
       'POST',
       '/tasks',
-      { summary: 'Add a task (and start it)', querystring: { type: 'object', properties: { start: { type: 'string', description: '`false` only adds the task; anything else also starts it.' } } }, response: { 201: { $ref: 'TaskDetail#' }, ...errors } },
+      { summary: writes ? 'Add a task to the cluster (made by the leader; the next assignment starts it)' : 'Add a task (and start it)', querystring: { type: 'object', properties: { start: { type: 'string', description: '`false` only adds the task; anything else also starts it (in a cluster a task put always runs).' } } }, response: writes ? { 202: { $ref: 'ClusterWrite#' }, ...errors } : { 201: { $ref: 'TaskDetail#' }, ...errors } },
       { body: 'config' },
       async (request, reply) => {
+        if (writes) return reply.code(202).send(await writes.create(await taskConfig(request)));
         const task = runtime.add(await taskConfig(request));
         if ((request.query as { start?: string }).start !== 'false') task.start();
         return reply.code(201).send(describeTask(task));
       },
     );
-    route(scope, 'PUT', '/tasks/:id', { summary: 'Modify a task (it continues from its checkpoint)', params: idParams, response: { 200: { $ref: 'TaskDetail#' }, ...errors } }, { body: 'config' }, async (request) => {
+    route(scope, 'PUT', '/tasks/:id', { summary: 'Modify a task (it continues from its checkpoint)', params: idParams, response: writes ? { 202: { $ref: 'ClusterWrite#' }, ...errors } : { 200: { $ref: 'TaskDetail#' }, ...errors } }, { body: 'config' }, async (request, reply) => {
+      if (writes) return reply.code(202).send(await writes.modify((request.params as { id: string }).id, await taskConfig(request)));
       const task = taskOf(request);
       return describeTask(await runtime.modify(task.id, await taskConfig(request)));
     });
