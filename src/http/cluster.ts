@@ -137,7 +137,8 @@ export async function routeInCluster(cluster: ClusterApi, runtime: Runtime, requ
     return 'forwarded';
   }
   if (cluster.record(taskId) !== undefined) {
-    throw new HttpError(409, 'CLUSTER_TASK_ELSEWHERE', owner ? `task ${taskId} runs on worker ${owner.workerId}, which serves no API` : `task ${taskId} is in the cluster but no worker runs it now`, 'GET /cluster shows which worker runs it.');
+    const where = owner?.self ? 'is assigned to this worker, which has not started it yet' : owner ? `runs on worker ${owner.workerId}, which serves no API` : 'is in the cluster but no worker runs it now';
+    throw new HttpError(409, 'CLUSTER_TASK_ELSEWHERE', `task ${taskId} ${where}`, 'Retry in a few seconds; GET /cluster shows which worker runs it.');
   }
   return 'local';
 }

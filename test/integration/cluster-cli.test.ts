@@ -6,7 +6,7 @@ import { clusterTopics } from '../../src/cluster/index.js';
 import { WorkerProcess, waitUntil } from '../fixtures/cluster/workers.js';
 import { servers } from './servers.js';
 import { createTestDatabase, createTopic, deleteTopics, uniqueName, withPg } from './support.js';
-import { expectTopicMatchesSource } from './verify-topic.js';
+import { expectTopicMatchesSource, readTopicByPartition } from './verify-topic.js';
 
 /**
  * `tributary run --cluster GROUP task.yaml --http PORT` as real processes, coordinating through the
@@ -109,6 +109,13 @@ describe('tributary run --cluster: CLI workers and the cluster HTTP API', () => 
       ]);
       expect(body.unassigned).toEqual([]);
     }
+    // /metrics of a worker covers its own tasks only.
+    for (const [i, w] of [w1, w2].entries()) {
+      const text = await (await fetch(`${url(i)}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+      const mine = w.running()[0] as string;
+      expect(text).toContain(`task="${mine}"`);
+      expect(text).not.toContain(`task="${mine === a ? b : a}"`);
+    }
     // The OpenAPI document of a worker describes the cluster routes as served.
     const doc = (await call(url(0), 'GET', '/openapi.json')).body as unknown as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: { schemas: Record<string, { required?: string[] }> } };
     expect(Object.keys(doc.paths['/cluster'] ?? {})).toEqual(['get']);
@@ -175,6 +182,10 @@ describe('tributary run --cluster: CLI workers and the cluster HTTP API', () => 
     await waitUntil('c stopped', () => !owner.running().includes(c), 60_000, show);
     expect(owner.state(c)).toBe('released');
     expect(await objects()).toEqual({ slots: 0, publications: 0 });
+    // Its position is deleted too: the latest record of c in the positions topic is a tombstone.
+    const positions = [...(await readTopicByPartition(topics.positions)).values()].flat().filter((r) => r.key?.toString() === c);
+    expect(positions.length).toBeGreaterThan(1);
+    expect(positions.at(-1)?.value).toBeNull();
     const gone = await waitForAnswer(() => call(url(away), 'POST', `/tasks/${c}/pause`));
     expect(gone.status).toBe(404);
   }, 150_000);
