@@ -14,7 +14,9 @@ import { createCanalJson } from '../src/formats/canal-json.js';
 import type { ChangeEvent, Column, Row, TableShape } from '../src/core/events.js';
 import { SequencePosition } from '../src/core/position.js';
 import type { EncodeContext } from '../src/formats/format.js';
-import { pgTypeInfo, pgValueText } from '../src/formats/types/postgres.js';
+import { columnTypeInfo } from '../src/formats/types/columns.js';
+import { valueText } from '../src/formats/types/values.js';
+import { postgresColumn } from '../src/sources/postgres/values.js';
 import { KafkaSink } from '../src/sinks/kafka/sink.js';
 import { packBatch } from '../src/sinks/kafka/workerProducer.js';
 import { splitBySize } from '../src/sinks/kafka/sink.js';
@@ -32,7 +34,7 @@ const columns: Column[] = [
   { name: 'created_at', type: 'timestamptz', typeId: 1184 },
   { name: 'updated_at', type: 'timestamptz', typeId: 1184 },
   { name: 'paid', type: 'bool', typeId: 16 },
-];
+].map(postgresColumn);
 const shape: TableShape = { ref: { database: 'shop', schema: 'public', table: 'orders' }, columns, key: ['id'] };
 const STATUSES = ['new', 'paid', 'shipped', 'cancelled', 'refunded'];
 
@@ -65,13 +67,13 @@ function makeEvents(): { updates: ChangeEvent[]; inserts: ChangeEvent[] } {
 const sqlType: Record<string, number> = {};
 const mysqlType: Record<string, string> = {};
 for (const c of columns) {
-  const info = pgTypeInfo(c);
+  const info = columnTypeInfo(c);
   sqlType[c.name] = info.sqlType;
   mysqlType[c.name] = info.mysqlType;
 }
 function textRow(r: Row): Record<string, string | null> {
   const o: Record<string, string | null> = {};
-  for (const c of columns) if (r[c.name] !== undefined) o[c.name] = pgValueText(r[c.name]);
+  for (const c of columns) if (r[c.name] !== undefined) o[c.name] = valueText(r[c.name]);
   return o;
 }
 function naive(e: ChangeEvent, ctx: EncodeContext): Buffer {
@@ -81,7 +83,7 @@ function naive(e: ChangeEvent, ctx: EncodeContext): Buffer {
     for (const c of columns) {
       const b = e.before[c.name];
       const a = e.after?.[c.name];
-      if (b !== undefined && a !== undefined && pgValueText(a) !== pgValueText(b)) o[c.name] = pgValueText(b);
+      if (b !== undefined && a !== undefined && valueText(a) !== valueText(b)) o[c.name] = valueText(b);
     }
     old = [o];
   }
@@ -106,11 +108,11 @@ function stats(xs: number[]): { min: number; median: number } {
 
 const { updates, inserts } = makeEvents();
 const fmt = createCanalJson();
-const ctx: EncodeContext = { sequence: 0, now: 1_714_979_289_123, sourceKind: 'postgres', database: 'shop' };
+const ctx: EncodeContext = { sequence: 0, now: 1_714_979_289_123, documents: false, sourceName: 'PostgreSQL' };
 let sink_: unknown = 0;
 
 const sink = new KafkaSink({
-  brokers: ['127.0.0.1:1'], topic: 'bench', format: fmt, sourceKind: 'postgres', database: 'shop', compression: 'none', acks: 'all',
+  brokers: ['127.0.0.1:1'], topic: 'bench', format: fmt, documents: false, sourceName: 'PostgreSQL', compression: 'none', acks: 'all',
   partitionPolicy: 'keyHash', maxMessageBytes: 1_000_000, createTopics: false, conflictMode: 'ignoreAndProceed',
 });
 (sink as unknown as { partitions: Map<string, number> }).partitions.set('bench', 4);

@@ -9,6 +9,7 @@ import type { ChangeEvent, TableShape } from '../../src/core/events.js';
 import { createCanalJson, createDtsAvro, createShareplexJson, type EncodeContext, type Format } from '../../src/formats/index.js';
 import { ThrottleController, throttleRate } from '../../src/operators/throttleRate.js';
 import { PgPosition } from '../../src/sources/postgres/position.js';
+import { postgresColumn } from '../../src/sources/postgres/values.js';
 import { MB, createTopic, deleteTopics, round, sleep, uniqueName, type ScenarioContext } from '../lib.js';
 import { rawProduce } from './pgIncremental.js';
 
@@ -22,7 +23,7 @@ const shape: TableShape = {
     { name: 'price', type: 'numeric', typeId: 1700, precision: 12, scale: 2 },
     { name: 'created', type: 'timestamptz', typeId: 1184 },
     { name: 'note', type: 'text', typeId: 25 },
-  ],
+  ].map(postgresColumn),
   key: ['id'],
 };
 
@@ -67,7 +68,7 @@ export function syntheticEvents(n: number): ChangeEvent[] {
 }
 
 function encodeRate(format: Format, events: ChangeEvent[], reps: number): { us: number; avgBytes: number } {
-  const ctx: EncodeContext = { sequence: 0, now: Date.now(), sourceKind: 'postgres', database: 'bench' };
+  const ctx: EncodeContext = { sequence: 0, now: Date.now(), documents: false, sourceName: 'PostgreSQL' };
   let bytes = 0;
   for (const e of events.slice(0, 20_000)) {
     ctx.sequence = (ctx.sequence as number) + 1;
@@ -122,7 +123,7 @@ export async function stages(ctx: ScenarioContext): Promise<void> {
     ['Shareplex JSON', createShareplexJson()],
   ];
   const canal = createCanalJson();
-  const ectx: EncodeContext = { sequence: 0, now: Date.now(), sourceKind: 'postgres', database: 'bench' };
+  const ectx: EncodeContext = { sequence: 0, now: Date.now(), documents: false, sourceName: 'PostgreSQL' };
   const sample: Message[] = events.slice(0, 5000).map((e, i) => {
     ectx.sequence = i + 1;
     const r = canal.encode(e, ectx);

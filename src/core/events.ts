@@ -1,4 +1,5 @@
 import type { Position } from './position.js';
+import type { ValueType } from './values.js';
 
 /**
  * What a change did. `truncate` empties a table, `ddl` changes a definition (`ChangeEvent.ddl`), and
@@ -13,11 +14,16 @@ export interface TableRef {
   table: string;
 }
 
-/** A column as the source describes it; `type` is the source's own type name. */
+/**
+ * A column as the source describes it: `type` is the source's own type name, `value` its neutral
+ * type (core/values.ts), which is all the formats read besides the name.
+ */
 export interface Column {
   name: string;
   type: string;
-  /** Source type id (PostgreSQL OID) where there is one. */
+  /** The neutral type, from the source's converter. Absent: text. */
+  value?: ValueType;
+  /** The source's own type number (PostgreSQL OID) where there is one (DTS `dataTypeNumber`). */
   typeId?: number;
   nullable?: boolean;
   /** Numeric precision/scale, character length, where known. */

@@ -37,6 +37,8 @@ export interface SourceCapabilities {
   readonly snapshot: boolean;
   /** Streams later changes (incremental synchronization). */
   readonly stream: boolean;
+  /** The name the formats' clients know it by (DTS Avro `source.sourceType`: `PostgreSQL`, `DB2`). */
+  readonly productName: string;
   /** Its rows are whole documents keyed by `_id` (MongoDB-like), not rows of columns. */
   readonly documents: boolean;
   /** Delivers DDL events. */

@@ -16,6 +16,11 @@ export interface Position {
    * layout can represent; the formats then assign an id when they write the message.
    */
   eventId?(): bigint | null;
+  /**
+   * How the source's own clients write this position (PostgreSQL: the LSN `X/Y`), for the formats'
+   * position fields (DTS `sourcePosition`, Shareplex `scn`). Absent: `encode()`.
+   */
+  text?(): string;
 }
 
 /**

@@ -12,10 +12,11 @@ import type { EncodeContext, EncodedRecord, Format, FormatDescriptor } from './f
 import { formatDescriptor } from './format.js';
 import type { ByteSink } from './byteSink.js';
 import { quote } from './json.js';
-import { mongoId, recordKey, recordKeyText, relationalKeyRow } from './key.js';
+import { documentId, recordKey, recordKeyText, relationalKeyRow } from './key.js';
 import { MessageIds } from './messageId.js';
-import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
-import { pgTypeInfo, pgValueText, sameValue } from './types/postgres.js';
+import { bsonToJson, documentToJson, patchToJson } from './types/document.js';
+import { columnTypeInfo } from './types/columns.js';
+import { sameValue, valueText } from './types/values.js';
 
 export interface CanalJsonOptions {
   /**
@@ -69,7 +70,7 @@ function valueJson(v: unknown): string {
       if (v === null) return 'null';
       break;
   }
-  const t = pgValueText(v);
+  const t = valueText(v);
   return t === null ? 'null' : quote(t);
 }
 
@@ -152,10 +153,10 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
   const cache = new WeakMap<TableShape, Prepared>();
   const ids = new MessageIds();
 
-  function prepare(shape: TableShape, mongo: boolean): Prepared {
+  function prepare(shape: TableShape, documents: boolean): Prepared {
     const ref = shape.ref;
-    const database = mongo ? ref.database : (ref.schema ?? ref.database);
-    const pk = shape.key.length > 0 ? shape.key : mongo ? ['_id'] : null;
+    const database = documents ? ref.database : (ref.schema ?? ref.database);
+    const pk = shape.key.length > 0 ? shape.key : documents ? ['_id'] : null;
     const common = `,"database":${j(database)},"table":${j(ref.table)},"pkNames":${pk === null ? 'null' : j(pk)}`;
     const head = {} as Record<CanalType, string>;
     for (const t of ['INSERT', 'UPDATE', 'DELETE', 'DDL'] as const) {
@@ -163,13 +164,13 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
     }
     const cols: PreparedColumn[] = shape.columns.map((c) => ({ name: c.name, prefix: `${j(c.name)}:`, prefixBytes: Buffer.from(`${j(c.name)}:`), commaPrefixBytes: Buffer.from(`,${j(c.name)}:`) }));
     let dmlMid: string;
-    if (mongo) {
+    if (documents) {
       dmlMid = ',"sql":null,"sqlType":null,"mysqlType":null,"data":[';
     } else {
       const sqlType: Record<string, number> = {};
       const mysqlType: Record<string, string> = {};
       for (const c of shape.columns) {
-        const info = pgTypeInfo(c);
+        const info = columnTypeInfo(c);
         sqlType[c.name] = info.sqlType;
         mysqlType[c.name] = typeNames === 'mysql' ? info.mysqlType : c.type;
       }
@@ -187,8 +188,8 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
   let tsText = '';
 
   /** The Canal message text of an event. */
-  function build(e: ChangeEvent, ctx: EncodeContext, mongo: boolean): string {
-    const p = cache.get(e.shape) ?? prepare(e.shape, mongo);
+  function build(e: ChangeEvent, ctx: EncodeContext, documents: boolean): string {
+    const p = cache.get(e.shape) ?? prepare(e.shape, documents);
     const start = `{"id":${ids.next(e, ctx.now)}`;
     if (ctx.now !== lastNow) {
       lastNow = ctx.now;
@@ -200,18 +201,18 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
     switch (e.op) {
       case 'insert': {
         const row = requireRow(e, e.after, 'after');
-        const data = mongo ? documentToJson(row) : rowJson(p.cols, row);
+        const data = documents ? documentToJson(row) : rowJson(p.cols, row);
         s = `${start}${p.head.INSERT}${times}${p.dmlMid}${data}],"old":null${tail}`;
         break;
       }
       case 'update': {
         let data: string;
         let old: string;
-        if (mongo) {
+        if (documents) {
           if (e.after !== null && e.after !== undefined) data = documentToJson(e.after);
           else if (e.patch !== undefined) data = patchToJson(e.patch);
           else throw missing(e, 'after or patch');
-          const id = mongoId(e);
+          const id = documentId(e);
           old = id === undefined ? 'null' : `[{"_id":${bsonToJson(id)}}]`;
         } else {
           const after = requireRow(e, e.after, 'after');
@@ -225,13 +226,13 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
       }
       case 'delete': {
         const row = requireRow(e, e.before, 'before');
-        const data = mongo ? documentToJson(row) : rowJson(p.cols, row);
+        const data = documents ? documentToJson(row) : rowJson(p.cols, row);
         s = `${start}${p.head.DELETE}${times}${p.dmlMid}${data}],"old":null${tail}`;
         break;
       }
       case 'truncate':
       case 'ddl': {
-        s = `${start}${p.head.DDL}${times},"sql":${ddlSql(e, mongo)},"sqlType":null,"mysqlType":null,"data":null,"old":null${tail}`;
+        s = `${start}${p.head.DDL}${times},"sql":${ddlSql(e, documents)},"sqlType":null,"mysqlType":null,"data":null,"old":null${tail}`;
         break;
       }
       default:
@@ -244,19 +245,19 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
   }
 
   function encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord {
-    const mongo = ctx.sourceKind === 'mongodb';
-    const s = build(e, ctx, mongo);
-    return { key: recordKey(e, mongo), value: Buffer.from(s, 'utf8') };
+    const documents = ctx.documents;
+    const s = build(e, ctx, documents);
+    return { key: recordKey(e, documents), value: Buffer.from(s, 'utf8') };
   }
 
   function encodeInto(e: ChangeEvent, ctx: EncodeContext, out: ByteSink): void {
-    const mongo = ctx.sourceKind === 'mongodb';
-    if (!mongo && (e.op === 'insert' || e.op === 'update' || e.op === 'delete')) {
+    const documents = ctx.documents;
+    if (!documents && (e.op === 'insert' || e.op === 'update' || e.op === 'delete')) {
       relationalInto(e, ctx, out);
       return;
     }
-    const s = build(e, ctx, mongo);
-    out.writeKey(recordKeyText(e, mongo));
+    const s = build(e, ctx, documents);
+    out.writeKey(recordKeyText(e, documents));
     out.writeValue(s);
   }
 
@@ -275,7 +276,7 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
       const key = e.shape.key;
       for (let i = 0; i < key.length; i++) {
         if (i > 0) out.writeByte(0x2c);
-        const t = pgValueText(keyRow[key[i] as string]);
+        const t = valueText(keyRow[key[i] as string]);
         if (t === null) out.writeAscii('null');
         else out.writeJsonString(t);
       }
@@ -331,8 +332,8 @@ function quoteIdent(s: string): string {
 }
 
 /** DDL `sql`: MongoDB → the command document (object); relational → the DDL text (string). */
-function ddlSql(e: ChangeEvent, mongo: boolean): string {
-  if (mongo) {
+function ddlSql(e: ChangeEvent, documents: boolean): string {
+  if (documents) {
     const cmd = e.ddl?.command;
     if (cmd !== undefined && cmd !== null) return bsonToJson(cmd);
     if (e.op === 'truncate') return `{"truncate":${j(e.shape.ref.table)}}`;

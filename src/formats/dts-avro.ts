@@ -7,24 +7,27 @@
  *   readers need a 64-bit long, `FULL_LONG`); `sourceTimestamp` = commit time in SECONDS (the DTS
  *   consumers use it as their checkpoint timestamp, which DTS expresses in Unix seconds);
  *   `bornTimestamp` = commit time in ms; `processTimestamps` = [ctx.now].
- * - `sourcePosition` and `safeSourcePosition`: the event position (PostgreSQL LSN `X/Y`, MongoDB
- *   position text); `sourceTxid`: transaction id or "".
- * - `objectName`: `database.schema.table` for PostgreSQL/Db2 (the published Go reader splits three
- *   parts into database and table), `database.collection` for MongoDB.
- * - `fields`: `{name, dataTypeNumber}` where dataTypeNumber is the PostgreSQL type OID (0 when the
- *   type has none known, e.g. enums without typeId). MongoDB: fields `_id` and `_value`, numbered by
- *   BSON type code, each image holding TextObject JSON (Extended JSON, see types/mongodb.ts).
+ * - `sourcePosition` and `safeSourcePosition`: the position as the source's clients write it
+ *   (`Position.text`: a PostgreSQL LSN `X/Y`), else its `encode()` text; `sourceTxid`: transaction
+ *   id or ""; `source.sourceType`: the source's declared product name (`ctx.sourceName`).
+ * - `objectName`: `database.schema.table` for rows of columns (the published Go reader splits three
+ *   parts into database and table), `database.collection` for documents.
+ * - `fields`: `{name, dataTypeNumber}` where dataTypeNumber is the source's type number
+ *   (`Column.typeId`), else the number DTS knows for the neutral type (types/columns.ts). Documents:
+ *   fields `_id` and `_value`, numbered by BSON type code, each image holding TextObject JSON
+ *   (Extended JSON, see types/document.ts).
  * - SQL NULL → Avro `null` (the published Java reader treats a non-null EmptyObject as a value);
  *   a column whose value is not known (absent from a key-only old tuple) → EmptyObject `NONE`.
- * - int2/int4/int8/oid → Integer{precision: byte width, value: text}; bool → Integer{1, "1"|"0"};
- *   numeric → Decimal{text, column precision, scale (0 when unconstrained)}; float4/8 → Float{value,
- *   precision: byte width, scale 0}; bytea → BinaryObject{"BLOB"}; json/jsonb → TextObject{"JSON"};
- *   xml → TextObject{"XML"}; date/time/timestamp → DateTime (millis = MICROseconds, as the DTS
- *   readers pad it to 6 digits); timetz → TimestampWithTimeZone; timestamptz → Timestamp{Unix seconds,
- *   micros}; everything else (text, varchar, uuid, interval, enums, arrays…) → Character{"utf8"}.
+ * - By neutral type (core/values.ts): integer → Integer{precision: byte width, value: text};
+ *   boolean → Integer{1, "1"|"0"}; decimal → Decimal{text, precision, scale (0 when unconstrained)};
+ *   float → Float{value, precision: byte width, scale 0}; bytes → BinaryObject{"BLOB"}; json →
+ *   TextObject{"JSON"}; xml → TextObject{"XML"}; date, time, timestamp → DateTime (millis =
+ *   MICROseconds, as the DTS readers pad it to 6 digits); time with zone → TimestampWithTimeZone;
+ *   timestamp with zone → Timestamp{Unix seconds, micros}; everything else (text, uuid, interval,
+ *   enum, array, bits) → Character{"utf8"}.
  * - DDL/TRUNCATE: operation DDL, `afterImages` = the DDL text string, `fields` null.
  * - tags: `pk_uk_info` = `{"PRIMARY":[key columns]}` when the table has a key; `partial` = "true" for
- *   MongoDB partial updates (then `_value` holds `{"$set":…,"$unset":…}`).
+ *   partial document updates (then `_value` holds `{"$set":…,"$unset":…}`).
  */
 import avsc from 'avsc';
 import type { Column, ChangeEvent, Row, TableShape } from '../core/events.js';
@@ -33,11 +36,12 @@ import { qualifiedName } from '../core/events.js';
 import { DTS_RECORD_SCHEMA } from './dts-avro-schema.js';
 import type { EncodeContext, EncodedRecord, Format, FormatDescriptor } from './format.js';
 import { formatDescriptor, positionText } from './format.js';
-import { mongoId, recordKey } from './key.js';
+import { documentId, recordKey } from './key.js';
 import { MessageIds } from './messageId.js';
-import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
-import type { DateTimeParts } from './types/postgres.js';
-import { parsePgDate, parsePgTime, parsePgTimestamp, pgInstant, pgTypeInfo, pgValueText } from './types/postgres.js';
+import { bsonToJson, documentToJson, patchToJson } from './types/document.js';
+import { columnTypeInfo } from './types/columns.js';
+import { parseDate, parseInstant, parseTime, parseTimestamp, type DateTimeParts } from './types/temporal.js';
+import { valueText } from './types/values.js';
 
 const NS = 'com.alibaba.dts.formats.avro.';
 
@@ -134,7 +138,7 @@ function dateTime(p: DateTimeParts): Record<string, unknown> {
 }
 
 function text(v: unknown): string {
-  return pgValueText(v) ?? '';
+  return valueText(v) ?? '';
 }
 
 function character(v: unknown): Wrapped {
@@ -142,13 +146,13 @@ function character(v: unknown): Wrapped {
 }
 
 function encoderFor(col: Column): Encoder {
-  const info = pgTypeInfo(col);
+  const info = columnTypeInfo(col);
   const width = info.width;
   switch (info.avro) {
     case 'integer':
       return (v) => ({ [I]: { precision: width, value: text(v) } });
     case 'bool':
-      return (v) => ({ [I]: { precision: 1, value: v === true || v === 't' || v === 'true' ? '1' : '0' } });
+      return (v) => ({ [I]: { precision: 1, value: v === true || v === 'true' ? '1' : '0' } });
     case 'decimal': {
       const precision = col.precision ?? 0;
       const scale = col.scale ?? 0;
@@ -157,34 +161,34 @@ function encoderFor(col: Column): Encoder {
     case 'float':
       return (v) => ({ [F]: { value: typeof v === 'number' ? v : Number(text(v)), precision: width, scale: 0 } });
     case 'binary':
-      return (v) => ({ [BO]: { type: 'BLOB', value: v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(text(v).replace(/^\\x/, ''), 'hex') } });
+      return (v) => ({ [BO]: { type: 'BLOB', value: v instanceof Uint8Array ? Buffer.from(v.buffer, v.byteOffset, v.byteLength) : Buffer.from(text(v), 'hex') } });
     case 'json':
       return (v) => ({ [TO]: { type: 'JSON', value: text(v) } });
     case 'xml':
       return (v) => ({ [TO]: { type: 'XML', value: text(v) } });
     case 'date':
       return (v) => {
-        const p = typeof v === 'string' ? parsePgDate(v) : null;
+        const p = typeof v === 'string' ? parseDate(v) : null;
         return p === null ? character(v) : { [DT]: dateTime(p) };
       };
     case 'time':
       return (v) => {
-        const p = typeof v === 'string' ? parsePgTime(v) : null;
+        const p = typeof v === 'string' ? parseTime(v) : null;
         return p === null ? character(v) : { [DT]: dateTime(p.parts) };
       };
     case 'timetz':
       return (v) => {
-        const p = typeof v === 'string' ? parsePgTime(v) : null;
+        const p = typeof v === 'string' ? parseTime(v) : null;
         return p === null ? character(v) : { [TZ]: { value: dateTime(p.parts), timezone: p.zone ?? '+00:00' } };
       };
     case 'timestamp':
       return (v) => {
-        const p = typeof v === 'string' ? parsePgTimestamp(v) : null;
+        const p = typeof v === 'string' ? parseTimestamp(v) : null;
         return p === null ? character(v) : { [DT]: dateTime(p.parts) };
       };
     case 'timestamptz':
       return (v) => {
-        const p = typeof v === 'string' ? pgInstant(v) : v instanceof Date ? { seconds: Math.floor(v.getTime() / 1000), micros: (v.getTime() % 1000) * 1000 } : null;
+        const p = typeof v === 'string' ? parseInstant(v) : v instanceof Date ? { seconds: Math.floor(v.getTime() / 1000), micros: (v.getTime() % 1000) * 1000 } : null;
         return p === null ? character(v) : { [TS]: { timestamp: p.seconds, millis: p.micros } };
       };
     default:
@@ -199,8 +203,6 @@ interface Prepared {
   encoders: Encoder[];
   tags: Record<string, string>;
 }
-
-const SOURCE_TYPE = { postgres: 'PostgreSQL', mongodb: 'MongoDB', db2: 'DB2' } as const;
 
 function bsonTypeCode(v: unknown): number {
   if (typeof v === 'string') return 2;
@@ -225,12 +227,12 @@ export function createDtsAvro(): Format {
   const cache = new WeakMap<TableShape, Prepared>();
   const ids = new MessageIds();
 
-  function prepare(shape: TableShape, mongo: boolean): Prepared {
+  function prepare(shape: TableShape, documents: boolean): Prepared {
     const ref = shape.ref;
-    const key = shape.key.length > 0 ? shape.key : mongo ? ['_id'] : [];
+    const key = shape.key.length > 0 ? shape.key : documents ? ['_id'] : [];
     const p: Prepared = {
-      objectName: { string: mongo ? `${ref.database}.${ref.table}` : qualifiedName(ref) },
-      fields: mongo ? null : { array: shape.columns.map((c) => ({ name: c.name, dataTypeNumber: pgTypeInfo(c).oid })) },
+      objectName: { string: documents ? `${ref.database}.${ref.table}` : qualifiedName(ref) },
+      fields: documents ? null : { array: shape.columns.map((c) => ({ name: c.name, dataTypeNumber: columnTypeInfo(c).typeNumber })) },
       names: shape.columns.map((c) => c.name),
       encoders: shape.columns.map(encoderFor),
       tags: key.length > 0 ? { pk_uk_info: JSON.stringify({ PRIMARY: key }) } : {},
@@ -249,16 +251,16 @@ export function createDtsAvro(): Format {
     return { array: out };
   }
 
-  function mongoImages(id: unknown, body: string | null): { array: Wrapped[] } | null {
+  function documentImages(id: unknown, body: string | null): { array: Wrapped[] } | null {
     if (body === null) return null;
     return { array: [{ [TO]: { type: 'JSON', value: id === undefined ? 'null' : bsonToJson(id) } }, { [TO]: { type: 'JSON', value: body } }] };
   }
 
   function encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord {
-    const mongo = ctx.sourceKind === 'mongodb';
-    const p = cache.get(e.shape) ?? prepare(e.shape, mongo);
+    const documents = ctx.documents;
+    const p = cache.get(e.shape) ?? prepare(e.shape, documents);
     const id = ids.next(e, ctx.now);
-    const pos = positionText(e, ctx);
+    const pos = positionText(e);
     let operation: string;
     let fields: Prepared['fields'] | { string: string } | null = p.fields;
     let before: unknown;
@@ -269,10 +271,10 @@ export function createDtsAvro(): Format {
       case 'update':
       case 'delete':
         operation = e.op.toUpperCase();
-        if (mongo) {
-          const id = mongoId(e);
+        if (documents) {
+          const id = documentId(e);
           fields = { array: [{ name: '_id', dataTypeNumber: bsonTypeCode(id) }, { name: '_value', dataTypeNumber: 3 }] };
-          before = mongoImages(id, e.before === null || e.before === undefined || e.op === 'insert' ? null : documentToJson(e.before));
+          before = documentImages(id, e.before === null || e.before === undefined || e.op === 'insert' ? null : documentToJson(e.before));
           let body: string | null = null;
           if (e.op !== 'delete') {
             if (e.after !== null && e.after !== undefined) body = documentToJson(e.after);
@@ -281,7 +283,7 @@ export function createDtsAvro(): Format {
               tags = { ...tags, partial: 'true' };
             }
           }
-          after = mongoImages(id, body);
+          after = documentImages(id, body);
         } else {
           before = e.op === 'insert' ? null : images(p, e.before);
           after = e.op === 'delete' ? null : images(p, e.after);
@@ -294,7 +296,7 @@ export function createDtsAvro(): Format {
         before = null;
         let ddl = e.ddl?.text;
         if (ddl === undefined && e.ddl?.command !== undefined) ddl = bsonToJson(e.ddl.command);
-        if (ddl === undefined && e.op === 'truncate') ddl = mongo ? `{"truncate":${JSON.stringify(e.shape.ref.table)}}` : `TRUNCATE TABLE ${qualifiedName(e.shape.ref)}`;
+        if (ddl === undefined && e.op === 'truncate') ddl = documents ? `{"truncate":${JSON.stringify(e.shape.ref.table)}}` : `TRUNCATE TABLE ${qualifiedName(e.shape.ref)}`;
         after = { string: ddl ?? '' };
         break;
       }
@@ -310,7 +312,7 @@ export function createDtsAvro(): Format {
       sourcePosition: pos,
       safeSourcePosition: pos,
       sourceTxid: e.tx?.id ?? '',
-      source: { sourceType: SOURCE_TYPE[ctx.sourceKind], version: ctx.sourceVersion ?? '' },
+      source: { sourceType: ctx.sourceName, version: ctx.sourceVersion ?? '' },
       operation,
       objectName: p.objectName,
       processTimestamps: { array: [ctx.now] },
@@ -320,7 +322,7 @@ export function createDtsAvro(): Format {
       afterImages: after,
       bornTimestamp: e.commitTime,
     };
-    return { key: recordKey(e, mongo), value: withId(type.toBuffer(record), id) };
+    return { key: recordKey(e, documents), value: withId(type.toBuffer(record), id) };
   }
 
   return { name: 'dts-avro', encode };

@@ -3,7 +3,6 @@ import type { ChangeEvent } from '../core/events.js';
 import { classifyError } from '../core/errors.js';
 import type { PluginDescriptor } from '../core/plugin.js';
 import type { ByteSink } from './byteSink.js';
-import { SequencePosition, bigIntToLsn } from '../core/position.js';
 
 /** What an encoder needs besides the event itself. */
 export interface EncodeContext {
@@ -17,10 +16,14 @@ export interface EncodeContext {
    * the ids assigned at write time (messageId.ts).
    */
   now: number;
-  sourceKind: 'postgres' | 'mongodb' | 'db2';
+  /**
+   * The source's rows are whole documents keyed by `_id` (its declared `documents` capability),
+   * written as documents; otherwise rows of columns.
+   */
+  documents: boolean;
+  /** The name the formats' clients know the source by (DTS Avro `source.sourceType`: `PostgreSQL`, `MongoDB`, `DB2`). */
+  sourceName: string;
   sourceVersion?: string;
-  /** The task's database (PostgreSQL: the connected database). */
-  database: string;
 }
 
 export interface EncodedRecord {
@@ -62,16 +65,13 @@ export function formatDescriptor(type: string, title: string, create: () => Form
 }
 
 /**
- * Text of the source position: PostgreSQL LSNs as `XXXXXXXX/XXXXXXXX`, everything else as the
- * position's own `encode()` form (MongoDB oplog `t:i[:rank]`, resume token JSON, Db2 sequence).
+ * Text of the source position as the source's clients write it (`Position.text`: a PostgreSQL LSN
+ * `X/Y`), else the position's own `encode()` form (MongoDB oplog `t:i[:rank]`, resume token JSON,
+ * Db2 sequence).
  */
-export function positionText(e: ChangeEvent, ctx: EncodeContext): string {
+export function positionText(e: ChangeEvent): string {
   const p = e.position;
-  if (ctx.sourceKind === 'postgres' && p instanceof SequencePosition) return bigIntToLsn(p.value);
-  // PostgreSQL stream positions expose their commit LSN text.
-  const lsn = (p as { lsn?: unknown }).lsn;
-  if (typeof lsn === 'string') return lsn;
-  return p.encode();
+  return p.text === undefined ? p.encode() : p.text();
 }
 
 function pad2(n: number): string {

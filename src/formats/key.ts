@@ -1,8 +1,8 @@
 import type { ChangeEvent, Row } from '../core/events.js';
 import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
-import { pgValueText } from './types/postgres.js';
-import { bsonToJson } from './types/mongodb.js';
+import { valueText } from './types/values.js';
+import { bsonToJson } from './types/document.js';
 import { quote } from './json.js';
 
 /**
@@ -15,18 +15,18 @@ import { quote } from './json.js';
  * - MongoDB documents: `[<_id as Extended JSON>]`;
  * - DDL, truncate, and tables without a key: null (the producer then partitions by table).
  */
-export function recordKey(e: ChangeEvent, mongo: boolean): Buffer | null {
-  const text = recordKeyText(e, mongo);
+export function recordKey(e: ChangeEvent, documents: boolean): Buffer | null {
+  const text = recordKeyText(e, documents);
   return text === null ? null : Buffer.from(text, 'utf8');
 }
 
 /** `recordKey` as text (null for no key). */
-export function recordKeyText(e: ChangeEvent, mongo: boolean): string | null {
+export function recordKeyText(e: ChangeEvent, documents: boolean): string | null {
   if (e.op !== 'insert' && e.op !== 'update' && e.op !== 'delete') return null;
-  return mongo ? mongoKeyText(e) : relationalKeyText(e);
+  return documents ? documentKeyText(e) : relationalKeyText(e);
 }
 
-export function mongoId(e: ChangeEvent): unknown {
+export function documentId(e: ChangeEvent): unknown {
   const b = e.before?._id;
   if (b !== undefined) return b;
   const a = e.after?._id;
@@ -34,8 +34,8 @@ export function mongoId(e: ChangeEvent): unknown {
   return e.patch?.set?._id;
 }
 
-export function mongoKeyText(e: ChangeEvent): string | null {
-  const id = mongoId(e);
+export function documentKeyText(e: ChangeEvent): string | null {
+  const id = documentId(e);
   return id === undefined ? null : `[${bsonToJson(id)}]`;
 }
 
@@ -67,13 +67,13 @@ export function relationalKeyText(e: ChangeEvent): string | null {
   if (row === null) return null;
   const key = e.shape.key;
   if (key.length === 1) {
-    const t = pgValueText(row[key[0] as string]);
+    const t = valueText(row[key[0] as string]);
     return t === null ? '[null]' : `[${quote(t)}]`;
   }
   let out = '[';
   for (let i = 0; i < key.length; i++) {
     if (i > 0) out += ',';
-    const t = pgValueText(row[key[i] as string]);
+    const t = valueText(row[key[i] as string]);
     out += t === null ? 'null' : quote(t);
   }
   return `${out}]`;
@@ -92,7 +92,7 @@ export function relationalKeyChanged(e: ChangeEvent): boolean {
   for (const k of key) {
     const b = e.before[k];
     const a = e.after[k];
-    if (a !== b && pgValueText(a) !== pgValueText(b)) return true;
+    if (a !== b && valueText(a) !== valueText(b)) return true;
   }
   return false;
 }

@@ -22,9 +22,9 @@ import { FatalError } from '../core/errors.js';
 import { qualifiedName } from '../core/events.js';
 import type { EncodeContext, EncodedRecord, Format, FormatDescriptor } from './format.js';
 import { formatDescriptor, positionText, utcSeconds } from './format.js';
-import { mongoId, mongoKeyText, relationalKeyText } from './key.js';
-import { bsonToJson, documentToJson, patchToJson } from './types/mongodb.js';
-import { pgValueText, sameValue } from './types/postgres.js';
+import { documentId, documentKeyText, relationalKeyText } from './key.js';
+import { bsonToJson, documentToJson, patchToJson } from './types/document.js';
+import { sameValue, valueText } from './types/values.js';
 
 interface Col {
   name: string;
@@ -41,7 +41,7 @@ interface Prepared {
 const j = JSON.stringify;
 
 function val(v: unknown): string {
-  const t = pgValueText(v);
+  const t = valueText(v);
   return t === null ? 'null' : j(t);
 }
 
@@ -65,9 +65,9 @@ function rowJson(cols: readonly Col[], row: Row, changedFrom?: Row): string {
 export function createShareplexJson(): Format {
   const cache = new WeakMap<TableShape, Prepared>();
 
-  function prepare(shape: TableShape, mongo: boolean): Prepared {
+  function prepare(shape: TableShape, documents: boolean): Prepared {
     const r = shape.ref;
-    const name = mongo ? `${r.database}.${r.table}` : `${r.schema ?? r.database}.${r.table}`;
+    const name = documents ? `${r.database}.${r.table}` : `${r.schema ?? r.database}.${r.table}`;
     const cols = shape.columns.map((c) => ({ name: c.name, prefix: `${j(c.name)}:` }));
     const keyCols = shape.key.map((k) => ({ name: k, prefix: `${j(k)}:` }));
     const p = { table: `,"table":${j(name)}`, cols, keyCols };
@@ -76,8 +76,8 @@ export function createShareplexJson(): Format {
   }
 
   function encode(e: ChangeEvent, ctx: EncodeContext): EncodedRecord {
-    const mongo = ctx.sourceKind === 'mongodb';
-    const p = cache.get(e.shape) ?? prepare(e.shape, mongo);
+    const documents = ctx.documents;
+    const p = cache.get(e.shape) ?? prepare(e.shape, documents);
     let op: string;
     let data: string;
     let key: string | null = null;
@@ -86,16 +86,16 @@ export function createShareplexJson(): Format {
       case 'insert': {
         op = 'ins';
         const row = need(e, e.after);
-        data = mongo ? documentToJson(row) : rowJson(p.cols, row);
+        data = documents ? documentToJson(row) : rowJson(p.cols, row);
         break;
       }
       case 'update': {
         op = 'upd';
-        if (mongo) {
+        if (documents) {
           if (e.after !== null && e.after !== undefined) data = documentToJson(e.after);
           else if (e.patch !== undefined) data = patchToJson(e.patch);
           else throw needErr(e);
-          const id = mongoId(e);
+          const id = documentId(e);
           key = id === undefined ? null : `{"_id":${bsonToJson(id)}}`;
         } else {
           const after = need(e, e.after);
@@ -111,7 +111,7 @@ export function createShareplexJson(): Format {
       case 'delete': {
         op = 'del';
         const row = need(e, e.before);
-        data = mongo ? documentToJson(row) : rowJson(p.cols, row);
+        data = documents ? documentToJson(row) : rowJson(p.cols, row);
         break;
       }
       case 'truncate':
@@ -130,12 +130,12 @@ export function createShareplexJson(): Format {
         });
     }
     if (e.op === 'insert' || e.op === 'update' || e.op === 'delete') {
-      keyText = mongo ? mongoKeyText(e) : relationalKeyText(e);
+      keyText = documents ? documentKeyText(e) : relationalKeyText(e);
     }
     const seq = e.tx?.seq ?? 1;
     const size = e.tx === undefined ? 1 : (e.tx.size ?? null);
     const meta =
-      `{"time":"${utcSeconds(e.commitTime)}","userid":null,"op":"${op}","scn":${j(positionText(e, ctx))}` +
+      `{"time":"${utcSeconds(e.commitTime)}","userid":null,"op":"${op}","scn":${j(positionText(e))}` +
       `,"rowid":${keyText === null ? 'null' : j(keyText)},"trans":${e.tx === undefined ? 'null' : j(e.tx.id)}` +
       `,"seq":${seq},"size":${size === null ? 'null' : size}${p.table},"idx":"${seq}/${size === null ? '' : size}"` +
       `,"posttime":"${utcSeconds(ctx.now)}"}`;

@@ -111,7 +111,7 @@ const pgEvents: ChangeEvent[] = [
   { ...base, op: 'delete', shape: orders, position: lsn('0/16B3900'), tx: { id: '747', seq: 1, size: 1 }, before: bob },
 ];
 
-const pgCtx = (i: number): EncodeContext => ({ sequence: 100 + i, now: NOW, sourceKind: 'postgres', sourceVersion: '16.4', database: 'shop' });
+const pgCtx = (_i: number): EncodeContext => ({ now: NOW, documents: false, sourceName: 'PostgreSQL', sourceVersion: '16.4' });
 
 const coll: TableShape = { ref: { database: 'dts_test', table: 'kafka_test' }, columns: [], key: ['_id'] };
 const oid = new ObjectId('65f1a2b3c4d5e6f708192a3b');
@@ -131,7 +131,7 @@ const mongoEvents: ChangeEvent[] = [
   { ...base, op: 'delete', shape: coll, position: mpos(5n), before: { _id: oid } },
   { ...base, op: 'ddl', shape: coll, position: mpos(6n), ddl: { command: { drop: 'kafka_test' } } },
 ];
-const mongoCtx = (i: number): EncodeContext => ({ sequence: 200 + i, now: NOW, sourceKind: 'mongodb', sourceVersion: '7.0', database: 'dts_test' });
+const mongoCtx = (_i: number): EncodeContext => ({ now: NOW, documents: true, sourceName: 'MongoDB', sourceVersion: '7.0' });
 
 function encodeAll(format: Format, events: ChangeEvent[], ctx: (i: number) => EncodeContext): EncodedRecord[] {
   return events.map((e, i) => format.encode(e, ctx(i)));

@@ -11,7 +11,7 @@ import { SequencePosition, createBatch } from '../../src/core/index.js';
 import type { ChangeEvent } from '../../src/core/index.js';
 import { MongoSink, verifyCollections } from '../../src/sinks/mongodb/index.js';
 import { MongoSource } from '../../src/sources/mongodb/source.js';
-import { documentToJson } from '../../src/formats/types/mongodb.js';
+import { documentToJson } from '../../src/formats/types/document.js';
 
 const RS_URI = process.env.TRIBUTARY_MONGO_RS_URI ?? 'mongodb://127.0.0.1:27117/?replicaSet=rs0';
 const DEST_URI = process.env.TRIBUTARY_MONGO_OPLOG_URI ?? 'mongodb://127.0.0.1:27118';

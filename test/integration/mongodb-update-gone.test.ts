@@ -55,7 +55,7 @@ describe('MongoDB change stream: an update whose document is gone', () => {
     expect(JSON.stringify(update.before)).toBe(JSON.stringify({ _id: 1 }));
 
     const fmt = createCanalJson();
-    const msg = JSON.parse(fmt.encode(update, { now: Date.now(), sourceKind: 'mongodb', sourceVersion: '5.0', database: db }).value.toString()) as { old: unknown; data: unknown };
+    const msg = JSON.parse(fmt.encode(update, { now: Date.now(), documents: true, sourceName: 'MongoDB', sourceVersion: '5.0' }).value.toString()) as { old: unknown; data: unknown };
     expect(msg.old).toEqual([{ _id: 1 }]);
     expect(msg.data).toEqual([{ $set: { x: 2 } }]);
 

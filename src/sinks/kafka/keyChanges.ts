@@ -1,5 +1,4 @@
 import type { ChangeEvent } from '../../core/events.js';
-import type { EncodeContext } from '../../formats/format.js';
 import { relationalKeyChanged, relationalKeyText } from '../../formats/key.js';
 
 /** Header of the insert that begins a key's history after a key change: the key it had before (record key text). */
@@ -31,11 +30,11 @@ export function splitKeyChange(e: ChangeEvent): [ChangeEvent, ChangeEvent] | nul
 
 /**
  * A batch with every key-changing update replaced by its delete and insert (`splitKeyChange`);
- * the same array when nothing changed a key. MongoDB sources are returned as they are: `_id`
+ * the same array when nothing changed a key. Documents (MongoDB) are returned as they are: `_id`
  * cannot change.
  */
-export function splitKeyChanges(events: readonly ChangeEvent[], sourceKind: EncodeContext['sourceKind']): readonly ChangeEvent[] {
-  if (sourceKind === 'mongodb') return events;
+export function splitKeyChanges(events: readonly ChangeEvent[], documents: boolean): readonly ChangeEvent[] {
+  if (documents) return events;
   let out: ChangeEvent[] | null = null;
   for (let i = 0; i < events.length; i++) {
     const e = events[i] as ChangeEvent;

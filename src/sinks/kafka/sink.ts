@@ -78,8 +78,10 @@ export interface KafkaSinkOptions {
   topic: string;
   ddlTopic?: string;
   format: Format;
-  sourceKind: EncodeContext['sourceKind'];
-  database: string;
+  /** The source's rows are documents keyed by `_id` (its declared capability): written as documents, never split by key. */
+  documents: boolean;
+  /** The name the formats' clients know the source by (DTS Avro `source.sourceType`). */
+  sourceName: string;
   compression: CompressionName;
   acks: AckMode;
   partitionPolicy: PartitionPolicy;
@@ -329,12 +331,12 @@ export class KafkaSink implements Sink {
   private encode(input: readonly ChangeEvent[]): { enc: EncodedBatch; bytes: number; topics: Set<string> } {
     // An update that changed its key goes out as a delete under the old key and an insert under
     // the new one, each routed by its own key (keyChanges.ts).
-    const events = splitKeyChanges(input, this.opts.sourceKind);
+    const events = splitKeyChanges(input, this.opts.documents);
     const split = events !== input;
     const byTopic = new Map<string, number[]>();
     const now = Date.now();
     let bytes = 0;
-    const ctx: EncodeContext = { sequence: 0, now, sourceKind: this.opts.sourceKind, database: this.opts.database };
+    const ctx: EncodeContext = { now, documents: this.opts.documents, sourceName: this.opts.sourceName };
     const format = this.opts.format;
     const out = new ByteSink(this.arenaHint);
     const meta = new Int32Array(events.length * 6);

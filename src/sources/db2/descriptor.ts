@@ -11,6 +11,7 @@ export const db2Source: SourceDescriptor<Db2SourceConfig> = {
   configSchema: db2SourceSchema,
   checkConfig: checkDb2,
   capabilities: {
+    productName: 'DB2',
     snapshot: true,
     stream: true,
     documents: false,

@@ -22,6 +22,7 @@
  * formats map to the matching neutral type.
  */
 import type { Column } from '../../core/events.js';
+import type { ValueType } from '../../core/values.js';
 import { FatalError } from '../../core/errors.js';
 
 export type Db2Kind =
@@ -153,9 +154,54 @@ export function classify(info: Db2ColumnInfo): Db2Column {
   };
 }
 
-/** The neutral column of a shape: Db2's type name, with precision/scale where they mean something. */
+/** The Db2 converter's neutral type of a column (core/values.ts). */
+export function db2ValueType(c: Db2Column): ValueType {
+  const t = c.type.toUpperCase();
+  switch (c.kind) {
+    case 'smallint':
+      return { kind: 'integer', bytes: 2 };
+    case 'integer':
+      return { kind: 'integer', bytes: 4 };
+    case 'bigint':
+      return { kind: 'integer', bytes: 8 };
+    case 'decimal':
+      return { kind: 'decimal', precision: c.length, scale: c.scale };
+    case 'decfloat':
+      return { kind: 'decimal', precision: c.length === 8 ? 16 : 34 };
+    case 'real':
+      return { kind: 'float', bytes: 4 };
+    case 'double':
+      return { kind: 'float', bytes: 8 };
+    case 'char':
+      return { kind: 'text', fixed: true, length: c.length };
+    case 'varchar':
+      return t.startsWith('LONG ') ? { kind: 'text', large: true } : { kind: 'text', length: c.length };
+    case 'clob':
+      return { kind: 'text', large: true };
+    case 'graphic':
+      if (t === 'GRAPHIC') return { kind: 'text', fixed: true, length: c.length };
+      return t.startsWith('LONG ') ? { kind: 'text', large: true } : { kind: 'text', length: c.length };
+    case 'bitdata':
+    case 'blob':
+      return { kind: 'bytes' };
+    case 'date':
+      return { kind: 'date' };
+    case 'time':
+      return { kind: 'time' };
+    case 'timestamp':
+      return { kind: 'timestamp' };
+    case 'xml':
+      return { kind: 'xml' };
+    case 'boolean':
+      return { kind: 'boolean', bytes: 1 };
+    default:
+      return { kind: 'text' };
+  }
+}
+
+/** The neutral column of a shape: Db2's type name, its neutral type, precision/scale where they mean something. */
 export function shapeColumn(c: Db2Column): Column {
-  const col: Column = { name: c.name, type: c.type, nullable: c.nullable };
+  const col: Column = { name: c.name, type: c.type, value: db2ValueType(c), nullable: c.nullable };
   switch (c.kind) {
     case 'decimal':
       return { ...col, precision: c.length, scale: c.scale };

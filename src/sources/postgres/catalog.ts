@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { Column, TableRef, TableShape } from '../../core/events.js';
+import { postgresColumn } from './values.js';
 
 /** A table as the catalog describes it. Partitions are listed under their root. */
 export interface CatalogTable {
@@ -85,7 +86,7 @@ export async function readCatalog(client: pg.Client, database: string): Promise<
   const colsByRel = new Map<number, Column[]>();
   for (const c of columns.rows) {
     const list = colsByRel.get(c.attrelid) ?? [];
-    list.push({ name: c.attname, type: c.typname, typeId: c.atttypid, nullable: !c.attnotnull, ...typmodDetails(c.typname, c.atttypmod) });
+    list.push(postgresColumn({ name: c.attname, type: c.typname, typeId: c.atttypid, nullable: !c.attnotnull, ...typmodDetails(c.typname, c.atttypmod) }));
     colsByRel.set(c.attrelid, list);
   }
   const keyByRel = new Map<number, string[]>();

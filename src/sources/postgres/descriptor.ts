@@ -14,6 +14,7 @@ export const postgresSource: SourceDescriptor<PostgresSourceConfig> = {
   configSchema: postgresSourceSchema,
   checkConfig: checkPostgres,
   capabilities: {
+    productName: 'PostgreSQL',
     snapshot: true,
     stream: true,
     documents: false,

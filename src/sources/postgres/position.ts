@@ -55,6 +55,11 @@ export class PgPosition implements Position {
     return bigIntToLsn(this.commitLsn);
   }
 
+  /** How PostgreSQL's clients write the position: the commit LSN (DTS Avro `sourcePosition`, Shareplex `scn`). */
+  text(): string {
+    return this.lsn;
+  }
+
   toString(): string {
     return this.encode();
   }

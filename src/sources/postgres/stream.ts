@@ -7,6 +7,7 @@ import type { ChangeEvent, Column, Row, TableRef, TableShape } from '../../core/
 import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
 import { classifyPgError, protocolError } from './errors.js';
 import { typmodDetails } from './catalog.js';
+import { postgresColumn } from './values.js';
 import { DdlShapes, type DdlRow } from './ddl.js';
 import { DDL_TABLE, HEARTBEAT_TABLE } from './helpers.js';
 import { LosslessPgoutputPlugin, UNCHANGED_TOAST, type Relation, type Tuple } from './pgoutput.js';
@@ -89,7 +90,7 @@ export function streamChanges(opts: StreamOptions): Observable<ChangeEvent> {
       if (!shape) {
         const columns: Column[] = rel.columns.map((c) => {
           const type = opts.typeNames.get(c.typeOid) ?? `oid:${c.typeOid}`;
-          return { name: c.name, type, typeId: c.typeOid, ...typmodDetails(type, c.typeMod) };
+          return postgresColumn({ name: c.name, type, typeId: c.typeOid, ...typmodDetails(type, c.typeMod) });
         });
         const key = opts.keys.get(`${rel.schema}.${rel.name}`) ?? (rel.replicaIdentity === 'full' ? [] : rel.keyColumns);
         shape = { ref: { database: opts.database, schema: rel.schema, table: rel.name }, columns, key };

@@ -5,15 +5,16 @@ import { lsnToBigInt } from '../../../src/core/position.js';
 import type { EncodeContext } from '../../../src/formats/format.js';
 import { OplogPosition } from '../../../src/sources/mongodb/position.js';
 import { PgPosition } from '../../../src/sources/postgres/position.js';
+import { postgresColumn } from '../../../src/sources/postgres/values.js';
 
 export const NOW = Date.UTC(2024, 4, 6, 7, 8, 9, 123);
 export const COMMIT = Date.UTC(2024, 4, 6, 7, 8, 9, 0) - 1500;
 
 export const pgCtx = (now = NOW): EncodeContext => ({
-  now, sourceKind: 'postgres', sourceVersion: '15.6', database: 'shop',
+  now, documents: false, sourceName: 'PostgreSQL', sourceVersion: '15.6',
 });
 export const mongoCtx = (now = NOW): EncodeContext => ({
-  now, sourceKind: 'mongodb', sourceVersion: '7.0', database: 'dts_test',
+  now, documents: true, sourceName: 'MongoDB', sourceVersion: '7.0',
 });
 
 /**
@@ -31,7 +32,7 @@ export const orders: TableShape = {
     { name: 'status', type: 'text', typeId: 25 },
     { name: 'amount', type: 'numeric', typeId: 1700, precision: 12, scale: 2 },
     { name: 'note', type: 'character varying(40)', nullable: true },
-  ],
+  ].map(postgresColumn),
   key: ['id'],
 };
 
@@ -42,7 +43,7 @@ export const lines: TableShape = {
     { name: 'line_no', type: 'integer' },
     { name: 'sku', type: 'text' },
     { name: 'qty', type: 'int4' },
-  ],
+  ].map(postgresColumn),
   key: ['order_id', 'line_no'],
 };
 
@@ -70,7 +71,7 @@ export const allTypes: TableShape = {
     { name: 'c_interval', type: 'interval', typeId: 1186 },
     { name: 'c_enum', type: 'mood', typeId: 16500 },
     { name: 'c_null', type: 'text', typeId: 25, nullable: true },
-  ],
+  ].map(postgresColumn),
   key: ['c_int8'],
 };
 

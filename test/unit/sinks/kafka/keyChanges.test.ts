@@ -80,7 +80,7 @@ describe('splitKeyChange', () => {
     const b = ev('update', orders, { id: '1', status: 'a' }, { id: '2', status: 'a' });
     const c = ev('update', orders, { id: '2', status: 'a' }, { id: '2', status: 'b' });
     const d = ev('update', lines, { order_id: '1', line: '1' }, { order_id: '2', line: '1' });
-    const out = splitKeyChanges([a, b, c, d], 'postgres');
+    const out = splitKeyChanges([a, b, c, d], false);
     expect(out.map((e) => `${e.op}:${JSON.stringify(e.after ?? e.before)}`)).toEqual([
       'insert:{"id":"1","status":"a"}',
       'delete:{"id":"1","status":"a"}',
@@ -90,9 +90,9 @@ describe('splitKeyChange', () => {
       'insert:{"order_id":"2","line":"1"}',
     ]);
     const same = [a, c];
-    expect(splitKeyChanges(same, 'postgres')).toBe(same);
+    expect(splitKeyChanges(same, false)).toBe(same);
     const mongo = [b];
-    expect(splitKeyChanges(mongo, 'mongodb')).toBe(mongo);
+    expect(splitKeyChanges(mongo, true)).toBe(mongo);
   });
 });
 
@@ -130,7 +130,7 @@ describe('KafkaSink: a key-changing update in a batch', () => {
 
   function sink(format: Format, policy: PartitionPolicy): KafkaSink {
     const s = new KafkaSink({
-      brokers: ['127.0.0.1:1'], topic: 't', format, sourceKind: 'postgres', database: 'shop', compression: 'none', acks: 'all',
+      brokers: ['127.0.0.1:1'], topic: 't', format, documents: false, sourceName: 'PostgreSQL', compression: 'none', acks: 'all',
       partitionPolicy: policy, maxMessageBytes: 1 << 20, createTopics: false, conflictMode: 'ignoreAndProceed',
     });
     // What the sink learns from the broker's metadata before it routes.
@@ -175,7 +175,7 @@ describe('KafkaSink: a key-changing update in a batch', () => {
 
   it('MongoDB sources are not split (an _id cannot change)', () => {
     const s = new KafkaSink({
-      brokers: ['127.0.0.1:1'], topic: 't', format: createCanalJson(), sourceKind: 'mongodb', database: 'db', compression: 'none', acks: 'all',
+      brokers: ['127.0.0.1:1'], topic: 't', format: createCanalJson(), documents: true, sourceName: 'MongoDB', compression: 'none', acks: 'all',
       partitionPolicy: 'keyHash', maxMessageBytes: 1 << 20, createTopics: false, conflictMode: 'ignoreAndProceed',
     });
     const coll: TableShape = { ref: { database: 'db', table: 'c' }, columns: [], key: ['_id'] };

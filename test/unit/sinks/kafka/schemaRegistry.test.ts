@@ -45,7 +45,7 @@ describe('SchemaRegistryFramer against a Confluent-API stand-in (not a real regi
     expect(id).toBe(1);
     expect(framer.idOf('other.topic')).toBe(1); // same schema, same global id
 
-    const avro = createDtsAvro().encode(event, { sequence: 1, now: 1_700_000_000_500, sourceKind: 'postgres', database: 'shop' }).value;
+    const avro = createDtsAvro().encode(event, { now: 1_700_000_000_500, documents: false, sourceName: 'PostgreSQL' }).value;
     const framed = framer.frame('orders_topic', avro);
     expect(framed[0]).toBe(0);
     expect(framed.readInt32BE(1)).toBe(id);

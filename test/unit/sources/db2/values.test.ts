@@ -84,7 +84,7 @@ describe('Db2 rows through the formats', () => {
   const raw = { ID: '9223372036854775807', PRICE: '12.50000000', RATIO: '2.5E0', RATE: '1.5E+3', TAG: '00FF', DOC: Buffer.from('blob!'), STAMP: '2024-01-02-03.04.05.123456789012', DAY: '2024-01-02', OK: true, NAME: '漢字' };
   const after = convertRow(cols, raw);
   const event: ChangeEvent = { op: 'insert', shape, snapshot: false, before: null, after, commitTime: 1_704_164_645_000, position: new Db2Position(Buffer.alloc(16, 1), Buffer.alloc(16, 2)), bytes: 100 };
-  const ctx = { now: 1_704_164_646_000, sourceKind: 'db2' as const, database: 'SAMPLE' };
+  const ctx = { now: 1_704_164_646_000, documents: false, sourceName: 'DB2' };
 
   it('Canal JSON writes every digit, bytes as hex, and Db2 type names mapped to MySQL-style types', () => {
     const m = JSON.parse(createCanalJson().encode(event, ctx).value.toString()) as { data: Array<Record<string, string>>; mysqlType: Record<string, string>; pkNames: string[] };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Decimal128, Double, Int32, Long } from 'bson';
 import { parseUpdate } from '../../../../src/sources/mongodb/oplog.js';
-import { bsonToJson } from '../../../../src/formats/types/mongodb.js';
+import { bsonToJson } from '../../../../src/formats/types/document.js';
 
 describe('BSON numbers read unpromoted (issue 18)', () => {
   it('a $v: 2 diff read with promoteValues off (Int32 $v, Int32 array length) is still a diff', () => {

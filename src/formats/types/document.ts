@@ -1,8 +1,9 @@
 /**
- * BSON values to JSON text, MongoDB Extended JSON v2 where JSON cannot hold the value exactly.
+ * Values of the `document` kind (core/values.ts) to JSON text: documents hold BSON value classes,
+ * written as Extended JSON v2 where JSON cannot hold the value exactly.
  *
- * Every BSON type stays recognizable (the source reads with the driver's promotion off, so values
- * arrive as Int32 / Double / Long wrappers). Choices (documented in the README):
+ * Every BSON type stays recognizable (a document source reads with the driver's promotion off, so
+ * values arrive as Int32 / Double / Long wrappers). Choices (documented in the README):
  * - strings, booleans, null → plain JSON.
  * - Int32 → a JSON integer (`18`).
  * - Double → a JSON number that always reads back as a double: whole values keep a fraction
