@@ -9,6 +9,7 @@ import pg from 'pg';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type KafkaSink } from '../../src/index.js';
+import { snapshotReader, type SnapshotReadMethod } from '../../src/sources/postgres/snapshot.js';
 import { cpuSeconds, drainRate, perCpu, failIfTaskFailed, pgKafkaTask, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, pgConfig, round, rssSampler, uniqueName, withPg, type ScenarioContext } from '../lib.js';
 
 /** rows/s and CPU-seconds of this process (every thread) of a raw read; `rows` what it read. */
@@ -98,9 +99,14 @@ function rawCopy(database: string, parallel: number): Promise<RawRead> {
   );
 }
 
+const medianOf = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const pct = (after: number, before: number) => `${after >= before ? '+' : ''}${round((after / before - 1) * 100, 1)} %`;
+
 export async function pgFull(ctx: ScenarioContext): Promise<void> {
   const n = ctx.quick ? 200_000 : 1_000_000;
   const runs = Number(process.env.BENCH_FULL_RUNS ?? (ctx.quick ? 1 : 3));
+  // BENCH_FULL_METHODS=copy (or cursor) runs one reader only (profiling).
+  const methods = (process.env.BENCH_FULL_METHODS ?? 'copy,cursor').split(',');
   const db = await createDatabase('bench_full');
   const topics: string[] = [];
   const dir = await mkdtemp(join(tmpdir(), 'trib-bench-'));
@@ -111,55 +117,67 @@ export async function pgFull(ctx: ScenarioContext): Promise<void> {
       for (let i = 0; i < 4; i++) await c.query(itemsInsert(Math.floor((i * n) / 4) + 1, Math.floor(((i + 1) * n) / 4)));
       await c.query('VACUUM ANALYZE public.items');
     });
-    const rates: number[] = [];
-    const peaks: number[] = [];
-    const walls: number[] = [];
-    const perCpus: number[] = [];
+    // Each run copies the table twice, once per reader (COPY, the default, and the cursor reader it
+    // replaced), alternating which goes first; the first COPY run is the process's first (its RSS).
+    const by: Record<SnapshotReadMethod, { rates: number[]; walls: number[]; perCpus: number[]; peaks: number[] }> = {
+      copy: { rates: [], walls: [], perCpus: [], peaks: [] },
+      cursor: { rates: [], walls: [], perCpus: [], peaks: [] },
+    };
     let mbps = 0;
     for (let run = 0; run < runs; run++) {
-      const topic = uniqueName('bench_full');
-      topics.push(topic);
-      await createTopic(topic, 3);
-      runtime = createRuntime({ confirmIntervalMs: 1000 });
-      const task = runtime.add(pgKafkaTask({ name: uniqueName('bfull').replace(/_/g, '-'), database: db.database, topic, checkpointDir: dir, full: true }));
-      const sink = task.sink as KafkaSink;
-      const rss = rssSampler(100);
-      const t0 = performance.now();
-      task.start();
-      const { rate, doneAt, cpu, events } = await drainRate(() => task.status.counters.snapshotRows, n, `${n} rows copied`, () => failIfTaskFailed(task));
-      const own = perCpu(events, cpu);
-      perCpus.push(own.perCpuSecond);
-      peaks.push(rss.stop());
-      const wall = n / ((doneAt - t0) / 1000);
-      rates.push(rate);
-      walls.push(wall);
-      mbps = sink.counters.bytes / MB / ((doneAt - t0) / 1000);
-      ctx.log(`full sync run ${run + 1}/${runs}: ${round(rate, 0)} rows/s (first ack → last), ${round(wall, 0)} rows/s from start(); ${task.status.progress.chunksTotal} chunks; ${round(own.perCpuSecond, 0)} rows/CPU-s (${round(own.usPerEvent, 2)} µs/row)`);
-      await runtime.shutdown();
-      runtime = null;
+      for (const method of (run % 2 === 0 ? (['copy', 'cursor'] as const) : (['cursor', 'copy'] as const)).filter((m) => methods.includes(m))) {
+        snapshotReader.method = method;
+        const m = by[method];
+        const topic = uniqueName('bench_full');
+        topics.push(topic);
+        await createTopic(topic, 3);
+        runtime = createRuntime({ confirmIntervalMs: 1000 });
+        const task = runtime.add(pgKafkaTask({ name: uniqueName('bfull').replace(/_/g, '-'), database: db.database, topic, checkpointDir: dir, full: true }));
+        const sink = task.sink as KafkaSink;
+        const rss = rssSampler(100);
+        const t0 = performance.now();
+        const usage0 = process.cpuUsage();
+        task.start();
+        const { rate, doneAt, cpu, events } = await drainRate(() => task.status.counters.snapshotRows, n, `${n} rows copied`, () => failIfTaskFailed(task));
+        const own = perCpu(events, cpu);
+        const usage = process.cpuUsage(usage0);
+        m.perCpus.push(own.perCpuSecond);
+        m.peaks.push(rss.stop());
+        const wall = n / ((doneAt - t0) / 1000);
+        m.rates.push(rate);
+        m.walls.push(wall);
+        if (method === 'copy') mbps = sink.counters.bytes / MB / ((doneAt - t0) / 1000);
+        ctx.log(`full sync run ${run + 1}/${runs} (${method}): ${round(rate, 0)} rows/s (first ack → last), ${round(wall, 0)} rows/s from start(); ${task.status.progress.chunksTotal} chunks; ${round(own.perCpuSecond, 0)} rows/CPU-s (${round(own.usPerEvent, 2)} µs/row); from start(): user ${round(usage.user / 1e6, 2)} s, system ${round(usage.system / 1e6, 2)} s; ${sink.counters.batches} Kafka batches (${round(sink.counters.messages / Math.max(1, sink.counters.batches), 0)} messages each)`);
+        await runtime.shutdown();
+        runtime = null;
+      }
     }
+    snapshotReader.method = 'copy';
+    const { rates, walls, perCpus, peaks } = by.copy;
     const peak = peaks[0] as number;
-    const sorted = [...rates].sort((a, b) => a - b);
-    const median = sorted[Math.floor(sorted.length / 2)] as number;
+    const median = medianOf(rates);
+    const cursorMedian = medianOf(by.cursor.rates);
+    const cursorCpu = medianOf(by.cursor.perCpus);
     const raw = await rawRead(db.database, 4, 2500);
     const rawPer = perCpu(raw.rows, raw.cpu);
     ctx.log(`baseline: stock pg client, 4 cursors, ${round(raw.rate, 0)} rows/s, ${round(rawPer.perCpuSecond, 0)} rows/CPU-s`);
     const copy = await rawCopy(db.database, 4);
     const copyPer = perCpu(copy.rows, copy.cpu);
     ctx.log(`baseline: COPY TO STDOUT, 4 connections, rows counted not decoded, ${round(copy.rate, 0)} rows/s, ${round(copyPer.perCpuSecond, 0)} rows/CPU-s`);
-    const cpuSorted = [...perCpus].sort((a, b) => a - b);
-    const cpuMedian = cpuSorted[Math.floor(cpuSorted.length / 2)] as number;
+    const cpuMedian = medianOf(perCpus);
     ctx.row({ metric: 'rows (4 × 50k-row chunks in parallel, default)', value: n, unit: 'rows' });
-    ctx.row({ metric: `rows per CPU-second (headline, median of ${runs})`, value: round(cpuMedian, 0), unit: 'rows/CPU-s', baseline: { name: 'raw read (stock pg, 4 cursors)', value: round(rawPer.perCpuSecond, 0) }, note: `runs: ${perCpus.map((r) => round(r, 0)).join(', ')}; CPU of the whole process over the copy; raw cursor read ${round(rawPer.perCpuSecond, 0)}, raw COPY (undecoded) ${round(copyPer.perCpuSecond, 0)}` });
+    ctx.row({ metric: `rows per CPU-second (headline, COPY reader, median of ${runs})`, value: round(cpuMedian, 0), unit: 'rows/CPU-s', baseline: { name: 'raw read (stock pg, 4 cursors)', value: round(rawPer.perCpuSecond, 0) }, note: `runs: ${perCpus.map((r) => round(r, 0)).join(', ')}; CPU of the whole process over the copy; raw cursor read ${round(rawPer.perCpuSecond, 0)}, raw COPY (undecoded) ${round(copyPer.perCpuSecond, 0)}` });
     ctx.row({ metric: 'CPU per row (median)', value: round(1e6 / cpuMedian, 2), unit: 'µs/event' });
-    ctx.row({ metric: `full-sync throughput (median of ${runs})`, value: round(median, 0), unit: 'rows/s', target: '≥150,000', meets: median >= 150_000, baseline: { name: 'raw read (stock pg, 4 cursors)', value: round(raw.rate, 0) }, note: `runs: ${rates.map((r) => round(r, 0)).join(', ')}; incl. start/precheck/slot: ${walls.map((w) => round(w, 0)).join(', ')}` });
+    ctx.row({ metric: `full-sync throughput (COPY reader, median of ${runs})`, value: round(median, 0), unit: 'rows/s', target: '≥150,000', meets: median >= 150_000, baseline: { name: 'raw read (stock pg, 4 cursors)', value: round(raw.rate, 0) }, note: `runs: ${rates.map((r) => round(r, 0)).join(', ')}; incl. start/precheck/slot: ${walls.map((w) => round(w, 0)).join(', ')}` });
+    ctx.row({ metric: `before: cursor reader, rows per CPU-second (median of ${runs})`, value: round(cursorCpu, 0), unit: 'rows/CPU-s', note: `same run, alternating with COPY; runs: ${by.cursor.perCpus.map((r) => round(r, 0)).join(', ')}; COPY ${pct(cpuMedian, cursorCpu)}` });
+    ctx.row({ metric: `before: cursor reader, throughput (median of ${runs})`, value: round(cursorMedian, 0), unit: 'rows/s', note: `runs: ${by.cursor.rates.map((r) => round(r, 0)).join(', ')}; COPY ${pct(median, cursorMedian)}; peak RSS ${by.cursor.peaks.map((p) => round(p / MB, 0)).join(', ')} MB` });
     ctx.row({ metric: 'ratio to raw read (4 cursors)', value: round(median / raw.rate, 2), unit: '×', target: '≥0.85', meets: median / raw.rate >= 0.85, note: 'full sync ÷ raw parallel read, same connections' });
     ctx.row({ metric: 'ratio to raw COPY (4 connections)', value: round(median / copy.rate, 2), unit: '×', note: 'full sync ÷ COPY rows counted, not decoded: the server-side ceiling' });
     ctx.row({ metric: 'baseline: raw read (stock pg, 4 cursors)', value: round(raw.rate, 0), unit: 'rows/s', note: `same page ranges, FETCH 2500, rows parsed, no encoding, no Kafka; ${round(rawPer.perCpuSecond, 0)} rows/CPU-s` });
     ctx.row({ metric: 'baseline: raw COPY TO STDOUT (4 connections)', value: round(copy.rate, 0), unit: 'rows/s', note: `same page ranges, text, rows counted not decoded; ${round(copyPer.perCpuSecond, 0)} rows/CPU-s` });
     ctx.row({ metric: 'throughput (encoded, last run)', value: round(mbps, 1), unit: 'MB/s' });
-    ctx.row({ metric: 'peak RSS (first run, fresh process)', value: round(peak / MB, 0), unit: 'MB', target: '≤300', meets: peak / MB <= 300, note: `later runs in the same process: ${peaks.slice(1).map((p) => round(p / MB, 0)).join(', ') || '-'} MB` });
-    ctx.shared.set('full', { rate: median, rates, perCpu: perCpus, raw: raw.rate, rawCopy: copy.rate, peakRssMB: peaks.map((p) => p / MB) });
+    ctx.row({ metric: 'peak RSS (first run, fresh process)', value: round(peak / MB, 0), unit: 'MB', target: '≤300', meets: peak / MB <= 300, note: `later COPY runs in the same process: ${peaks.slice(1).map((p) => round(p / MB, 0)).join(', ') || '-'} MB` });
+    ctx.shared.set('full', { rate: median, rates, perCpu: perCpus, cursor: by.cursor, raw: raw.rate, rawCopy: copy.rate, peakRssMB: peaks.map((p) => p / MB) });
   } finally {
     await runtime?.shutdown().catch(() => undefined);
     await db.drop().catch((err: unknown) => ctx.log(`cleanup: ${(err as Error).message}`));
