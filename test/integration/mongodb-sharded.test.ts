@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient, Timestamp, type Document } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MongoSource } from '../../src/sources/mongodb/source.js';
 import { servers } from './servers.js';
 import { createTopic, deleteTopics, kafkaClient, uniqueName } from './support.js';
 import { TaskProcess } from './taskProcess.js';
@@ -175,9 +176,33 @@ async function rebuild(topic: string, timeoutMs: number, until: (rows: Map<strin
   return { rows: build(), all };
 }
 
-async function readCheckpoint(file: string): Promise<{ position?: string; fullDone?: boolean }> {
-  return JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as { position?: string; fullDone?: boolean };
+async function readCheckpoint(file: string): Promise<{ position?: string; streamFrom?: string }> {
+  return JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as { position?: string; streamFrom?: string };
 }
+
+/** Polls the child's status lines until one is in `state`. */
+async function waitForLine(child: TaskProcess, state: string, timeoutMs: number) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const l = child.lines.find((x) => x.state === state);
+    if (l) return l;
+    if (Date.now() > end) throw new Error(`no ${state}; states ${child.lines.map((x) => x.state).join(',')}; stderr ${child.stderr.slice(-2000)}`);
+    await sleep(100);
+  }
+}
+
+/** Resolves once the task recorded where its stream starts (so entries written from now on are read). */
+async function streamStarted(file: string): Promise<void> {
+  const end = Date.now() + 30_000;
+  while ((await readCheckpoint(file)).streamFrom === undefined) {
+    if (Date.now() > end) throw new Error(`no streamFrom in ${file}`);
+    await sleep(100);
+  }
+}
+
+/** The shard component of a checkpoint's composite position. */
+const shardPosition = (checkpoint: { position?: string }, shard: string): string | undefined =>
+  checkpoint.position?.startsWith('{') ? (JSON.parse(checkpoint.position) as { shards?: Record<string, string> }).shards?.[shard] : undefined;
 
 describe('MongoDB sharded cluster by oplog per shard (two substitute shards)', () => {
   let dir: string;
@@ -304,4 +329,94 @@ describe('MongoDB sharded cluster by oplog per shard (two substitute shards)', (
     console.log(`sharded: ${want.size} documents compared, ${all.length} messages, writer rounds ${k}, position at kill ${JSON.stringify(atKill.shards)}`);
     await second.kill('SIGTERM');
   }, 400_000);
+
+  it('a shardCollection entry on a shard fails the task with the reason; an entry of a newer election term fails it as a switchover', async () => {
+    const incrementalOnly = { syncTypes: { full: false, incremental: true } };
+    const one = await setUp('mshardcmd');
+    await one.cluster.insert([{ _id: 1, v: 'a' }, { _id: 2, v: 'b' }]);
+    const first = new TaskProcess(one.config(incrementalOnly), env);
+    children.push(first);
+    await first.waitForState('incremental', 60_000);
+    await streamStarted(one.file);
+    const ns = `${one.db}.items`;
+    await one.cluster.injectOplog(one.cluster.a, { op: 'n', ns, o: { msg: { shardCollection: ns } }, o2: { shardCollection: ns, key: { _id: 'hashed' }, unique: false, numInitialChunks: 0 } });
+    const failed = await waitForLine(first, 'failed', 30_000);
+    expect(failed.error).toMatchObject({ code: 'SHARDING_CHANGED', message: expect.stringMatching(new RegExp(`shardCollection on ${ns} \\(shard shardA`)) });
+    await first.kill('SIGKILL');
+
+    const two = await setUp('mshardterm');
+    await two.cluster.insert([{ _id: 1, v: 'a' }]);
+    const second = new TaskProcess(two.config(incrementalOnly), env);
+    children.push(second);
+    await second.waitForState('incremental', 60_000);
+    await streamStarted(two.file);
+    await two.cluster.set(1, { v: 'before the switchover' });
+    await two.cluster.injectOplog(two.cluster.b, { op: 'n', ns: '', o: { msg: 'new primary' }, t: 2 });
+    const switched = await waitForLine(second, 'failed', 30_000);
+    expect(switched.error).toMatchObject({ code: 'SOURCE_SWITCHOVER', message: expect.stringMatching(/shard shardB: the primary changed \(election term 1 → 2\)/) });
+    await second.kill('SIGKILL');
+  }, 200_000);
+
+  it('a restart whose checkpointed shard position was rolled back fails instead of resuming', async () => {
+    const { cluster, config, file } = await setUp('mshardrb');
+    await cluster.insert([{ _id: 1, v: 'a' }, { _id: 2, v: 'b' }]);
+    const cfg = config({ syncTypes: { full: false, incremental: true } });
+    const first = new TaskProcess(cfg, env);
+    children.push(first);
+    await first.waitForState('incremental', 60_000);
+    await cluster.set(2, { v: 'to be rolled back' });
+    const entry = await cluster.a.db('local').collection('oplog.rs').findOne({ ns: `${cluster.db}.items`, op: 'u' }, { sort: { $natural: -1 } });
+    expect(entry).not.toBeNull();
+    const at = `${(entry?.ts as Timestamp).high >>> 0}:${(entry?.ts as Timestamp).low >>> 0}`;
+    const end = Date.now() + 30_000;
+    while (shardPosition(await readCheckpoint(file), 'shardA') !== at) {
+      if (Date.now() > end) throw new Error(`checkpoint never reached ${at}: ${JSON.stringify(await readCheckpoint(file))}`);
+      await sleep(100);
+    }
+    await first.kill('SIGTERM');
+    // A failover rolled the write back: its entry is gone from the shard's oplog, older ones remain.
+    await cluster.a.db('local').collection('oplog.rs').deleteOne({ _id: entry?._id });
+    const second = new TaskProcess(cfg, env);
+    children.push(second);
+    const failed = await waitForLine(second, 'failed', 60_000);
+    expect(failed.error).toMatchObject({ code: 'SOURCE_ROLLED_BACK', message: expect.stringMatching(new RegExp(`shard shardA: no oplog entry at the saved position ${at}`)) });
+    await second.kill('SIGKILL');
+  }, 200_000);
+
+  it('prechecks: shards discovered from config.shards; orphans, an _id on two shards, more than 10 mongos and a running balancer are reported', async () => {
+    const { cluster, db } = await setUp('mshardpre');
+    await cluster.insert(Array.from({ length: 10 }, (_, i) => ({ _id: i, v: `d${i}` })));
+    const config = cluster.mongos.db('config');
+    await config.collection<{ _id: string; host?: string }>('shards').insertMany([
+      { _id: 'shardA', host: `shardA/${SHARD_A}` },
+      { _id: 'shardB', host: `shardB/${SHARD_B}` },
+    ]);
+    const source = new MongoSource({ taskId: 'pre', uri: MONGOS, method: 'oplog', architecture: 'shardedCluster', shard: {}, fullDocument: false, select: (r) => r.database === db, databases: [db], chunkSize: 1000 });
+    const item = (items: Awaited<ReturnType<MongoSource['precheck']>>, id: string) => items.find((i) => i.id === id);
+    try {
+      const clean = await source.precheck();
+      expect(clean.filter((i) => i.status === 'fail')).toEqual([]);
+      expect(item(clean, 'source.architecture')).toMatchObject({ status: 'pass', detail: expect.stringMatching(/mongos/) });
+      expect(item(clean, 'source.oplog.shardA')).toMatchObject({ detail: expect.stringMatching(/local.oplog.rs of shard shardA spans/) });
+      expect(item(clean, 'source.oplog.shardB')).toBeDefined();
+      expect(item(clean, 'source.balancer')).toMatchObject({ status: 'warn', detail: 'the balancer is on' });
+      expect(item(clean, 'source.mongos')).toMatchObject({ status: 'pass', detail: '1 mongos' });
+
+      // An orphan (a document only a shard holds) and an _id on both shards; 11 active mongos; the balancer stopped.
+      await cluster.a.db(db).collection<Doc>('items').insertOne({ _id: 100, v: 'orphan' });
+      await cluster.a.db(db).collection<Doc>('items').insertOne({ _id: 3, v: 'also on shardB' });
+      await config.collection<{ _id: string; ping?: Date }>('mongos').insertMany(Array.from({ length: 11 }, (_, i) => ({ _id: `router-${i}:27017`, ping: new Date() })));
+      await config.collection<{ _id: string; stopped?: boolean }>('settings').insertOne({ _id: 'balancer', stopped: true });
+      const dirty = await source.precheck();
+      expect(item(dirty, 'source.orphans')).toMatchObject({ status: 'fail', detail: `${db}.items: 2 more on the shards than through mongos` });
+      expect(item(dirty, 'source.idUnique')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/_id \{"\$numberInt":"3"\} on shardA and shardB/) });
+      expect(item(dirty, 'source.mongos')).toMatchObject({ status: 'fail', detail: '11 mongos (1 in the connection string, 11 active in config.mongos)' });
+      expect(item(dirty, 'source.balancer')).toMatchObject({ status: 'pass' });
+    } finally {
+      await source.close();
+      await config.collection<{ _id: string; host?: string }>('shards').deleteMany({ _id: { $in: ['shardA', 'shardB'] } });
+      await config.collection<{ _id: string; ping?: Date }>('mongos').deleteMany({ _id: { $in: Array.from({ length: 11 }, (_, i) => `router-${i}:27017`) } });
+      await config.collection<{ _id: string; stopped?: boolean }>('settings').deleteMany({ _id: 'balancer' });
+    }
+  }, 120_000);
 });

@@ -70,7 +70,8 @@ export function readIdRange(client: MongoClient, chunk: SnapshotChunk, shape: Ta
   const b = chunk.bounds as IdRangeBounds;
   return new Observable<ChangeEvent>((sub) => {
     let stopped = false;
-    const cursor = client.db(b.database).collection(b.collection).find(rangeFilter(b), { sort: { _id: 1 }, batchSize, ...RAW_BSON });
+    // Majority read concern: the copy never holds a write a failover could roll back (servers without it ignore the option).
+    const cursor = client.db(b.database).collection(b.collection).find(rangeFilter(b), { sort: { _id: 1 }, batchSize, readConcern: { level: 'majority' }, ...RAW_BSON });
     const run = async () => {
       const now = Date.now();
       for (;;) {

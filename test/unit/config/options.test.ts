@@ -56,6 +56,9 @@ const noShard: Refusal = {
   path: 'source.shard',
   message: /a shard account is used only to read each shard's oplog/,
 };
+const sharded = (test: string) => p(`${IT}mongodb-sharded.test.ts`, test);
+const SHARDED_KILL = 'two shards by oplog into Kafka: every document equals the source after a SIGKILL, migration entries skipped';
+const shardAccount = p(`${UNIT}sources/mongodb/shards.test.ts`, 'the shard account replaces the source account on shard endpoints');
 /** A MongoDB connection option the `uri` contradicts: the uri wins, so the option is refused. */
 const uriSays = (side: 'source' | 'destination', k: string, uri: string, value: string, message: RegExp): Refusal =>
   side === 'source'
@@ -142,12 +145,12 @@ export const OPTIONS: Record<string, Entry> = {
     refused: [uriSays('source', 'authDatabase', 'mongodb://u:p@h/?authSource=x', 'y', /authenticates against "x"/)],
   },
   'source.architecture @ mongodb': {
-    proven: [mongoOpts('source.architecture: "shardedCluster" against a replica set fails the precheck')],
+    proven: [mongoOpts('source.architecture: "shardedCluster" against a replica set fails the precheck'), sharded(SHARDED_KILL)],
     refused: [{ where: 'a sharded cluster read by oplog with SSL', config: mongoTask({ source: { type: 'mongodb', hosts: ['m'], architecture: 'shardedCluster', method: 'oplog', encryption: 'ssl' } }), path: 'source.encryption', message: /SSL is not available for a sharded cluster read by oplog/ }],
   },
-  'source.shard.user @ mongodb': { refused: [noShard] },
-  'source.shard.password @ mongodb': { refused: [noShard] },
-  'source.shard.endpoints @ mongodb': { refused: [noShard] },
+  'source.shard.user @ mongodb': { proven: [shardAccount], refused: [noShard] },
+  'source.shard.password @ mongodb': { proven: [shardAccount], refused: [noShard] },
+  'source.shard.endpoints @ mongodb': { proven: [sharded(SHARDED_KILL), sharded('prechecks: shards discovered from config.shards')], refused: [noShard] },
   'source.method @ mongodb': {
     proven: [
       p(`${IT}mongodb-source.test.ts`, 'full sync with concurrent writes, then incremental: every document ends as stored'),
