@@ -158,6 +158,8 @@ export class Cluster {
   private rebalancingNow = true;
   /** Tasks removed from the cluster that this worker releases (its ownership checks let them through). */
   private readonly releasing = new Set<string>();
+  /** Tasks removed while this worker read the configs, with their last record, until one is released. */
+  private readonly removed = new Map<string, ClusterTaskRecord>();
 
   constructor(private readonly opts: ClusterOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
@@ -368,8 +370,14 @@ export class Cluster {
         const key = message.key?.toString() ?? '';
         const value = message.value ? message.value.toString() : null;
         if (topic === this.topics.configs) {
-          if (value === null) this.configs.delete(key);
-          else this.configs.set(key, JSON.parse(value) as ClusterTaskRecord);
+          const prev = this.configs.get(key);
+          if (value === null) {
+            if (prev) this.removed.set(key, prev);
+            this.configs.delete(key);
+          } else {
+            this.removed.delete(key);
+            this.configs.set(key, JSON.parse(value) as ClusterTaskRecord);
+          }
         } else if (value !== null) {
           const rec = JSON.parse(value) as ClusterStatusRecord;
           const prev = this.status.get(key);
@@ -561,6 +569,7 @@ export class Cluster {
       await this.startTask(name, record).catch((err: unknown) => this.logger.error('cluster: could not start task', { task: name, error: (err as Error).message }));
     }
     await this.send(this.topics.status, `worker/${this.workerId}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), tasks: this.running() } satisfies ClusterStatusRecord)).catch(() => undefined);
+    await this.releaseOrphans();
   }
 
   /** The task's config as the cluster runs it: positions in the cluster's topic. */
@@ -608,16 +617,52 @@ export class Cluster {
     const runner = this.runtime.list().find((t) => t.id === name);
     if (!runner) return;
     this.releasing.add(name);
+    let state: string | undefined;
     try {
       runner.release();
       const until = Date.now() + 60_000;
       while (Date.now() < until && !['released', 'releaseFailed'].includes(runner.status.state)) await sleep(100);
-      if (runner.status.state === 'released') this.logger.info('cluster: removed task released (slot, publication, position)', { task: name });
-      else this.logger.error('cluster: removed task not released; drop its slot and publication by hand', { task: name, state: runner.status.state, error: runner.status.lastError?.message });
+      state = runner.status.state;
+      if (state === 'released') this.logger.info('cluster: removed task released (slot, publication, position)', { task: name });
+      else this.logger.error('cluster: removed task not released; drop its slot and publication by hand', { task: name, state, error: runner.status.lastError?.message });
+      await this.runtime.remove(name).catch((err: unknown) => this.logger.warn('cluster: forgetting a released task failed', { task: name, error: (err as Error).message }));
     } finally {
       this.releasing.delete(name);
     }
-    await this.dropTask(name, 'removed from the cluster');
+    const reason = 'removed from the cluster';
+    await this.send(this.topics.status, `task/${name}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), task: name, state: state ?? 'releaseFailed', reason } satisfies ClusterStatusRecord)).catch(() => undefined);
+  }
+
+  /**
+   * The leader releases a removed task nobody will: its last status names a worker that is no
+   * longer a member (dead, or out of the group), or none. The previous owner is fenced first, as by
+   * a new owner (transactional id, replication connection), then the task is released here from its
+   * last config without being started.
+   */
+  private async releaseOrphans(): Promise<void> {
+    if (!this.leader()?.self || this.stopped) return;
+    const members = new Set(Object.values(this.lastAssignment?.workerIds ?? {}));
+    for (const [name, record] of [...this.removed]) {
+      const rec = this.status.get(`task/${name}`);
+      if (rec?.state === 'released') {
+        this.removed.delete(name);
+        continue;
+      }
+      if ((rec && members.has(rec.workerId)) || this.runtime.list().some((t) => t.id === name)) continue;
+      this.logger.warn('cluster: releasing a removed task whose worker is gone', { task: name, previous: rec?.workerId });
+      try {
+        const cfg = this.taskOptions(record);
+        await this.takeOver(cfg);
+        this.releasing.add(name);
+        this.runtime.add(cfg);
+        await this.releaseTask(name);
+      } catch (err) {
+        this.logger.error('cluster: could not release a removed task; drop its slot and publication by hand', { task: name, error: (err as Error).message });
+      } finally {
+        this.releasing.delete(name);
+      }
+      this.removed.delete(name);
+    }
   }
 
   /**
@@ -760,7 +805,7 @@ export class Cluster {
     const storeOf = (taskId: string): CheckpointStore => {
       let s = this.stores.get(taskId);
       if (!s) {
-        const record = this.assigned.get(taskId) ?? this.configs.get(taskId);
+        const record = this.assigned.get(taskId) ?? this.configs.get(taskId) ?? this.removed.get(taskId);
         if (!record) throw new FatalError('UNKNOWN_TASK', `No task named '${taskId}' in cluster ${this.opts.groupId}.`, { object: taskId });
         s = checkpointStoreFor(this.taskOptions(record));
         this.stores.set(taskId, s);
