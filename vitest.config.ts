@@ -10,6 +10,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          setupFiles: ['test/setup/kafkaFastPath.ts'],
           environment: 'node',
         },
       },
@@ -19,6 +20,7 @@ export default defineConfig({
           include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/integration/globalSetup.ts'],
+          setupFiles: ['test/setup/kafkaFastPath.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           fileParallelism: false,

@@ -6,7 +6,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { register } from 'node:module';
 import { cpus } from 'node:os';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -14,12 +13,11 @@ import type { ResultRow, ScenarioContext } from './lib.js';
 import type { BenchResult, LoadAverage } from './report.js';
 
 /**
- * src/codecs/registerCodecs.ts imports `CompressionCodecs` from kafkajs by name, which Node's ESM
- * loader cannot see in the CommonJS package (vitest's transform hides this). Until that is fixed
- * in src, a resolution hook serves kafkajs through an ESM re-export; it is inert once fixed.
+ * The bench loads kafkajs itself (bench/lib.ts, the raw baselines), so, as any host process that
+ * uses kafkajs must, it installs Tributary's fast path before anything loads kafkajs.
  */
-const kafkajsNamespace = (await import('kafkajs')) as Record<string, unknown>;
-if (!('CompressionCodecs' in kafkajsNamespace)) register('./kafkajs-hook.mjs', import.meta.url);
+const { installKafkaFastPath } = await import('../src/kafka/patches.js');
+installKafkaFastPath();
 
 const { machine } = await import('./lib.js');
 const { chartSvg, currentCommit, loadAverage } = await import('./report.js');

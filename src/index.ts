@@ -33,7 +33,6 @@
  *
  * @packageDocumentation
  */
-import './kafka/patches.js';
 export * from './core/index.js';
 export { createRuntime, defaultRegistry, Registry, TaskRunner, type Runtime, type RuntimeOptions, type TaskStatus, type TaskCounters } from './runtime/index.js';
 export { loadTaskConfig, parseTaskConfig, validateTaskConfig } from './config/load.js';
@@ -45,6 +44,7 @@ export type { PluginDescriptor, SourceCapabilities, ConfigReport } from './core/
 export type { SourceDescriptor, SinkDescriptor, SinkDescriptorCapabilities, ComponentContext, SinkContext } from './runtime/registry.js';
 export { PostgresSource } from './sources/postgres/source.js';
 export { KafkaSink } from './sinks/kafka/sink.js';
+export { installKafkaFastPath, fastPathStatus } from './kafka/patches.js';
 export { joinCluster, describeCluster, clusterTopics, Cluster, type ClusterOptions, type ClusterAssignment, type ClusterTaskRecord, type ClusterStatusRecord } from './cluster/index.js';
 export { serveHttp, type HttpApi, type HttpOptions } from './http/server.js';
 export { createLogger, type LogLevel } from './observe/logger.js';

@@ -1,5 +1,5 @@
-import '../kafka/patches.js';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
+import { newKafkaClient } from '../kafka/kafkajs.js';
 import type { Checkpoint, CheckpointStore } from './store.js';
 import { loadCommittedCheckpoint } from '../sinks/kafka/exactlyOnce.js';
 import { kafkaClientConfig, type KafkaConnection } from '../sinks/kafka/clientConfig.js';
@@ -25,7 +25,7 @@ export class KafkaCheckpointStore implements CheckpointStore {
   ) {
     const c: KafkaConnection = isBrokerList(connection) ? { brokers: connection } : connection;
     this.client = kafkaClientConfig({ ...c, clientId: 'tributary-checkpoints' });
-    this.kafka = new Kafka({ ...this.client, logLevel: logLevel.NOTHING });
+    this.kafka = newKafkaClient(this.client);
   }
 
   private async ensureTopic(): Promise<void> {

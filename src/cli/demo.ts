@@ -1,6 +1,5 @@
-import '../kafka/patches.js';
 import pg from 'pg';
-import { Kafka, logLevel } from 'kafkajs';
+import { newKafkaClient } from '../kafka/kafkajs.js';
 import { createRuntime } from '../runtime/createRuntime.js';
 import { createLogger } from '../observe/logger.js';
 import { flag, type Invocation } from './args.js';
@@ -37,7 +36,7 @@ export async function runDemo(args: Invocation): Promise<number> {
   await db.query('ANALYZE');
   say(`demo: database ${DB} with customers (500 rows) and orders (20000 rows) on 127.0.0.1:${pgPort}`);
 
-  const kafka = new Kafka({ clientId: 'tributary-demo', brokers: [broker], logLevel: logLevel.NOTHING });
+  const kafka = newKafkaClient({ clientId: 'tributary-demo', brokers: [broker] });
   const kadmin = kafka.admin();
   await kadmin.connect();
   if ((await kadmin.listTopics()).includes(TOPIC)) await kadmin.deleteTopics({ topics: [TOPIC] });

@@ -1,4 +1,3 @@
-import '../kafka/patches.js';
 import { loadTaskConfig } from '../config/load.js';
 import { generateConfigDocs } from '../config/docs.js';
 import { collectSecrets, redactConfig } from '../config/redact.js';

@@ -32,4 +32,7 @@ function groupMessagesPerPartition({
   return result;
 }
 
-export const fastGroupingInstalled = replaceKafkajsModule('kafkajs/src/producer/groupMessagesPerPartition.js', () => groupMessagesPerPartition);
+/** Installs the replacement (before kafkajs loads it); returns whether the cache still holds it. */
+export function installFastGrouping(): () => boolean {
+  return replaceKafkajsModule('kafkajs/src/producer/groupMessagesPerPartition.js', () => groupMessagesPerPartition);
+}

@@ -9,7 +9,7 @@
  * producerId, producerEpoch, compression, topicData }) → { apiKey, apiVersion, apiName,
  * expectResponse, encode }`) in Node's CommonJS module cache before kafkajs loads the original; v4–v7
  * require v3, so all of them use it. Responses, retries, idempotence and transactions stay kafkajs'.
- * Import it ahead of 'kafkajs' (src/kafka/patches.ts does); `fastProduceInstalled()` tells
+ * `installKafkaFastPath()` (src/kafka/patches.ts) installs it; its status tells
  * whether it took effect.
  */
 import { kafkajsRequire, replaceKafkajsModule } from './moduleCache.js';
@@ -118,8 +118,11 @@ function produceRequestV3(Encoder: EncoderClass, lookupCodec: (type: number) => 
   });
 }
 
-export const fastProduceInstalled = replaceKafkajsModule('kafkajs/src/protocol/requests/produce/v3/request.js', () => {
-  const Encoder = kafkajsRequire('kafkajs/src/protocol/encoder.js') as EncoderClass;
-  const { lookupCodec } = kafkajsRequire('kafkajs/src/protocol/message/compression/index.js') as { lookupCodec: (type: number) => Codec | null };
-  return produceRequestV3(Encoder, lookupCodec);
-});
+/** Installs the replacement (before kafkajs loads it); returns whether the cache still holds it. */
+export function installFastProduce(): () => boolean {
+  return replaceKafkajsModule('kafkajs/src/protocol/requests/produce/v3/request.js', () => {
+    const Encoder = kafkajsRequire('kafkajs/src/protocol/encoder.js') as EncoderClass;
+    const { lookupCodec } = kafkajsRequire('kafkajs/src/protocol/message/compression/index.js') as { lookupCodec: (type: number) => Codec | null };
+    return produceRequestV3(Encoder, lookupCodec);
+  });
+}

@@ -36,14 +36,17 @@ export function frameRequest(correlationId: number, clientId: string | null, api
   return frame;
 }
 
-export const fastRequestFramingInstalled = replaceKafkajsModule('kafkajs/src/protocol/request.js', () => {
-  const Encoder = kafkajsRequire('kafkajs/src/protocol/encoder.js') as EncoderClass;
-  return async ({ correlationId, clientId, request }: FramedRequest): Promise<EncoderLike> => {
-    const payload = await request.encode();
-    const frame = frameRequest(correlationId, clientId, request.apiKey, request.apiVersion, payload.buffer);
-    const enc = new Encoder();
-    enc.buf = frame;
-    enc.offset = frame.length;
-    return enc;
-  };
-});
+/** Installs the replacement (before kafkajs loads it); returns whether the cache still holds it. */
+export function installFastRequestFraming(): () => boolean {
+  return replaceKafkajsModule('kafkajs/src/protocol/request.js', () => {
+    const Encoder = kafkajsRequire('kafkajs/src/protocol/encoder.js') as EncoderClass;
+    return async ({ correlationId, clientId, request }: FramedRequest): Promise<EncoderLike> => {
+      const payload = await request.encode();
+      const frame = frameRequest(correlationId, clientId, request.apiKey, request.apiVersion, payload.buffer);
+      const enc = new Encoder();
+      enc.buf = frame;
+      enc.offset = frame.length;
+      return enc;
+    };
+  });
+}

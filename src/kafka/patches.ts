@@ -1,31 +1,38 @@
 /**
- * Tributary's replacements of kafkajs internals, installed in Node's CommonJS module cache before
- * kafkajs loads its own: linear per-partition grouping (fastGrouping.ts), one-pass record
- * batches (fastProduceRequest.ts) and request frames copied once (fastRequestFraming.ts).
- * Import this module ahead of 'kafkajs' in every entry point.
+ * Tributary's replacements of kafkajs internals: linear per-partition grouping (fastGrouping.ts),
+ * one-pass record batches (fastProduceRequest.ts) and request frames copied once
+ * (fastRequestFraming.ts). They go into Node's CommonJS module cache, so they take effect only
+ * when installed before kafkajs is first loaded. Nothing installs them on import: `loadKafkajs()`
+ * (kafkajs.ts) does when a Kafka plug-in creates its first client, and a host process that loads
+ * kafkajs itself calls `installKafkaFastPath()` first.
  */
-import './fastGrouping.js';
-import './fastProduceRequest.js';
-import './fastRequestFraming.js';
+import { installFastGrouping } from './fastGrouping.js';
+import { installFastProduce } from './fastProduceRequest.js';
+import { installFastRequestFraming } from './fastRequestFraming.js';
 
-export { fastGroupingInstalled } from './fastGrouping.js';
-export { fastProduceInstalled } from './fastProduceRequest.js';
-export { fastRequestFramingInstalled } from './fastRequestFraming.js';
+interface Installed {
+  grouping: () => boolean;
+  produce: () => boolean;
+  framing: () => boolean;
+}
 
-import { fastGroupingInstalled as grouping } from './fastGrouping.js';
-import { fastProduceInstalled as produce } from './fastProduceRequest.js';
-import { fastRequestFramingInstalled as framing } from './fastRequestFraming.js';
+let installed: Installed | null = null;
+
+/** Installs the replacements once per process (or worker thread); later calls do nothing. */
+export function installKafkaFastPath(): void {
+  installed ??= { grouping: installFastGrouping(), produce: installFastProduce(), framing: installFastRequestFraming() };
+}
 
 /**
- * Whether kafkajs resolves to Tributary's replacements. They are lost when the host process loaded
- * kafkajs before Tributary: production then runs on kafkajs' stock encoders (correct, about 6x
- * slower per message on this machine); `missing` names what is not in effect.
+ * Whether kafkajs resolves to Tributary's replacements. They are lost when the process loaded
+ * kafkajs before they were installed: production then runs on kafkajs' stock encoders (correct,
+ * about 6x slower per message on this machine); `missing` names what is not in effect.
  */
 export function fastPathStatus(): { installed: boolean; missing: string[] } {
   const missing = [
-    ...(grouping() ? [] : ['per-partition grouping']),
-    ...(produce() ? [] : ['one-pass record batches']),
-    ...(framing() ? [] : ['request framing']),
+    ...(installed?.grouping() ? [] : ['per-partition grouping']),
+    ...(installed?.produce() ? [] : ['one-pass record batches']),
+    ...(installed?.framing() ? [] : ['request framing']),
   ];
   return { installed: missing.length === 0, missing };
 }

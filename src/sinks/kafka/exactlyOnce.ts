@@ -1,4 +1,5 @@
-import { Kafka, logLevel, type KafkaConfig } from 'kafkajs';
+import type { KafkaConfig } from 'kafkajs';
+import { newKafkaClient } from '../../kafka/kafkajs.js';
 import type { Checkpoint } from '../../checkpoints/store.js';
 
 /** Moved to the operators (it is the runtime's, not Kafka's); re-exported for existing imports. */
@@ -12,7 +13,7 @@ export { skipThrough } from '../../operators/skipThrough.js';
  * which otherwise holds the last stable offset back until the transaction times out.
  */
 export async function loadCommittedCheckpoint(config: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>, topic: string, taskId: string, timeoutMs = 30_000): Promise<Checkpoint | null> {
-  const kafka = new Kafka({ ...config, clientId: 'tributary-checkpoints', logLevel: logLevel.NOTHING });
+  const kafka = newKafkaClient({ ...config, clientId: 'tributary-checkpoints' });
   const admin = kafka.admin();
   await admin.connect();
   let ends: Array<{ partition: number; high: bigint }>;

@@ -7,19 +7,17 @@
  * holds). After a failure every later request is rejected (fail-stop) until a `reset` request,
  * which the main thread posts only once nothing of the failed run is outstanding.
  */
-// The kafkajs patches must load before kafkajs (they replace kafkajs modules in the CJS cache).
-import '../../kafka/patches.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Kafka, logLevel, type Message, type Producer, type TopicMessages } from 'kafkajs';
-import { registerCodecs } from '../../codecs/registerCodecs.js';
+import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { newKafkaClient } from '../../kafka/kafkajs.js';
 import type { ProducerWorkerInit, SerializedError, ToWorker, FromWorker, SendRequest } from './workerProducer.js';
 
 const port = parentPort;
 if (!port) throw new Error('producerWorker.ts must run as a worker thread');
 
-registerCodecs();
 const init = workerData as ProducerWorkerInit;
-const kafka = new Kafka({ ...init.client, logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 200 } });
+// A worker thread has a module cache of its own: the fast path is installed here, before kafkajs loads.
+const kafka = newKafkaClient({ ...init.client, retry: { retries: 5, initialRetryTime: 200 } });
 let producer: Producer | null = null;
 let failure: SerializedError | null = null;
 
