@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MongoClient, Timestamp, type Document } from 'mongodb';
+import type { Position } from '../../src/core/position.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MongoSource } from '../../src/sources/mongodb/source.js';
 import { servers } from './servers.js';
@@ -204,6 +205,20 @@ async function streamStarted(file: string): Promise<void> {
 const shardPosition = (checkpoint: { position?: string }, shard: string): string | undefined =>
   checkpoint.position?.startsWith('{') ? (JSON.parse(checkpoint.position) as { shards?: Record<string, string> }).shards?.[shard] : undefined;
 
+/** Waits until the checkpoint holds the newest `op` entry of `ns` on `shard` (the reader runs and got there); returns its `t:i`. */
+async function checkpointReaches(file: string, shard: MongoClient, shardName: string, ns: string, op: string): Promise<{ at: string; entry: Document }> {
+  const entry = await shard.db('local').collection('oplog.rs').findOne({ ns, op }, { sort: { $natural: -1 } });
+  if (!entry) throw new Error(`no ${op} entry of ${ns} on ${shardName}`);
+  const ts = entry.ts as Timestamp;
+  const at = `${ts.high >>> 0}:${ts.low >>> 0}`;
+  const end = Date.now() + 30_000;
+  while (shardPosition(await readCheckpoint(file), shardName) !== at) {
+    if (Date.now() > end) throw new Error(`checkpoint never reached ${at}: ${JSON.stringify(await readCheckpoint(file))}`);
+    await sleep(100);
+  }
+  return { at, entry };
+}
+
 describe('MongoDB sharded cluster by oplog per shard (two substitute shards)', () => {
   let dir: string;
   const children: TaskProcess[] = [];
@@ -351,6 +366,7 @@ describe('MongoDB sharded cluster by oplog per shard (two substitute shards)', (
     await second.waitForState('incremental', 60_000);
     await streamStarted(two.file);
     await two.cluster.set(1, { v: 'before the switchover' });
+    await checkpointReaches(two.file, two.cluster.b, 'shardB', `${two.db}.items`, 'u');
     await two.cluster.injectOplog(two.cluster.b, { op: 'n', ns: '', o: { msg: 'new primary' }, t: 2 });
     const switched = await waitForLine(second, 'failed', 30_000);
     expect(switched.error).toMatchObject({ code: 'SOURCE_SWITCHOVER', message: expect.stringMatching(/shard shardB: the primary changed \(election term 1 → 2\)/) });
@@ -364,18 +380,12 @@ describe('MongoDB sharded cluster by oplog per shard (two substitute shards)', (
     const first = new TaskProcess(cfg, env);
     children.push(first);
     await first.waitForState('incremental', 60_000);
+    await streamStarted(file);
     await cluster.set(2, { v: 'to be rolled back' });
-    const entry = await cluster.a.db('local').collection('oplog.rs').findOne({ ns: `${cluster.db}.items`, op: 'u' }, { sort: { $natural: -1 } });
-    expect(entry).not.toBeNull();
-    const at = `${(entry?.ts as Timestamp).high >>> 0}:${(entry?.ts as Timestamp).low >>> 0}`;
-    const end = Date.now() + 30_000;
-    while (shardPosition(await readCheckpoint(file), 'shardA') !== at) {
-      if (Date.now() > end) throw new Error(`checkpoint never reached ${at}: ${JSON.stringify(await readCheckpoint(file))}`);
-      await sleep(100);
-    }
+    const { at, entry } = await checkpointReaches(file, cluster.a, 'shardA', `${cluster.db}.items`, 'u');
     await first.kill('SIGTERM');
     // A failover rolled the write back: its entry is gone from the shard's oplog, older ones remain.
-    await cluster.a.db('local').collection('oplog.rs').deleteOne({ _id: entry?._id });
+    await cluster.a.db('local').collection('oplog.rs').deleteOne({ _id: entry._id });
     const second = new TaskProcess(cfg, env);
     children.push(second);
     const failed = await waitForLine(second, 'failed', 60_000);
@@ -419,4 +429,34 @@ describe('MongoDB sharded cluster by oplog per shard (two substitute shards)', (
       await config.collection<{ _id: string; stopped?: boolean }>('settings').deleteMany({ _id: 'balancer' });
     }
   }, 120_000);
+
+  it('a replica set read by oplog fails the same way on a rolled-back position and on a newer term (shardA as the replica set)', async () => {
+    const { cluster, db } = await setUp('mrsfail');
+    await cluster.insert([{ _id: 2, v: 'a' }]);
+    const source = new MongoSource({ taskId: 'rs', uri: `mongodb://${SHARD_A}/?replicaSet=shardA`, method: 'oplog', fullDocument: false, select: (r) => r.database === db, databases: [db], chunkSize: 1000, pollIntervalMs: 50 });
+    const firstError = (from: Position) =>
+      new Promise<{ code?: string; message: string }>((resolve) => {
+        const sub = source.stream(from, { waitForRoom: () => undefined }).subscribe({ error: (e: unknown) => resolve(e as { code?: string; message: string }) });
+        setTimeout(() => {
+          sub.unsubscribe();
+          resolve({ message: 'no error within 15 s' });
+        }, 15_000);
+      });
+    try {
+      const plan = await source.prepare({ full: false });
+      await cluster.set(2, { v: 'to be rolled back' });
+      const oplog = cluster.a.db('local').collection('oplog.rs');
+      const entry = await oplog.findOne({ ns: `${db}.items`, op: 'u' }, { sort: { $natural: -1 } });
+      const ts = entry?.ts as Timestamp;
+      await oplog.deleteOne({ _id: entry?._id });
+      const at = `${ts.high >>> 0}:${ts.low >>> 0}`;
+      expect(await firstError(source.decodePosition(at))).toMatchObject({ code: 'SOURCE_ROLLED_BACK', message: expect.stringMatching(new RegExp(`no oplog entry at the saved position ${at}`)) });
+      const reading = firstError(plan.streamFrom);
+      await sleep(500);
+      await cluster.injectOplog(cluster.a, { op: 'n', ns: '', o: { msg: 'new primary' }, t: 2 });
+      expect(await reading).toMatchObject({ code: 'SOURCE_SWITCHOVER', message: expect.stringMatching(/the primary changed \(election term 1 → 2\)/) });
+    } finally {
+      await source.close();
+    }
+  }, 60_000);
 });
