@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRuntime, type KafkaSink } from '../../src/index.js';
 import { snapshotReader, type SnapshotReadMethod } from '../../src/sources/postgres/snapshot.js';
+import { startProfile } from './pgIncremental.js';
 import { cpuSeconds, drainRate, perCpu, failIfTaskFailed, pgKafkaTask, ITEMS_DDL, MB, createDatabase, createTopic, deleteTopics, itemsInsert, pgConfig, round, rssSampler, uniqueName, withPg, type ScenarioContext } from '../lib.js';
 
 /** rows/s and CPU-seconds of this process (every thread) of a raw read; `rows` what it read. */
@@ -137,8 +138,11 @@ export async function pgFull(ctx: ScenarioContext): Promise<void> {
         const rss = rssSampler(100);
         const t0 = performance.now();
         const usage0 = process.cpuUsage();
+        // BENCH_PROFILE=<dir>: main-thread CPU profile of the first run of each reader.
+        const profiler = process.env.BENCH_PROFILE && run === 0 ? await startProfile(`pg-full-${method}`) : null;
         task.start();
         const { rate, doneAt, cpu, events } = await drainRate(() => task.status.counters.snapshotRows, n, `${n} rows copied`, () => failIfTaskFailed(task));
+        if (profiler) ctx.log(`CPU profile (${method}): ${await profiler.stop(process.env.BENCH_PROFILE as string)}`);
         const own = perCpu(events, cpu);
         const usage = process.cpuUsage(usage0);
         m.perCpus.push(own.perCpuSecond);

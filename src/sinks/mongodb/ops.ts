@@ -279,6 +279,22 @@ export function laneOf(id: unknown, lanes: number): number {
   return lanes <= 1 ? 0 : fnv1a(idKey(id)) % lanes;
 }
 
+/** True when no two ops share an `_id` (by `idKey`): their relative order cannot change the outcome. */
+export function distinctIds(ops: readonly WriteOp[]): boolean {
+  const seen = new Set<string>();
+  for (const op of ops) {
+    const k = idKey(op.id);
+    if (seen.has(k)) return false;
+    seen.add(k);
+  }
+  return true;
+}
+
+/** Lanes for a flush of `ops` writes: at most `parallelism`, and no more than one per `minOpsPerLane` writes. */
+export function laneCount(ops: number, parallelism: number, minOpsPerLane: number): number {
+  return Math.max(1, Math.min(parallelism, Math.floor(ops / Math.max(1, minOpsPerLane))));
+}
+
 /** One ordered run of writes against one collection. */
 export interface Lane {
   ns: string;

@@ -7,7 +7,7 @@ import { MongoBulkWriteError, MongoClient, MongoServerError } from 'mongodb';
 import type { AnyBulkWriteOperation, BulkWriteResult, Db, Document, MongoClientOptions, WriteConcernSettings } from 'mongodb';
 import { ConnectionError, FatalError, classifyError } from '../../core/index.js';
 import type { Batch, ChangeEvent, Logger, ObjectDefinition, PrecheckContext, PrecheckItem, Sink, SinkCapabilities, TableRef } from '../../core/index.js';
-import { formatId, partitionLanes, translateEvent } from './ops.js';
+import { distinctIds, formatId, laneCount, partitionLanes, translateEvent } from './ops.js';
 import type { BarrierOp, Lane, WriteOp } from './ops.js';
 import { formatSchemaReport, stripTtl, syncSchema, type CollectionSpec } from './schema.js';
 import { precheckMongoDestination } from './precheck.js';
@@ -75,6 +75,15 @@ export class DuplicateKeyConflictError extends FatalError {
     });
   }
 }
+
+/**
+ * How incremental writes are grouped into bulk writes (the benchmark compares settings in one run):
+ * `minOpsPerLane`: a flush uses no more lanes than one per this many writes (fewer, fuller bulk
+ * writes for small batches; 1 = always `parallelism` lanes); `unorderedLanes`: a lane whose writes
+ * all have distinct `_id`s is written unordered (order between different documents does not matter
+ * for a collection without other unique indexes; collections replayed single-threaded stay ordered).
+ */
+export const mongoReplayTuning = { minOpsPerLane: 1, unorderedLanes: true };
 
 interface CollectionMeta {
   singleThreaded: boolean;
@@ -342,19 +351,22 @@ export class MongoSink implements Sink {
 
   private async flush(ops: WriteOp[], metas: Map<string, CollectionMeta>): Promise<void> {
     if (ops.length === 0) return;
-    const lanes = partitionLanes(ops, this.parallelism, (ns) => metas.get(ns)?.singleThreaded === true);
+    const single = (ns: string) => metas.get(ns)?.singleThreaded === true;
+    const lanes = partitionLanes(ops, laneCount(ops.length, this.parallelism, mongoReplayTuning.minOpsPerLane), single);
     await runLimited(
-      lanes.map((lane) => () => this.runLane(lane)),
+      lanes.map((lane) => () => this.runLane(lane, single(lane.ns))),
       this.parallelism,
     );
   }
 
-  private async runLane(lane: Lane): Promise<void> {
+  private async runLane(lane: Lane, singleThreaded: boolean): Promise<void> {
     const client = await this.connect();
     const dot = lane.ns.indexOf('.');
     const coll = client.db(lane.ns.slice(0, dot)).collection(lane.ns.slice(dot + 1));
-    // A lane of snapshot inserts only has no order to keep: unordered, conflicts reported per document.
-    const ordered = !lane.ops.every((o) => o.snapshot);
+    // A lane of snapshot inserts only has no order to keep: unordered, conflicts reported per
+    // document; nor has a lane whose writes touch distinct documents of a collection without other
+    // unique indexes (the server may apply them in any order and goes on past a failed one).
+    const ordered = !lane.ops.every((o) => o.snapshot) && (singleThreaded || !mongoReplayTuning.unorderedLanes || !distinctIds(lane.ops));
     let start = 0;
     while (start < lane.ops.length) {
       const slice = start === 0 ? lane.ops : lane.ops.slice(start);
