@@ -1,8 +1,9 @@
+import '../kafka/patches.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
-import type { Admin, Assigner, Consumer, Kafka, KafkaConfig, PartitionAssigner, Producer } from 'kafkajs';
-import { loadKafkajs, newKafkaClient } from '../kafka/kafkajs.js';
+import { first, firstValueFrom, timeout } from 'rxjs';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Assigner, type Consumer, type KafkaConfig, type PartitionAssigner, type Producer } from 'kafkajs';
 import { checkpointStoreFor } from '../checkpoints/storeFor.js';
 import type { Checkpoint, CheckpointStore } from '../checkpoints/store.js';
 import { validateTaskConfig } from '../config/load.js';
@@ -158,6 +159,13 @@ export class Cluster {
   private rebalancingNow = true;
   /** Tasks removed from the cluster that this worker releases (its ownership checks let them through). */
   private readonly releasing = new Set<string>();
+  /**
+   * Tasks this worker released: their position was deleted, and a last confirm racing the release
+   * (the pipeline closing as the task leaves its phase) must not write it back.
+   */
+  private readonly released = new Set<string>();
+  /** Tasks removed while this worker read the configs, with their last record, until one is released. */
+  private readonly removed = new Map<string, ClusterTaskRecord>();
 
   constructor(private readonly opts: ClusterOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
@@ -165,7 +173,7 @@ export class Cluster {
     this.logger = opts.logger ?? opts.runtime?.logger ?? silentLogger;
     const c: KafkaConnection = Array.isArray(opts.brokers) ? { brokers: opts.brokers as readonly string[] } : (opts.brokers as KafkaConnection);
     this.client = kafkaClientConfig({ ...c, clientId: `tributary-cluster-${this.workerId}` });
-    this.kafka = newKafkaClient(this.client);
+    this.kafka = new Kafka({ ...this.client, logLevel: logLevel.NOTHING });
     this.sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
     this.heartbeatInterval = opts.heartbeatIntervalMs ?? Math.max(500, Math.floor(this.sessionTimeout / 5));
     this.rebalanceTimeout = opts.rebalanceTimeoutMs ?? this.sessionTimeout;
@@ -368,8 +376,14 @@ export class Cluster {
         const key = message.key?.toString() ?? '';
         const value = message.value ? message.value.toString() : null;
         if (topic === this.topics.configs) {
-          if (value === null) this.configs.delete(key);
-          else this.configs.set(key, JSON.parse(value) as ClusterTaskRecord);
+          const prev = this.configs.get(key);
+          if (value === null) {
+            if (prev) this.removed.set(key, prev);
+            this.configs.delete(key);
+          } else {
+            this.removed.delete(key);
+            this.configs.set(key, JSON.parse(value) as ClusterTaskRecord);
+          }
         } else if (value !== null) {
           const rec = JSON.parse(value) as ClusterStatusRecord;
           const prev = this.status.get(key);
@@ -422,12 +436,12 @@ export class Cluster {
           const mine = plan.get(m.memberId) ?? [];
           const full: AssignmentData = { ...data, tasks: mine.flatMap((name) => (this.configs.has(name) ? [{ name, record: this.configs.get(name) as ClusterTaskRecord }] : [])) };
           // Every member also follows the configs topic's one partition: a new record there makes it rejoin.
-          return { memberId: m.memberId, memberAssignment: loadKafkajs().AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { [this.topics.configs]: [0] }, userData: Buffer.from(JSON.stringify(full)) }) };
+          return { memberId: m.memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { [this.topics.configs]: [0] }, userData: Buffer.from(JSON.stringify(full)) }) };
         });
       },
       protocol: ({ topics }) => ({
         name: ASSIGNER,
-        metadata: loadKafkajs().AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch, configsRead: String(this.readTo.get(this.topics.configs) ?? 0n), ...(this.opts.url ? { url: this.opts.url } : {}) } satisfies MemberMeta)) }),
+        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch, configsRead: String(this.readTo.get(this.topics.configs) ?? 0n), ...(this.opts.url ? { url: this.opts.url } : {}) } satisfies MemberMeta)) }),
       }),
     });
   }
@@ -561,6 +575,7 @@ export class Cluster {
       await this.startTask(name, record).catch((err: unknown) => this.logger.error('cluster: could not start task', { task: name, error: (err as Error).message }));
     }
     await this.send(this.topics.status, `worker/${this.workerId}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), tasks: this.running() } satisfies ClusterStatusRecord)).catch(() => undefined);
+    await this.releaseOrphans();
   }
 
   /** The task's config as the cluster runs it: positions in the cluster's topic. */
@@ -571,6 +586,7 @@ export class Cluster {
 
   private async startTask(name: string, record: ClusterTaskRecord): Promise<void> {
     const cfg = this.taskOptions(record);
+    this.released.delete(name);
     await this.awaitRelease(name);
     await this.takeOver(cfg);
     if (!this.assigned.has(name) || this.stopped) return;
@@ -608,16 +624,51 @@ export class Cluster {
     const runner = this.runtime.list().find((t) => t.id === name);
     if (!runner) return;
     this.releasing.add(name);
+    let state: string | undefined;
     try {
+      const ended = firstValueFrom(runner.status$.pipe(first((st) => st.state === 'released' || st.state === 'releaseFailed'), timeout(60_000))).catch(() => runner.status);
       runner.release();
-      const until = Date.now() + 60_000;
-      while (Date.now() < until && !['released', 'releaseFailed'].includes(runner.status.state)) await sleep(100);
-      if (runner.status.state === 'released') this.logger.info('cluster: removed task released (slot, publication, position)', { task: name });
-      else this.logger.error('cluster: removed task not released; drop its slot and publication by hand', { task: name, state: runner.status.state, error: runner.status.lastError?.message });
+      state = (await ended).state;
+      if (state === 'released') this.logger.info('cluster: removed task released (slot, publication, position)', { task: name });
+      else this.logger.error('cluster: removed task not released; drop its slot and publication by hand', { task: name, state, error: runner.status.lastError?.message });
+      await this.runtime.remove(name).catch((err: unknown) => this.logger.warn('cluster: forgetting a released task failed', { task: name, error: (err as Error).message }));
     } finally {
       this.releasing.delete(name);
     }
-    await this.dropTask(name, 'removed from the cluster');
+    const reason = 'removed from the cluster';
+    await this.send(this.topics.status, `task/${name}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), task: name, state: state ?? 'releaseFailed', reason } satisfies ClusterStatusRecord)).catch(() => undefined);
+  }
+
+  /**
+   * The leader releases a removed task nobody will: its last status names a worker that is no
+   * longer a member (dead, or out of the group), or none. The previous owner is fenced first, as by
+   * a new owner (transactional id, replication connection), then the task is released here from its
+   * last config without being started.
+   */
+  private async releaseOrphans(): Promise<void> {
+    if (!this.leader()?.self || this.stopped) return;
+    const members = new Set(Object.values(this.lastAssignment?.workerIds ?? {}));
+    for (const [name, record] of [...this.removed]) {
+      const rec = this.status.get(`task/${name}`);
+      if (rec?.state === 'released') {
+        this.removed.delete(name);
+        continue;
+      }
+      if ((rec && members.has(rec.workerId)) || this.runtime.list().some((t) => t.id === name)) continue;
+      this.logger.warn('cluster: releasing a removed task whose worker is gone', { task: name, previous: rec?.workerId });
+      try {
+        const cfg = this.taskOptions(record);
+        await this.takeOver(cfg);
+        this.releasing.add(name);
+        this.runtime.add(cfg);
+        await this.releaseTask(name);
+      } catch (err) {
+        this.logger.error('cluster: could not release a removed task; drop its slot and publication by hand', { task: name, error: (err as Error).message });
+      } finally {
+        this.releasing.delete(name);
+      }
+      this.removed.delete(name);
+    }
   }
 
   /**
@@ -647,7 +698,7 @@ export class Cluster {
   private async takeOver(cfg: TaskOptions): Promise<void> {
     const k = cfg.destination.kafka;
     if (k?.exactlyOnce) {
-      const kafka = newKafkaClient(kafkaClientConfig(kafkaConnectionOf(k)));
+      const kafka = new Kafka({ ...kafkaClientConfig(kafkaConnectionOf(k)), logLevel: logLevel.NOTHING });
       const producer = kafka.producer({ transactionalId: `tributary-${cfg.name}`, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       try {
@@ -760,7 +811,7 @@ export class Cluster {
     const storeOf = (taskId: string): CheckpointStore => {
       let s = this.stores.get(taskId);
       if (!s) {
-        const record = this.assigned.get(taskId) ?? this.configs.get(taskId);
+        const record = this.assigned.get(taskId) ?? this.configs.get(taskId) ?? this.removed.get(taskId);
         if (!record) throw new FatalError('UNKNOWN_TASK', `No task named '${taskId}' in cluster ${this.opts.groupId}.`, { object: taskId });
         s = checkpointStoreFor(this.taskOptions(record));
         this.stores.set(taskId, s);
@@ -770,12 +821,15 @@ export class Cluster {
     return {
       load: (taskId) => storeOf(taskId).load(taskId),
       save: async (cp: Checkpoint) => {
+        if (this.released.has(cp.taskId)) return;
         this.assertOwner(cp.taskId);
         await storeOf(cp.taskId).save({ ...cp, owner: { workerId: this.workerId, epoch: this.epoch } } as Checkpoint);
       },
       delete: async (taskId) => {
         this.assertOwner(taskId);
         await storeOf(taskId).delete(taskId);
+        // Released: from now on nothing writes its position back.
+        if (this.releasing.has(taskId)) this.released.add(taskId);
       },
     };
   }
@@ -819,7 +873,7 @@ async function describeGroupAssignment(admin: Admin, groupId: string, configured
  */
 export async function describeCluster(options: Pick<ClusterOptions, 'groupId' | 'brokers'>): Promise<ClusterAssignment> {
   const c: KafkaConnection = Array.isArray(options.brokers) ? { brokers: options.brokers as readonly string[] } : (options.brokers as KafkaConnection);
-  const kafka = newKafkaClient(kafkaClientConfig({ ...c, clientId: 'tributary-cluster-describe' }));
+  const kafka = new Kafka({ ...kafkaClientConfig({ ...c, clientId: 'tributary-cluster-describe' }), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -855,7 +909,7 @@ export async function describeCluster(options: Pick<ClusterOptions, 'groupId' | 
 
 function decodeMeta(buf: Buffer): MemberMeta | null {
   try {
-    const m = loadKafkajs().AssignerProtocol.MemberMetadata.decode(buf);
+    const m = AssignerProtocol.MemberMetadata.decode(buf);
     return m?.userData?.length ? (JSON.parse(m.userData.toString()) as MemberMeta) : null;
   } catch {
     return null;
@@ -864,7 +918,7 @@ function decodeMeta(buf: Buffer): MemberMeta | null {
 
 function decodeAssignment(buf: Buffer): AssignmentData | null {
   try {
-    const a = loadKafkajs().AssignerProtocol.MemberAssignment.decode(buf);
+    const a = AssignerProtocol.MemberAssignment.decode(buf);
     return a?.userData?.length ? (JSON.parse(a.userData.toString()) as AssignmentData) : null;
   } catch {
     return null;
