@@ -237,6 +237,11 @@ type FileSchema = ReturnType<typeof taskFileSchema<typeof shippedSourceSchema, t
 export type TaskConfigParsed = z.output<FileSchema>;
 /** What a task file may contain (all defaults optional). */
 export type TaskConfigInput = z.input<FileSchema>;
+/**
+ * A task file whose source is a plug-in the embedding code registered (`registry.register`): its
+ * `source` section is whatever that plug-in's schema takes, validated when the task is added.
+ */
+export type PluginTaskConfigInput = Omit<TaskConfigInput, 'source'> & { source: { type: string } & Record<string, unknown> };
 
 type KafkaParsed = NonNullable<TaskConfigParsed['destination']['kafka']>;
 /** The name of a registered format (`canal-json`, `dts-avro`, `shareplex-json` ship). */

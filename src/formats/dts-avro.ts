@@ -9,7 +9,8 @@
  *   `bornTimestamp` = commit time in ms; `processTimestamps` = [ctx.now].
  * - `sourcePosition` and `safeSourcePosition`: the position as the source's clients write it
  *   (`Position.text`: a PostgreSQL LSN `X/Y`), else its `encode()` text; `sourceTxid`: transaction
- *   id or ""; `source.sourceType`: the source's declared product name (`ctx.sourceName`).
+ *   id or ""; `source.sourceType`: the source's declared product name (`ctx.sourceName`) when the
+ *   schema's enum has it, else `OTHER`.
  * - `objectName`: `database.schema.table` for rows of columns (the published Go reader splits three
  *   parts into database and table), `database.collection` for documents.
  * - `fields`: `{name, dataTypeNumber}` where dataTypeNumber is the source's type number
@@ -222,6 +223,9 @@ function bsonTypeCode(v: unknown): number {
   return 10;
 }
 
+/** `source.sourceType` symbols of the published schema; any other source is `OTHER`. */
+const SOURCE_TYPES = new Set(['MySQL', 'Oracle', 'SQLServer', 'PostgreSQL', 'MongoDB', 'Redis', 'DB2', 'PPAS', 'DRDS', 'HBASE', 'HDFS', 'FILE', 'OTHER']);
+
 export function createDtsAvro(): Format {
   const type = recordType({});
   const cache = new WeakMap<TableShape, Prepared>();
@@ -312,7 +316,7 @@ export function createDtsAvro(): Format {
       sourcePosition: pos,
       safeSourcePosition: pos,
       sourceTxid: e.tx?.id ?? '',
-      source: { sourceType: ctx.sourceName, version: ctx.sourceVersion ?? '' },
+      source: { sourceType: SOURCE_TYPES.has(ctx.sourceName) ? ctx.sourceName : 'OTHER', version: ctx.sourceVersion ?? '' },
       operation,
       objectName: p.objectName,
       processTimestamps: { array: [ctx.now] },

@@ -2,7 +2,7 @@ import { Subject, type Observable } from 'rxjs';
 import type { InspectionEvent } from 'xstate';
 import { checkpointStoreFor, type CheckpointStore } from '../checkpoints/index.js';
 import { validateTaskConfig } from '../config/load.js';
-import type { TaskConfigInput, TaskOptions } from '../config/schema.js';
+import type { PluginTaskConfigInput, TaskConfigInput, TaskOptions } from '../config/schema.js';
 import type { Logger } from '../core/contracts.js';
 import { FatalError } from '../core/errors.js';
 import { watchAlerts, type Alert } from '../observe/alerts.js';
@@ -78,7 +78,7 @@ export interface Runtime {
    * task, idle: nothing connects until `start`. Throws `TASK_EXISTS` for a name already held.
    * `extra.etlFunction` is an ETL step in TypeScript, run on every event after filters and mapping.
    */
-  add(config: TaskConfigInput | TaskOptions, extra?: Pick<TaskOptions, 'etlFunction'>): TaskRunner;
+  add(config: TaskConfigInput | TaskOptions | PluginTaskConfigInput, extra?: Pick<TaskOptions, 'etlFunction'>): TaskRunner;
   /** The task of that name. */
   get(taskId: string): TaskRunner;
   /** Every task. */
@@ -103,7 +103,7 @@ export interface Runtime {
    * under the new config; tables it did not cover before get a full sync of their own first, then
    * join the stream. Source and destination endpoints cannot change.
    */
-  modify(taskId: string, config: TaskConfigInput | TaskOptions): Promise<TaskRunner>;
+  modify(taskId: string, config: TaskConfigInput | TaskOptions | PluginTaskConfigInput): Promise<TaskRunner>;
   /** Every status change of every task. */
   readonly status$: Observable<TaskStatus>;
   /**
