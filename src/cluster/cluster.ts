@@ -1,9 +1,9 @@
-import '../kafka/patches.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
 import { first, firstValueFrom, timeout } from 'rxjs';
-import { AssignerProtocol, Kafka, logLevel, type Admin, type Assigner, type Consumer, type KafkaConfig, type PartitionAssigner, type Producer } from 'kafkajs';
+import type { Admin, Assigner, Consumer, Kafka, KafkaConfig, PartitionAssigner, Producer } from 'kafkajs';
+import { loadKafkajs, newKafkaClient } from '../kafka/kafkajs.js';
 import { checkpointStoreFor } from '../checkpoints/storeFor.js';
 import type { Checkpoint, CheckpointStore } from '../checkpoints/store.js';
 import { validateTaskConfig } from '../config/load.js';
@@ -173,7 +173,7 @@ export class Cluster {
     this.logger = opts.logger ?? opts.runtime?.logger ?? silentLogger;
     const c: KafkaConnection = Array.isArray(opts.brokers) ? { brokers: opts.brokers as readonly string[] } : (opts.brokers as KafkaConnection);
     this.client = kafkaClientConfig({ ...c, clientId: `tributary-cluster-${this.workerId}` });
-    this.kafka = new Kafka({ ...this.client, logLevel: logLevel.NOTHING });
+    this.kafka = newKafkaClient(this.client);
     this.sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
     this.heartbeatInterval = opts.heartbeatIntervalMs ?? Math.max(500, Math.floor(this.sessionTimeout / 5));
     this.rebalanceTimeout = opts.rebalanceTimeoutMs ?? this.sessionTimeout;
@@ -436,12 +436,12 @@ export class Cluster {
           const mine = plan.get(m.memberId) ?? [];
           const full: AssignmentData = { ...data, tasks: mine.flatMap((name) => (this.configs.has(name) ? [{ name, record: this.configs.get(name) as ClusterTaskRecord }] : [])) };
           // Every member also follows the configs topic's one partition: a new record there makes it rejoin.
-          return { memberId: m.memberId, memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { [this.topics.configs]: [0] }, userData: Buffer.from(JSON.stringify(full)) }) };
+          return { memberId: m.memberId, memberAssignment: loadKafkajs().AssignerProtocol.MemberAssignment.encode({ version: 1, assignment: { [this.topics.configs]: [0] }, userData: Buffer.from(JSON.stringify(full)) }) };
         });
       },
       protocol: ({ topics }) => ({
         name: ASSIGNER,
-        metadata: AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch, configsRead: String(this.readTo.get(this.topics.configs) ?? 0n), ...(this.opts.url ? { url: this.opts.url } : {}) } satisfies MemberMeta)) }),
+        metadata: loadKafkajs().AssignerProtocol.MemberMetadata.encode({ version: 1, topics, userData: Buffer.from(JSON.stringify({ workerId: this.workerId, tasks: this.running(), epoch: this.epoch, configsRead: String(this.readTo.get(this.topics.configs) ?? 0n), ...(this.opts.url ? { url: this.opts.url } : {}) } satisfies MemberMeta)) }),
       }),
     });
   }
@@ -698,7 +698,7 @@ export class Cluster {
   private async takeOver(cfg: TaskOptions): Promise<void> {
     const k = cfg.destination.kafka;
     if (k?.exactlyOnce) {
-      const kafka = new Kafka({ ...kafkaClientConfig(kafkaConnectionOf(k)), logLevel: logLevel.NOTHING });
+      const kafka = newKafkaClient(kafkaClientConfig(kafkaConnectionOf(k)));
       const producer = kafka.producer({ transactionalId: `tributary-${cfg.name}`, idempotent: true, maxInFlightRequests: 1 });
       await producer.connect();
       try {
@@ -873,7 +873,7 @@ async function describeGroupAssignment(admin: Admin, groupId: string, configured
  */
 export async function describeCluster(options: Pick<ClusterOptions, 'groupId' | 'brokers'>): Promise<ClusterAssignment> {
   const c: KafkaConnection = Array.isArray(options.brokers) ? { brokers: options.brokers as readonly string[] } : (options.brokers as KafkaConnection);
-  const kafka = new Kafka({ ...kafkaClientConfig({ ...c, clientId: 'tributary-cluster-describe' }), logLevel: logLevel.NOTHING });
+  const kafka = newKafkaClient(kafkaClientConfig({ ...c, clientId: 'tributary-cluster-describe' }));
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -909,7 +909,7 @@ export async function describeCluster(options: Pick<ClusterOptions, 'groupId' | 
 
 function decodeMeta(buf: Buffer): MemberMeta | null {
   try {
-    const m = AssignerProtocol.MemberMetadata.decode(buf);
+    const m = loadKafkajs().AssignerProtocol.MemberMetadata.decode(buf);
     return m?.userData?.length ? (JSON.parse(m.userData.toString()) as MemberMeta) : null;
   } catch {
     return null;
@@ -918,7 +918,7 @@ function decodeMeta(buf: Buffer): MemberMeta | null {
 
 function decodeAssignment(buf: Buffer): AssignmentData | null {
   try {
-    const a = AssignerProtocol.MemberAssignment.decode(buf);
+    const a = loadKafkajs().AssignerProtocol.MemberAssignment.decode(buf);
     return a?.userData?.length ? (JSON.parse(a.userData.toString()) as AssignmentData) : null;
   } catch {
     return null;
