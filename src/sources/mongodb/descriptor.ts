@@ -1,7 +1,7 @@
 /** The MongoDB source as a plug-in: its options, creation, errors and capabilities. */
 import type { TributaryError } from '../../core/errors.js';
 import type { SourceDescriptor } from '../../runtime/registry.js';
-import { mongoSourceSchema, type MongoSourceConfig } from '../../config/schema.js';
+import { checkMongoSource, mongoSourceSchema, type MongoSourceConfig } from './config.js';
 import { mongoClientOptions, mongoUri } from './connection.js';
 import { classifyMongoError } from './errors.js';
 import { MongoSource } from './source.js';
@@ -12,6 +12,7 @@ export const mongoSource: SourceDescriptor<MongoSourceConfig> = {
   type: 'mongodb',
   title: 'MongoDB',
   configSchema: mongoSourceSchema,
+  checkConfig: checkMongoSource,
   capabilities: { productName: 'MongoDB', snapshot: true, stream: true, documents: true, ddl: true, retainedLog: false, objectDefinitions: true },
   classifyError: (err: unknown, context: string): TributaryError => classifyMongoError(err, context, 'the saved position'),
   create: (src, { config, selector, plan, logger }) =>
