@@ -13,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compressionTypes, registerCodecs, type CompressionName } from '../../src/codecs/index.js';
 import type { ChangeEvent, TableShape } from '../../src/core/events.js';
 import { SequencePosition, lsnToBigInt } from '../../src/core/position.js';
+import { PgPosition } from '../../src/sources/postgres/position.js';
+import { postgresColumn } from '../../src/sources/postgres/values.js';
 import { createCanalJson, createDtsAvro, dtsRecordType, type EncodeContext, type EncodedRecord, type Format } from '../../src/formats/index.js';
 import { servers } from './servers.js';
 import { createTopic, deleteTopics, kafkaClient, uniqueName, brokerLogDir } from './support.js';
@@ -83,7 +85,8 @@ async function storedCodecs(topicList: string[]): Promise<Map<string, Set<string
 
 const COMMIT = Date.UTC(2024, 4, 6, 7, 8, 9, 0);
 const NOW = COMMIT + 1234;
-const lsn = (t: string) => new SequencePosition(lsnToBigInt(t));
+/** A PostgreSQL position as the source makes it for a copied row (its text is the LSN). */
+const lsn = (t: string) => new PgPosition(lsnToBigInt(t), 0, lsnToBigInt(t));
 const base = { snapshot: false, bytes: 100, commitTime: COMMIT };
 
 const orders: TableShape = {
@@ -94,7 +97,7 @@ const orders: TableShape = {
     { name: 'amount', type: 'numeric', typeId: 1700, precision: 12, scale: 2 },
     { name: 'placed_at', type: 'timestamptz', typeId: 1184 },
     { name: 'paid', type: 'bool', typeId: 16, nullable: true },
-  ],
+  ].map(postgresColumn),
   key: ['id'],
 };
 
