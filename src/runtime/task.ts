@@ -3,7 +3,6 @@ import { BehaviorSubject, concatMap, defer, interval, merge, tap, type OperatorF
 import { createActor, fromObservable, fromPromise, type Actor, type InspectionEvent, type SnapshotFrom } from 'xstate';
 import { fullSyncMachine, taskMachine, type ChunkSpec, type ThrottleSettings, type ThrottleUpdate } from '../../machines/index.js';
 import type { CheckpointStore, Checkpoint } from '../checkpoints/index.js';
-import { emptyCheckpoint } from '../checkpoints/index.js';
 import type { TaskOptions } from '../config/schema.js';
 import type { Logger, PrecheckItem, Sink, SnapshotChunk, Source } from '../core/contracts.js';
 import { FatalError } from '../core/errors.js';
@@ -13,7 +12,7 @@ import type { Position } from '../core/position.js';
 import { AckTracker, InflightWindow, NameMapper, ObjectSelector, QueryRateLimiter, ThrottleController, applyEtl, filterRows, mapNames, selectObjects, skipThrough, type SelectionSpec } from '../operators/index.js';
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
-import { resumePlan } from './resumePlan.js';
+import { CheckpointManager } from './checkpointManager.js';
 import { checkObjectColumns } from './columnCheck.js';
 import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
 import type { Registry, SinkDescriptorCapabilities, SourceDescriptor } from './registry.js';
@@ -90,8 +89,8 @@ export class TaskRunner {
   private readonly fullQueries = new QueryRateLimiter();
   private readonly transform: OperatorFunction<ChangeEvent, ChangeEvent>;
   private readonly batch: BatchLimits;
-  private checkpoint: Checkpoint;
-  private checkpointLoaded = false;
+  /** Positions, the full-sync plan and the transactional commit: the checkpoint manager. */
+  private readonly checkpoints: CheckpointManager;
   private tracker: AckTracker | null = null;
   private confirmed: Position | null = null;
   private chunks = new Map<string, SnapshotChunk>();
@@ -112,11 +111,8 @@ export class TaskRunner {
       logger: deps.logger,
       registry: deps.registry,
       checkpoint: {
-        current: () => this.checkpoint,
-        committed: (cp: Checkpoint) => {
-          if (cp.position !== undefined) this.checkpoint.position = cp.position;
-          this.checkpoint.updatedAt = cp.updatedAt;
-        },
+        current: () => this.checkpoints.current,
+        committed: (cp: Checkpoint) => this.checkpoints.committed(cp),
       },
     };
     const sourceDescriptor = deps.registry.sourceDescriptor(options.source.type);
@@ -127,7 +123,7 @@ export class TaskRunner {
     const dest = Object.entries(options.destination).find(([, section]) => section !== undefined)?.[0] ?? 'kafka';
     this.sinkCapabilities = deps.registry.sinkDescriptor(dest).capabilities;
     this.sink = deps.registry.sink(dest)(ctx, this.source);
-    this.checkpoint = emptyCheckpoint(this.id);
+    this.checkpoints = new CheckpointManager({ taskId: this.id, store: deps.checkpoints, sink: this.sink, logger: deps.logger });
     this.window = new InflightWindow({ maxEvents: deps.inflight?.maxEvents ?? 20_000, maxBytes: deps.inflight?.maxBytes ?? 8 * 1024 * 1024 });
     this.batch = { maxEvents: deps.batch?.maxEvents ?? 5000, maxBytes: deps.batch?.maxBytes ?? 4 * 1024 * 1024, maxWaitMs: deps.batch?.maxWaitMs ?? 10 };
 
@@ -287,32 +283,12 @@ export class TaskRunner {
     });
   }
 
-  /** True when the sink commits data and checkpoint together (it says so in its capabilities). */
-  private get exactlyOnce(): boolean {
-    return this.sink.capabilities.transactional;
-  }
-
-  private async loadCheckpoint(): Promise<void> {
-    if (this.checkpointLoaded) return;
-    // Exactly-once: take over the transactional id first (fencing a dead writer, aborting its open
-    // transaction), then read the last committed checkpoint.
-    const recover = this.exactlyOnce ? this.sink.recover?.bind(this.sink) : undefined;
-    if (this.exactlyOnce && !recover) throw new FatalError('SINK_CONTRACT', `The ${this.sink.kind} sink declares transactional writes but has no recover().`, { object: this.sink.kind });
-    this.checkpoint = (recover ? await recover() : await this.deps.checkpoints.load(this.id)) ?? emptyCheckpoint(this.id);
-    this.checkpointLoaded = true;
-  }
-
-  private async saveCheckpoint(): Promise<void> {
-    this.checkpoint.updatedAt = Date.now();
-    await this.deps.checkpoints.save(this.checkpoint);
-  }
-
   /** Runs the source's and destination's prechecks (connectivity first). Also what the machine invokes. */
   async precheck(): Promise<PrecheckItem[]> {
     // A task resuming from its checkpoint finds its own earlier output at the destination: the sink
     // is told, so it does not report it as someone else's data.
-    await this.loadCheckpoint().catch(() => undefined);
-    const resuming = this.checkpoint.streamFrom !== undefined || this.checkpoint.position !== undefined;
+    await this.checkpoints.load().catch(() => undefined);
+    const resuming = this.checkpoints.resuming;
     const [s, d] = await Promise.all([this.source.precheck(), this.sink.precheck({ resuming })]);
     // Columns the objects name, against the tables the source found (when it could connect).
     if (s.every((i) => i.group !== 'connectivity' || i.status === 'pass') && this.source.shapes) {
@@ -352,38 +328,31 @@ export class TaskRunner {
 
   /** Incremental only, first start: where the stream begins. */
   private async establishStart(): Promise<void> {
-    await this.loadCheckpoint();
-    if (this.checkpoint.position || this.checkpoint.streamFrom) return;
+    await this.checkpoints.load();
+    if (this.checkpoints.hasStart) return;
     const plan = await this.source.prepare({ full: false });
-    this.checkpoint.streamFrom = plan.streamFrom.encode();
-    await this.saveCheckpoint();
+    await this.checkpoints.recordStreamFrom(plan.streamFrom);
   }
 
   private async planChunks(): Promise<ChunkSpec[]> {
     await this.quiesced();
-    await this.loadCheckpoint();
+    await this.checkpoints.load();
     const prepared = await this.source.prepare({ full: true });
-    if (!this.checkpoint.streamFrom) this.checkpoint.streamFrom = prepared.streamFrom.encode();
     // A resumed copy runs the plan it first made: chunks recorded as copied keep their bounds.
-    const resumed = resumePlan(this.checkpoint.plan, prepared.chunks);
-    for (const id of resumed.discarded) delete this.checkpoint.chunksDone[id];
-    for (const r of resumed.replanned) this.deps.logger.warn('full sync of a table starts over', { task: this.id, table: r.table, reason: r.reason });
-    this.checkpoint.plan = resumed.chunks;
-    await this.saveCheckpoint();
-    const plan = { chunks: resumed.chunks };
+    const plan = { chunks: await this.checkpoints.adoptPlan(prepared.streamFrom, prepared.chunks) };
     this.chunks = new Map(plan.chunks.map((c) => [c.id, c]));
     const previous = this.deps.previousSelection ? new ObjectSelector(this.deps.previousSelection) : null;
     if (previous) {
       // Tables the task already covered are up to date through the stream: only new ones are copied.
       return plan.chunks.map((c) => {
-        const rows = this.checkpoint.chunksDone[c.id];
+        const rows = this.checkpoints.rowsCopied(c.id);
         const done = previous.selectsTable(c.table) || rows !== undefined;
         return { id: c.id, table: qualifiedName(c.table), ...(c.estimatedRows !== undefined ? { estimatedRows: c.estimatedRows } : {}), ...(done ? { done: true, rows: rows ?? 0 } : {}) };
       });
     }
-    if (this.checkpoint.fullDone) return plan.chunks.map((c) => ({ id: c.id, table: qualifiedName(c.table), done: true, rows: 0 }));
+    if (this.checkpoints.fullDone) return plan.chunks.map((c) => ({ id: c.id, table: qualifiedName(c.table), done: true, rows: 0 }));
     return plan.chunks.map((c) => {
-      const rows = this.checkpoint.chunksDone[c.id];
+      const rows = this.checkpoints.rowsCopied(c.id);
       return { id: c.id, table: qualifiedName(c.table), ...(c.estimatedRows !== undefined ? { estimatedRows: c.estimatedRows } : {}), ...(rows !== undefined ? { done: true, rows } : {}) };
     });
   }
@@ -423,8 +392,7 @@ export class TaskRunner {
         },
         complete: () => {
           stopReporting();
-          this.checkpoint.chunksDone[spec.id] = rows;
-          this.saveCheckpoint().then(() => {
+          this.checkpoints.chunkCopied(spec.id, rows).then(() => {
             this.progressed();
             resolve({ rows });
           }, reject);
@@ -457,14 +425,10 @@ export class TaskRunner {
   private incremental(): Observable<unknown> {
     return defer(async () => {
       await this.quiesced();
-      await this.loadCheckpoint();
-      if ((this.options.syncTypes.full && !this.checkpoint.fullDone) || this.checkpoint.plan) {
-        if (this.options.syncTypes.full) this.checkpoint.fullDone = true;
-        delete this.checkpoint.plan;
-        await this.saveCheckpoint();
-      }
+      await this.checkpoints.load();
+      await this.checkpoints.endFullSync(this.options.syncTypes.full);
       await this.establishStart();
-      const from = this.source.decodePosition((this.checkpoint.position ?? this.checkpoint.streamFrom) as string);
+      const from = this.source.decodePosition(this.checkpoints.streamStart());
       this.tracker = new AckTracker(1024, from);
       this.projection.lag.restart();
       this.confirmed = from;
@@ -472,7 +436,7 @@ export class TaskRunner {
     }).pipe(
       concatMap((from) =>
         merge(
-          writeThrough(this.source.stream(from, flowControlOf(this.window)).pipe(skipThrough(this.exactlyOnce && this.checkpoint.position ? from : null)), {
+          writeThrough(this.source.stream(from, flowControlOf(this.window)).pipe(skipThrough(this.checkpoints.replayedThrough(from))), {
             sink: this.sink,
             transform: this.transform,
             window: this.window,
@@ -495,15 +459,12 @@ export class TaskRunner {
       if (this.tracker && !this.projection.lag.hasPending) this.progressed();
       return;
     }
-    if (!this.exactlyOnce) {
-      // Exactly-once commits the position with the data; a separate save could move it backwards.
-      this.checkpoint.position = wm.encode();
-      await this.saveCheckpoint();
-    }
+    // Saved before the source is told: a position that cannot be checkpointed is not confirmed.
+    await this.checkpoints.recordPosition(wm);
     await this.source.confirm(wm);
     this.confirmed = wm;
     this.progressed();
-    this.actor.send({ type: 'PROGRESS', progress: { position: this.checkpoint.position, sourceTime: this.counters.lastCommitTime, eventsApplied: this.counters.events, bytesApplied: this.counters.bytes } });
+    this.actor.send({ type: 'PROGRESS', progress: { position: this.checkpoints.position, sourceTime: this.counters.lastCommitTime, eventsApplied: this.counters.events, bytesApplied: this.counters.bytes } });
   }
 
   private quiescing: Promise<void> | null = null;
@@ -528,10 +489,10 @@ export class TaskRunner {
   private async releaseResources(): Promise<void> {
     await this.source.release();
     await this.sink.close();
-    await this.deps.checkpoints.delete(this.id);
+    await this.checkpoints.release();
   }
 
   private snapshotStatus(snap: SnapshotFrom<typeof taskMachine>): TaskStatus {
-    return this.projection.status(snap, { taskId: this.id, stalledMs: this.stalledMs(Date.now()), stallLimitMs: this.deps.stallMs ?? STALL_MS, position: this.checkpoint?.position ?? null });
+    return this.projection.status(snap, { taskId: this.id, stalledMs: this.stalledMs(Date.now()), stallLimitMs: this.deps.stallMs ?? STALL_MS, position: this.checkpoints?.position ?? null });
   }
 }
