@@ -122,6 +122,8 @@ export class Cluster {
   readonly topics: ReturnType<typeof clusterTopics>;
   /** The worker's own runtime: the tasks assigned to this worker (do not add tasks to it directly). */
   readonly runtime: Runtime;
+  /** The plug-ins this worker runs tasks with: task configs are validated against their schemas. */
+  private readonly registry: Registry;
   private readonly logger: Logger;
   private readonly kafka: Kafka;
   private readonly client: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl' | 'clientId'>;
@@ -177,7 +179,8 @@ export class Cluster {
     this.sessionTimeout = opts.sessionTimeoutMs ?? 10_000;
     this.heartbeatInterval = opts.heartbeatIntervalMs ?? Math.max(500, Math.floor(this.sessionTimeout / 5));
     this.rebalanceTimeout = opts.rebalanceTimeoutMs ?? this.sessionTimeout;
-    this.runtime = createRuntime({ ...opts.runtime, registry: this.guardedRegistry(opts.runtime?.registry ?? defaultRegistry()), checkpoints: this.checkpointStore() });
+    this.registry = this.guardedRegistry(opts.runtime?.registry ?? defaultRegistry());
+    this.runtime = createRuntime({ ...opts.runtime, registry: this.registry, checkpoints: this.checkpointStore() });
   }
 
   // ---- public -------------------------------------------------------------------------------
@@ -199,7 +202,7 @@ export class Cluster {
    * rebalance). A paused task stays paused.
    */
   async putTask(config: TaskConfigInput, opts: { weight?: number } = {}): Promise<void> {
-    const cfg = validateTaskConfig(config) as TaskOptions;
+    const cfg = validateTaskConfig(config, { schema: this.registry.taskSchemas().task }) as TaskOptions;
     const paused = this.configs.get(cfg.name)?.paused;
     const record: ClusterTaskRecord = { config, ...(opts.weight !== undefined ? { weight: opts.weight } : {}), ...(paused ? { paused } : {}) };
     await this.send(this.topics.configs, cfg.name, JSON.stringify(record));
@@ -580,7 +583,7 @@ export class Cluster {
 
   /** The task's config as the cluster runs it: positions in the cluster's topic. */
   private taskOptions(record: ClusterTaskRecord): TaskOptions {
-    const cfg = validateTaskConfig(record.config) as TaskOptions;
+    const cfg = validateTaskConfig(record.config, { schema: this.registry.taskSchemas().task }) as TaskOptions;
     return { ...cfg, checkpoints: { store: 'kafka', topic: this.topics.positions } } as TaskOptions;
   }
 
