@@ -61,6 +61,24 @@ export class FastReplicationService extends LogicalReplicationService {
     });
   }
 
+  /**
+   * The library's stop ends its pg client and then removes every listener from it; an error the
+   * server sends while the client is ending, or after (a new owner terminating this backend, a
+   * server shutdown), would then be an unhandled 'error' event that kills the process. The client
+   * being stopped keeps a listener that ignores them: nothing reads from it any more.
+   */
+  override async stop(): Promise<this> {
+    const client = (this as unknown as { _client: pg.Client | null })._client;
+    const ignore = () => undefined;
+    client?.on('error', ignore);
+    try {
+      await super.stop();
+    } finally {
+      if (client && client.listenerCount('error') === 0) client.on('error', ignore);
+    }
+    return this;
+  }
+
   /** Resolves when replication ends (as the library's: with START_REPLICATION's result). */
   override async subscribe(plugin: ReplicationPlugin, slotName: string, uptoLsn?: string): Promise<this> {
     const self = this as unknown as Internals;
