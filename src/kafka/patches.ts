@@ -1,16 +1,18 @@
 /**
- * Tributary's replacements of kafkajs internals: linear per-partition grouping (fastGrouping.ts),
- * one-pass record batches (fastProduceRequest.ts) and request frames copied once
- * (fastRequestFraming.ts). They go into Node's CommonJS module cache, so they take effect only
+ * Tributary's replacements of kafkajs internals: a correct read_committed filter (abortedFilter.ts),
+ * linear per-partition grouping (fastGrouping.ts), one-pass record batches (fastProduceRequest.ts)
+ * and request frames copied once (fastRequestFraming.ts). They go into Node's CommonJS module cache, so they take effect only
  * when installed before kafkajs is first loaded. Nothing installs them on import: `loadKafkajs()`
  * (kafkajs.ts) does when a Kafka plug-in creates its first client, and a host process that loads
  * kafkajs itself calls `installKafkaFastPath()` first.
  */
+import { installAbortedFilter } from './abortedFilter.js';
 import { installFastGrouping } from './fastGrouping.js';
 import { installFastProduce } from './fastProduceRequest.js';
 import { installFastRequestFraming } from './fastRequestFraming.js';
 
 interface Installed {
+  abortedFilter: () => boolean;
   grouping: () => boolean;
   produce: () => boolean;
   framing: () => boolean;
@@ -20,7 +22,7 @@ let installed: Installed | null = null;
 
 /** Installs the replacements once per process (or worker thread); later calls do nothing. */
 export function installKafkaFastPath(): void {
-  installed ??= { grouping: installFastGrouping(), produce: installFastProduce(), framing: installFastRequestFraming() };
+  installed ??= { abortedFilter: installAbortedFilter(), grouping: installFastGrouping(), produce: installFastProduce(), framing: installFastRequestFraming() };
 }
 
 /**
@@ -35,4 +37,13 @@ export function fastPathStatus(): { installed: boolean; missing: string[] } {
     ...(installed?.framing() ? [] : ['request framing']),
   ];
   return { installed: missing.length === 0, missing };
+}
+
+/**
+ * Whether kafkajs' consumers drop the records of aborted transactions correctly (abortedFilter.ts:
+ * kafkajs' own filter lets some through). Without it, read_committed reads through kafkajs are not
+ * trustworthy: exactly-once recovery refuses to run.
+ */
+export function readCommittedFixed(): boolean {
+  return installed?.abortedFilter() ?? false;
 }

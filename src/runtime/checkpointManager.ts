@@ -27,6 +27,8 @@ export interface CheckpointManagerDeps {
 export class CheckpointManager {
   private checkpoint: Checkpoint;
   private loaded = false;
+  /** Exactly-once: the sink closed since the last load, so the committed checkpoint is read again. */
+  private stale = false;
 
   constructor(private readonly deps: CheckpointManagerDeps) {
     this.checkpoint = emptyCheckpoint(deps.taskId);
@@ -70,15 +72,24 @@ export class CheckpointManager {
 
   /**
    * Loads the checkpoint once. Exactly-once: takes over the transactional id first (fencing a dead
-   * writer, aborting its open transaction), then reads the last committed checkpoint.
+   * writer, aborting its open transaction), then reads the last committed checkpoint; and again
+   * after every {@link sinkClosed}, because another writer may have taken the id over and committed
+   * since (a cluster's new owner): what Kafka committed is where the task stands, never the copy
+   * held here, and the sink's `recover()` is where ownership is checked.
    */
   async load(): Promise<void> {
-    if (this.loaded) return;
+    if (this.loaded && !this.stale) return;
     const sink = this.deps.sink;
     const recover = this.exactlyOnce ? sink.recover?.bind(sink) : undefined;
     if (this.exactlyOnce && !recover) throw new FatalError('SINK_CONTRACT', `The ${sink.kind} sink declares transactional writes but has no recover().`, { object: sink.kind });
     this.checkpoint = (recover ? await recover() : await this.deps.store.load(this.deps.taskId)) ?? emptyCheckpoint(this.deps.taskId);
     this.loaded = true;
+    this.stale = false;
+  }
+
+  /** The sink closed its connections (the task stopped, paused or retries): see {@link load}. */
+  sinkClosed(): void {
+    if (this.exactlyOnce) this.stale = true;
   }
 
   /** Writes the checkpoint; rejects when the store cannot (nothing is then confirmed). */

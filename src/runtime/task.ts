@@ -462,6 +462,7 @@ export class TaskRunner {
     // Saved before the source is told: a position that cannot be checkpointed is not confirmed.
     await this.checkpoints.recordPosition(wm);
     await this.source.confirm(wm);
+    this.deps.logger.debug('confirmed to the source', { task: this.id, position: wm.encode() });
     this.confirmed = wm;
     this.progressed();
     this.actor.send({ type: 'PROGRESS', progress: { position: this.checkpoints.position, sourceTime: this.counters.lastCommitTime, eventsApplied: this.counters.events, bytesApplied: this.counters.bytes } });
@@ -482,6 +483,7 @@ export class TaskRunner {
       await this.confirmWatermark().catch((err: unknown) => this.deps.logger.warn('final confirm failed', { task: this.id, error: (err as Error).message }));
       await this.source.close().catch(() => undefined);
       await this.sink.close().catch(() => undefined);
+      this.checkpoints.sinkClosed();
     })().finally(() => (this.quiescing = null));
     return this.quiescing;
   }

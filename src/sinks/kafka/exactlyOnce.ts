@@ -1,5 +1,7 @@
 import type { KafkaConfig } from 'kafkajs';
 import { newKafkaClient } from '../../kafka/kafkajs.js';
+import { readCommittedFixed } from '../../kafka/patches.js';
+import { FatalError } from '../../core/errors.js';
 import type { Checkpoint } from '../../checkpoints/store.js';
 
 /** Moved to the operators (it is the runtime's, not Kafka's); re-exported for existing imports. */
@@ -14,6 +16,13 @@ export { skipThrough } from '../../operators/skipThrough.js';
  */
 export async function loadCommittedCheckpoint(config: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>, topic: string, taskId: string, timeoutMs = 30_000): Promise<Checkpoint | null> {
   const kafka = newKafkaClient({ ...config, clientId: 'tributary-checkpoints' });
+  if (!readCommittedFixed()) {
+    // kafkajs' own filter can hand back an aborted checkpoint as committed: resuming from it loses changes.
+    throw new FatalError('KAFKAJS_LOADED_EARLY', `Task ${taskId}: kafkajs was loaded before Tributary could install its read_committed fix, so the committed checkpoint in ${topic} cannot be read reliably.`, {
+      object: taskId,
+      fix: "Import 'tributary' (or call installKafkaFastPath()) before anything in the process loads kafkajs.",
+    });
+  }
   const admin = kafka.admin();
   await admin.connect();
   let ends: Array<{ partition: number; high: bigint }>;

@@ -151,6 +151,8 @@ export class KafkaSink implements Sink {
   /** The admin connection heartbeat-only batches are acknowledged through. */
   private probeAdmin: Admin | null = null;
   private connecting: Promise<Producer | WorkerProducer> | null = null;
+  /** Exactly-once: closed since the last recover(); a write then refuses (see write()). */
+  private closedSinceRecover = false;
   /** The producer thread (producerThread mode); replaced after it exited. */
   private worker: WorkerProducer | null = null;
   /** Orders the main-thread stage of concurrent writes (topics, encoding, posting) by call order. */
@@ -217,9 +219,12 @@ export class KafkaSink implements Sink {
   async recover(): Promise<Checkpoint | null> {
     const eo = this.opts.exactlyOnce;
     if (!eo) throw new FatalError('CONFIG_INVALID', 'KafkaSink.recover() needs the exactlyOnce option', { field: 'destination.kafka.exactlyOnce' });
+    this.closedSinceRecover = false;
     await this.connect();
     try {
-      return await loadCommittedCheckpoint(this.clientConfig, eo.checkpointTopic, eo.taskId);
+      const cp = await loadCommittedCheckpoint(this.clientConfig, eo.checkpointTopic, eo.taskId);
+      this.opts.logger?.debug('recovered the committed checkpoint', { task: eo.taskId, position: cp?.position });
+      return cp;
     } catch (err) {
       throw classifyError(err, `reading the committed checkpoint of task ${eo.taskId} from ${eo.checkpointTopic}`);
     }
@@ -412,6 +417,11 @@ export class KafkaSink implements Sink {
 
   async write(batch: Batch<ChangeEvent>): Promise<void> {
     if (this.threaded) return this.writeThreaded(batch);
+    if (this.opts.exactlyOnce && this.closedSinceRecover) {
+      // Reconnecting here would take the transactional id over again (fencing whoever took it
+      // since) and write from a checkpoint that may be stale: a restart goes through recover().
+      throw new FatalError('SINK_CONTRACT', `Kafka sink of task ${this.opts.exactlyOnce.taskId}: an exactly-once write after close() needs recover() first.`, { object: this.opts.exactlyOnce.transactionalId });
+    }
     const producer = await this.connect();
     // Learn the partition counts of every topic of this batch before choosing partitions.
     const unknown = new Set<string>();
@@ -448,6 +458,7 @@ export class KafkaSink implements Sink {
           await tx.abort().catch(() => undefined);
           throw err;
         }
+        this.opts.logger?.debug('transaction committed', { task: eo.taskId, position: checkpoint.position, messages: topicMessages.reduce((n, t) => n + t.messages.length, 0) });
         eo.onCommitted?.(checkpoint);
       } else {
         const acks = ackValue(this.opts.acks);
@@ -586,6 +597,7 @@ export class KafkaSink implements Sink {
   }
 
   async close(): Promise<void> {
+    this.closedSinceRecover = true;
     const p = this.producer;
     this.producer = null;
     const w = this.worker;

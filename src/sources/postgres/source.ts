@@ -352,6 +352,7 @@ export class PostgresSource implements Source {
       keys.set(`${this.opts.heartbeat.schema}.${this.heartbeatTable}`, ['slot_name']);
     });
     this.confirmed = start;
+    this.opts.logger?.debug('streaming from', { slot: this.slot, start: bigIntToLsn(start) });
     return { typeNames, keys, start };
   }
 

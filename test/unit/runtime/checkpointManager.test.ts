@@ -93,6 +93,32 @@ describe('CheckpointManager', () => {
     expect(m.current.updatedAt).toBe(99);
   });
 
+  it('exactly-once: after the sink closed, the next load recovers again and takes what Kafka committed, not the copy held', async () => {
+    let committed: Checkpoint = { taskId: 't', position: '4', chunksDone: {}, updatedAt: 1 };
+    const recover = vi.fn(() => Promise.resolve(structuredClone(committed)));
+    const m = new CheckpointManager({ taskId: 't', store: new MemoryStore(), sink: { kind: 'tx', capabilities: { maxInFlightWrites: 1, transactional: true }, recover }, logger });
+    await m.load();
+    m.committed({ taskId: 't', position: '6', chunksDone: {}, updatedAt: 2 });
+    await m.load(); // the sink stayed open: nothing is read again
+    expect(recover).toHaveBeenCalledTimes(1);
+    // Meanwhile another writer took the transactional id over and committed position 9.
+    committed = { taskId: 't', position: '9', chunksDone: {}, updatedAt: 3 };
+    m.sinkClosed();
+    await m.load();
+    expect(recover).toHaveBeenCalledTimes(2);
+    expect(m.position).toBe('9');
+  });
+
+  it('at least once: a closed sink does not make the store be read again', async () => {
+    const store = new MemoryStore();
+    const load = vi.spyOn(store, 'load');
+    const m = new CheckpointManager({ taskId: 't', store, sink: plainSink(), logger });
+    await m.load();
+    m.sinkClosed();
+    await m.load();
+    expect(load).toHaveBeenCalledTimes(1);
+  });
+
   it('a transactional sink without recover() is a contract error', async () => {
     const m = new CheckpointManager({ taskId: 't', store: new MemoryStore(), sink: { kind: 'tx', capabilities: { maxInFlightWrites: 1, transactional: true } }, logger });
     await expect(m.load()).rejects.toMatchObject({ code: 'SINK_CONTRACT', kind: 'fatal' });
