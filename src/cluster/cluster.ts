@@ -16,7 +16,13 @@ import type { Registry } from '../runtime/registry.js';
 import type { TaskRunner } from '../runtime/task.js';
 import { kafkaClientConfig, type KafkaConnection } from '../sinks/kafka/clientConfig.js';
 import { replicationApplicationName } from '../sources/postgres/slot.js';
+import type { ChunkTask } from '../runtime/chunkExecutor.js';
 import { assignTasks } from './assign.js';
+import type { ChunkChannel } from './chunkChannel.js';
+import { ChunkCopiers } from './chunkCopiers.js';
+import { ChunkHelper } from './chunkHelper.js';
+import { ChunkBoard, chunkRecordKey, type ChunkRecord } from './chunkOffers.js';
+import { spreadingExecutor, type SpreadingExecutor } from './chunkSpread.js';
 import { kafkaConnectionOf } from './connection.js';
 
 /** Options of {@link joinCluster}. */
@@ -39,8 +45,28 @@ export interface ClusterOptions {
    */
   url?: string;
   /** Options of the worker's runtime (`checkpoints` is the cluster's: the positions topic). */
-  runtime?: Omit<RuntimeOptions, 'checkpoints'>;
+  runtime?: Omit<RuntimeOptions, 'checkpoints' | 'chunkExecutor'>;
+  /**
+   * Spreading one task's full sync over the workers (README "Running a cluster"). Default: on,
+   * each worker copying up to 2 chunks at a time for other workers' tasks.
+   */
+  fullSync?: ClusterFullSyncOptions;
   logger?: Logger;
+}
+
+/** How a cluster shares the full-sync chunks of its tasks ({@link ClusterOptions.fullSync}). */
+export interface ClusterFullSyncOptions {
+  /**
+   * The owner of a task in full sync offers the chunks its own `fullSync.parallelism` cannot start
+   * at once to the other workers. Default true; false copies every chunk on the owner.
+   */
+  spread?: boolean;
+  /** Chunks this worker copies at a time for other workers' tasks; 0: it never helps. Default 2. */
+  helpers?: number;
+  /** Chunks of one task in flight across the cluster, at most (owner and helpers). Default 64. */
+  maxInFlight?: number;
+  /** A helper not heard from for this long loses its chunk, which is copied again. Default: the session timeout. */
+  helperTimeoutMs?: number;
 }
 
 /** One task configuration as the configs topic holds it. */
@@ -109,8 +135,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const FENCED_CODES = new Set(['PRODUCER_FENCED', 'CLUSTER_OWNERSHIP_LOST']);
 
 /** The internal topics of a cluster named `groupId`. */
-export function clusterTopics(groupId: string): { configs: string; status: string; positions: string } {
-  return { configs: `${groupId}-configs`, status: `${groupId}-status`, positions: `${groupId}-positions` };
+export function clusterTopics(groupId: string): { configs: string; status: string; positions: string; chunks: string } {
+  return { configs: `${groupId}-configs`, status: `${groupId}-status`, positions: `${groupId}-positions`, chunks: `${groupId}-chunks` };
 }
 
 /**
@@ -168,6 +194,12 @@ export class Cluster {
   private readonly released = new Set<string>();
   /** Tasks removed while this worker read the configs, with their last record, until one is released. */
   private readonly removed = new Map<string, ClusterTaskRecord>();
+  /** Full-sync chunks offered in the chunks topic, as read. */
+  private readonly chunkBoard = new ChunkBoard();
+  private readonly chunkHelper: ChunkHelper;
+  private readonly chunkCopiers: ChunkCopiers;
+  /** The spreading executor of each task this worker runs (for the summary when its full sync ends). */
+  private readonly spreads = new Map<string, SpreadingExecutor>();
 
   constructor(private readonly opts: ClusterOptions) {
     this.workerId = opts.workerId ?? `${hostname()}-${process.pid}`;
@@ -180,7 +212,26 @@ export class Cluster {
     this.heartbeatInterval = opts.heartbeatIntervalMs ?? Math.max(500, Math.floor(this.sessionTimeout / 5));
     this.rebalanceTimeout = opts.rebalanceTimeoutMs ?? this.sessionTimeout;
     this.registry = this.guardedRegistry(opts.runtime?.registry ?? defaultRegistry());
-    this.runtime = createRuntime({ ...opts.runtime, registry: this.registry, checkpoints: this.checkpointStore() });
+    const spread = opts.fullSync?.spread ?? true;
+    const silenceMs = opts.fullSync?.helperTimeoutMs ?? this.sessionTimeout;
+    const channel = this.chunkChannel();
+    this.chunkCopiers = new ChunkCopiers({ configOf: (task) => this.helpableConfig(task), registry: this.registry, logger: this.logger });
+    this.chunkHelper = new ChunkHelper(channel, {
+      capacity: opts.fullSync?.helpers ?? 2,
+      silenceMs,
+      aliveEveryMs: Math.max(200, Math.floor(silenceMs / 5)),
+      ownerOf: (task) => this.ownerOf(task)?.workerId ?? null,
+      active: () => !this.stopped && !this.leaseLost && Date.now() - this.lastBeat < this.sessionTimeout - this.heartbeatInterval,
+      copier: (task) => this.chunkCopiers.copier(task),
+    });
+    const chunkExecutor = spread
+      ? (task: ChunkTask) => {
+          const executor = spreadingExecutor(task, channel, { maxInFlight: opts.fullSync?.maxInFlight ?? 64, silenceMs, maxRemoteFailures: 3 });
+          this.spreads.set(task.id, executor);
+          return executor;
+        }
+      : undefined;
+    this.runtime = createRuntime({ ...opts.runtime, registry: this.registry, checkpoints: this.checkpointStore(), ...(chunkExecutor ? { chunkExecutor } : {}) });
   }
 
   // ---- public -------------------------------------------------------------------------------
@@ -195,6 +246,7 @@ export class Cluster {
     await this.startReader();
     await this.caughtUp(15_000);
     await this.joinGroup();
+    this.chunkHelper.start();
   }
 
   /**
@@ -295,10 +347,12 @@ export class Cluster {
     if (this.stopped) return;
     this.stopped = true;
     if (this.watchdog) clearInterval(this.watchdog);
+    this.chunkHelper.stop();
     await this.reconciling.catch(() => undefined);
     await Promise.all(this.runtime.list().map((t) => this.dropTask(t.id, 'worker stopping')));
     await this.group?.disconnect().catch(() => undefined);
     await this.reader?.disconnect().catch(() => undefined);
+    await this.chunkCopiers.closeAll();
     await Promise.all([...this.stores.values()].map((s) => s.close?.().catch(() => undefined)));
     await this.producer?.disconnect().catch(() => undefined);
     await this.admin?.disconnect().catch(() => undefined);
@@ -332,6 +386,7 @@ export class Cluster {
       { topic: this.topics.configs, numPartitions: 1 },
       { topic: this.topics.status, numPartitions: 1 },
       { topic: this.topics.positions, numPartitions: 1 },
+      { topic: this.topics.chunks, numPartitions: 1 },
     ];
     const existing = new Set(await admin.listTopics());
     const missing = want.filter((t) => !existing.has(t.topic));
@@ -344,9 +399,12 @@ export class Cluster {
     }
     // Existing topics are checked: compacted, and the configs topic has one partition (its order is the config history).
     const meta = await admin.fetchTopicMetadata({ topics: want.map((t) => t.topic) });
-    const configs = meta.topics.find((t) => t.name === this.topics.configs);
-    if (configs && configs.partitions.length !== 1) {
-      throw new FatalError('CLUSTER_TOPIC', `Topic ${this.topics.configs} has ${configs.partitions.length} partitions; the configs topic needs exactly one.`, { object: this.topics.configs, fix: 'Delete it, or choose another group id.' });
+    // The configs and chunks topics have one partition: their order is the config history, and who claimed a chunk first.
+    for (const name of [this.topics.configs, this.topics.chunks]) {
+      const t = meta.topics.find((x) => x.name === name);
+      if (t && t.partitions.length !== 1) {
+        throw new FatalError('CLUSTER_TOPIC', `Topic ${name} has ${t.partitions.length} partitions; the cluster needs exactly one.`, { object: name, fix: 'Delete it, or choose another group id.' });
+      }
     }
     const described = await admin.describeConfigs({ includeSynonyms: false, resources: want.map((t) => ({ type: 2, name: t.topic, configNames: ['cleanup.policy'] })) });
     for (const r of described.resources) {
@@ -368,7 +426,7 @@ export class Cluster {
     const reader = this.kafka.consumer({ groupId: `${this.opts.groupId}-reader-${this.workerId}-${randomUUID()}`, maxWaitTimeInMs: 200 });
     this.reader = reader;
     await reader.connect();
-    await reader.subscribe({ topics: [this.topics.configs, this.topics.status], fromBeginning: true });
+    await reader.subscribe({ topics: [this.topics.configs, this.topics.status, this.topics.chunks], fromBeginning: true });
     reader.on(reader.events.END_BATCH_PROCESS, (ev) => {
       const next = BigInt(ev.payload.lastOffset) + 1n;
       if (next > (this.readTo.get(ev.payload.topic) ?? 0n)) this.readTo.set(ev.payload.topic, next);
@@ -378,7 +436,10 @@ export class Cluster {
       eachMessage: async ({ topic, message }) => {
         const key = message.key?.toString() ?? '';
         const value = message.value ? message.value.toString() : null;
-        if (topic === this.topics.configs) {
+        if (topic === this.topics.chunks) {
+          if (value === null) this.chunkBoard.applyDeleted(key);
+          else this.chunkBoard.apply(JSON.parse(value) as ChunkRecord, Date.now());
+        } else if (topic === this.topics.configs) {
           const prev = this.configs.get(key);
           if (value === null) {
             if (prev) this.removed.set(key, prev);
@@ -736,6 +797,12 @@ export class Cluster {
    */
   private watch(runner: TaskRunner): void {
     const sub = runner.status$.subscribe((s) => {
+      const spread = this.spreads.get(runner.id);
+      if (spread && s.state === 'incremental') {
+        this.spreads.delete(runner.id);
+        const copiedBy = spread.copiedBy();
+        if (Object.keys(copiedBy).length > 0) this.logger.info('cluster: full sync done', { task: runner.id, chunksCopiedBy: copiedBy });
+      }
       if (s.state === 'awaitingAlertIgnore') {
         for (const i of s.precheck ?? []) {
           if (i.status !== 'warn') continue;
@@ -789,6 +856,39 @@ export class Cluster {
     await this.runtime.remove(name).catch((err: unknown) => this.logger.warn('cluster: stopping task failed', { task: name, error: (err as Error).message }));
     this.logger.info('cluster: task stopped', { task: name, reason });
     await this.send(this.topics.status, `task/${name}`, JSON.stringify({ workerId: this.workerId, epoch: this.epoch, at: Date.now(), task: name, state: 'stopped', reason } satisfies ClusterStatusRecord)).catch(() => undefined);
+  }
+
+  // ---- full sync spread over the workers -------------------------------------------------------
+
+  /** The chunks topic as chunkSpread.ts and chunkHelper.ts use it. */
+  private chunkChannel(): ChunkChannel {
+    const members = () => Object.values(this.lastAssignment?.workerIds ?? {});
+    return {
+      workerId: this.workerId,
+      board: this.chunkBoard,
+      logger: this.logger,
+      publish: async (records) => {
+        const p = this.producer;
+        if (!p) throw new FatalError('CLUSTER_NOT_STARTED', 'The cluster worker has not started.', { fix: 'Call start() (joinCluster does).' });
+        await p.send({ topic: this.topics.chunks, acks: -1, messages: records.map((r) => ({ key: chunkRecordKey(r), value: JSON.stringify(r) })) });
+      },
+      remove: async (keys) => {
+        if (keys.length > 0) await this.producer?.send({ topic: this.topics.chunks, acks: -1, messages: keys.map((key) => ({ key, value: null })) });
+      },
+      member: (workerId) => members().includes(workerId),
+      workers: () => Math.max(1, members().length),
+    };
+  }
+
+  /** A task this worker may copy chunks of for its owner: configured, and valid here. */
+  private helpableConfig(task: string): TaskOptions | null {
+    const record = this.configs.get(task);
+    if (!record) return null;
+    try {
+      return this.taskOptions(record);
+    } catch {
+      return null;
+    }
   }
 
   // ---- guards --------------------------------------------------------------------------------

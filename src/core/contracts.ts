@@ -53,6 +53,13 @@ export interface SnapshotChunk {
    * again from a fresh plan.
    */
   generation?: string;
+  /**
+   * A read view another process exported (`Source.exportedSnapshot()` of the task's owner), opaque
+   * to the runtime: a chunk a cluster worker copies for the task's owner is read in it, consistent
+   * with the owner's other chunks. A source that can no longer use it reads without it (at least once).
+   * Never part of a persisted plan.
+   */
+  snapshot?: string;
 }
 
 /** What `Source.prepare` returns: the chunks of the initial copy and where streaming starts after it. */
@@ -86,6 +93,12 @@ export interface Source {
   prepare(opts: { full: boolean }): Promise<SnapshotPlan>;
   /** Reads one chunk of the initial copy. */
   snapshot(chunk: SnapshotChunk, flow?: FlowControl): Observable<ChangeEvent>;
+  /**
+   * The consistent read view full-sync chunks are read in, as a token another process can read a
+   * chunk in (`SnapshotChunk.snapshot`); null when there is none now (the exporting connection
+   * ended, or a resumed copy). Sources without a shareable view leave it out.
+   */
+  exportedSnapshot?(): string | null;
   /** Streams changes after `from`; heartbeats included. */
   stream(from: Position, flow: FlowControl): Observable<ChangeEvent>;
   /** Confirms that everything up to `upTo` is durable at the destination. */

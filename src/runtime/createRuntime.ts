@@ -10,6 +10,7 @@ import { taskLogFields, withFields } from '../observe/logger.js';
 import type { ThrottleUpdate } from '../../machines/index.js';
 import { defaultRegistry } from './defaults.js';
 import type { Registry } from './registry.js';
+import type { ChunkExecutorFactory } from './chunkExecutor.js';
 import { TaskRunner, type TaskDeps, type TaskStatus } from './task.js';
 
 /** Options of {@link createRuntime}; every one is optional. */
@@ -35,6 +36,8 @@ export interface RuntimeOptions {
    * as warnings and POSTed to the webhook. `false` turns them off; `onAlert` also receives each one.
    */
   alerts?: false | { onAlert?: (alert: Alert, taskId: string) => void; checkIntervalMs?: number };
+  /** Who copies every task's full-sync chunks (default: this process; a cluster worker shares them out). */
+  chunkExecutor?: ChunkExecutorFactory;
 }
 
 /**
@@ -199,6 +202,7 @@ export function createRuntime(options: RuntimeOptions = {}): Runtime {
         ...(options.inflight ? { inflight: options.inflight } : {}),
         ...(options.confirmIntervalMs ? { confirmIntervalMs: options.confirmIntervalMs } : {}),
         ...(options.retryWindowsMs ? { retryWindowsMs: options.retryWindowsMs } : {}),
+        ...(options.chunkExecutor ? { chunkExecutor: options.chunkExecutor } : {}),
       });
       runner.status$.subscribe((s) => status$.next(s));
       tasks.set(cfg.name, runner);

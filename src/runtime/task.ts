@@ -13,6 +13,7 @@ import { AckTracker, InflightWindow, NameMapper, ObjectSelector, QueryRateLimite
 import { etlProgramToFunction, compileEtl } from '../config/etl.js';
 import { planObjects, type ObjectPlan } from './objects.js';
 import { CheckpointManager } from './checkpointManager.js';
+import { localChunkExecutor, type ChunkExecutor, type ChunkExecutorFactory } from './chunkExecutor.js';
 import { checkObjectColumns } from './columnCheck.js';
 import { flowControlOf, writeThrough, type AckedBatch, type BatchLimits } from './pipeline.js';
 import type { Registry, SinkDescriptorCapabilities, SourceDescriptor } from './registry.js';
@@ -41,6 +42,8 @@ export interface TaskDeps {
   retryWindowsMs?: { connection?: number; other?: number };
   /** The destination acknowledging nothing for this long while writes wait makes the task unhealthy (default 30 s). */
   stallMs?: number;
+  /** Who copies the full-sync chunks (default: this process; a cluster worker may share them out). */
+  chunkExecutor?: ChunkExecutorFactory;
 }
 
 export { progressOfChunks, type FullSyncProgress, type RowProgress, type TaskCounters, type TaskStatus } from './statusProjection.js';
@@ -94,6 +97,7 @@ export class TaskRunner {
   private tracker: AckTracker | null = null;
   private confirmed: Position | null = null;
   private chunks = new Map<string, SnapshotChunk>();
+  private readonly executor: ChunkExecutor;
   private readonly statusSubject: BehaviorSubject<TaskStatus>;
   readonly status$: Observable<TaskStatus>;
 
@@ -123,6 +127,7 @@ export class TaskRunner {
     const dest = Object.entries(options.destination).find(([, section]) => section !== undefined)?.[0] ?? 'kafka';
     this.sinkCapabilities = deps.registry.sinkDescriptor(dest).capabilities;
     this.sink = deps.registry.sink(dest)(ctx, this.source);
+    this.executor = deps.chunkExecutor?.({ id: this.id, options, exportedSnapshot: () => this.source.exportedSnapshot?.() ?? null }) ?? localChunkExecutor;
     this.checkpoints = new CheckpointManager({ taskId: this.id, store: deps.checkpoints, sink: this.sink, logger: deps.logger });
     this.window = new InflightWindow({ maxEvents: deps.inflight?.maxEvents ?? 20_000, maxBytes: deps.inflight?.maxBytes ?? 8 * 1024 * 1024 });
     this.batch = { maxEvents: deps.batch?.maxEvents ?? 5000, maxBytes: deps.batch?.maxBytes ?? 4 * 1024 * 1024, maxWaitMs: deps.batch?.maxWaitMs ?? 10 };
@@ -163,7 +168,7 @@ export class TaskRunner {
         connectionRetryMinutes: deps.retryWindowsMs?.connection !== undefined ? deps.retryWindowsMs.connection / 60_000 : options.retry.connectionMinutes,
         otherRetryMinutes: deps.retryWindowsMs?.other !== undefined ? deps.retryWindowsMs.other / 60_000 : options.retry.otherMinutes,
         autoRestartWithinDays: options.retry.autoRestartWithinDays,
-        fullSyncParallelism: options.fullSync.parallelism,
+        fullSyncParallelism: this.executor.parallelism(options.fullSync.parallelism),
         throttle,
       },
       ...(deps.inspect ? { inspect: deps.inspect } : {}),
@@ -357,9 +362,24 @@ export class TaskRunner {
     });
   }
 
-  private copyChunk(spec: ChunkSpec, signal: AbortSignal): Promise<{ rows: number }> {
+  /** Copies a chunk through the executor (here or elsewhere), then records it in the checkpoint. */
+  private async copyChunk(spec: ChunkSpec, signal: AbortSignal): Promise<{ rows: number }> {
     const chunk = this.chunks.get(spec.id);
-    if (!chunk) return Promise.reject(new Error(`unknown chunk ${spec.id}`));
+    if (!chunk) throw new Error(`unknown chunk ${spec.id}`);
+    const done = await this.executor.copy(chunk, (s) => this.copyRows(chunk, s), signal);
+    if (done.by !== undefined) this.counters.snapshotRows += done.rows;
+    await this.checkpoints.chunkCopied(spec.id, done.rows);
+    this.progressed();
+    return { rows: done.rows };
+  }
+
+  /**
+   * Copies one chunk's rows to the destination, without recording it: the task's own copy, and a
+   * cluster worker's copy of a chunk for the task's owner. Resolves with the rows acknowledged;
+   * never settles once `signal` aborted.
+   */
+  copyRows(chunk: SnapshotChunk, signal: AbortSignal): Promise<number> {
+    const spec = { id: chunk.id, table: qualifiedName(chunk.table) };
     return new Promise((resolve, reject) => {
       let rows = 0;
       // Rows acknowledged so far go to the fullSync actor as CHUNK.PROGRESS, at most every 100 ms
@@ -392,10 +412,7 @@ export class TaskRunner {
         },
         complete: () => {
           stopReporting();
-          this.checkpoints.chunkCopied(spec.id, rows).then(() => {
-            this.progressed();
-            resolve({ rows });
-          }, reject);
+          resolve(rows);
         },
       });
       signal.addEventListener(

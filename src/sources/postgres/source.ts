@@ -1,4 +1,4 @@
-import { EMPTY, Observable, concat, concatMap, defer, finalize, from, ignoreElements, interval, merge } from 'rxjs';
+import { EMPTY, Observable, catchError, concat, concatMap, defer, finalize, from, ignoreElements, interval, merge } from 'rxjs';
 import pg from 'pg';
 import type { LogicalReplicationService } from 'pg-logical-replication';
 import type { FlowControl, Logger, PrecheckItem, SnapshotChunk, SnapshotPlan, Source } from '../../core/contracts.js';
@@ -6,7 +6,7 @@ import { ConnectionError, FatalError, LostHistoryError, classifyError } from '..
 import { classifyPgError } from './errors.js';
 import type { ChangeEvent, TableRef, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
-import { bigIntToLsn } from '../../core/position.js';
+import { bigIntToLsn, lsnToBigInt } from '../../core/position.js';
 import { qualified, readCatalog, type CatalogTable } from './catalog.js';
 import { DDL_SKIP_SETTING, ddlDuringFullSync, dropDdlCapture, ensureDdlCapture, readColumns } from './ddl.js';
 import { dropSchemaJoin, JOIN_TABLE } from './schemaJoin.js';
@@ -288,18 +288,35 @@ export class PostgresSource implements Source {
   }
 
   snapshot(chunk: SnapshotChunk, flow?: FlowControl): Observable<ChangeEvent> {
-    return from(this.ensureSelected()).pipe(
-      concatMap(() =>
-        concat(readChunk(chunk, {
-          connection: this.opts.connection,
-          shape: this.shapeFor(chunk.table),
-          ...(this.exporter ? { snapshotName: this.exporter.snapshotName } : {}),
-          consistentPoint: this.exporter?.consistentPoint ?? 0n,
-          fetchRows: this.opts.fetchRows ?? 2500,
-          flow: flow ?? { waitForRoom: () => undefined },
-        }), defer(() => this.checkDefinition(chunk.table)).pipe(ignoreElements())),
-      ),
-    );
+    // A chunk copied for another worker's task is read in that worker's exported snapshot.
+    const shared = chunk.snapshot !== undefined ? parseSharedSnapshot(chunk.snapshot) : null;
+    const view = shared ?? (this.exporter ? { name: this.exporter.snapshotName, point: this.exporter.consistentPoint } : null);
+    const read = (v: { name: string; point: bigint } | null) =>
+      defer(() => readChunk(chunk, {
+        connection: this.opts.connection,
+        shape: this.shapeFor(chunk.table),
+        ...(v ? { snapshotName: v.name } : {}),
+        consistentPoint: v?.point ?? 0n,
+        fetchRows: this.opts.fetchRows ?? 2500,
+        flow: flow ?? { waitForRoom: () => undefined },
+      }));
+    // The exporting connection ended before the chunk began (nothing read yet): read without the
+    // snapshot, at least once, as after a restart of the task.
+    const withFallback = shared
+      ? read(shared).pipe(
+          catchError((err: unknown) => {
+            if (!snapshotGone(err)) throw err;
+            this.opts.logger?.warn('exported snapshot gone; chunk read without it (at least once)', { chunk: chunk.id });
+            return read(null);
+          }),
+        )
+      : read(view);
+    return from(this.ensureSelected()).pipe(concatMap(() => concat(withFallback, defer(() => this.checkDefinition(chunk.table)).pipe(ignoreElements()))));
+  }
+
+  /** The exported snapshot (name and consistent point) while the exporting connection is open. */
+  exportedSnapshot(): string | null {
+    return this.exporter ? JSON.stringify({ name: this.exporter.snapshotName, lsn: bigIntToLsn(this.exporter.consistentPoint) }) : null;
   }
 
   stream(from: Position, flow: FlowControl): Observable<ChangeEvent> {
@@ -464,3 +481,21 @@ export class PostgresSource implements Source {
 }
 
 export type { PageRangeBounds };
+
+/** `exportedSnapshot()`'s token, read back; null when it is not one. */
+function parseSharedSnapshot(token: string): { name: string; point: bigint } | null {
+  try {
+    const t = JSON.parse(token) as { name?: unknown; lsn?: unknown };
+    return typeof t.name === 'string' && typeof t.lsn === 'string' ? { name: t.name, point: lsnToBigInt(t.lsn) } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** SET TRANSACTION SNAPSHOT refused: the exporting transaction ended (`invalid snapshot identifier`). */
+function snapshotGone(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; cause?: unknown } | null;
+  if (!e) return false;
+  if ((e.code === '22023' || e.code === '0B000') && /snapshot/i.test(String(e.message))) return true;
+  return e.cause !== undefined && e.cause !== err && snapshotGone(e.cause);
+}
