@@ -1,4 +1,6 @@
+import { lastValueFrom, toArray } from 'rxjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PostgresSource, type PostgresSourceOptions } from '../../src/sources/postgres/source.js';
 import { clusterTopics, describeCluster } from '../../src/cluster/index.js';
 import { ChunkBoard, type ChunkRecord } from '../../src/cluster/chunkOffers.js';
 import { WorkerProcess, waitUntil, type WorkerLine } from '../fixtures/cluster/workers.js';
@@ -175,4 +177,45 @@ describe('cluster: one task\'s full sync spread over the workers', () => {
     await expectTopicMatchesSource({ topic, database: db.database, tables: ['public.slow'], isolation: 'read_committed', timeoutMs: 45_000 });
     await Promise.all(live().map((w) => w.kill('SIGTERM')));
   }, 150_000);
+
+  it('a chunk read for another worker sees the owner\'s exported snapshot while it is open, and reads without it once it is gone', async () => {
+    await withPg(db.database, async (c) => {
+      await c.query('CREATE TABLE public.snap (id int PRIMARY KEY, v text)');
+      await c.query("INSERT INTO public.snap SELECT g, 'v' || g FROM generate_series(1, 100) g");
+      await c.query('ANALYZE public.snap');
+    });
+    const warnings: string[] = [];
+    const options = (taskId: string): PostgresSourceOptions => ({
+      taskId,
+      connection: { host: servers.postgres.host, port: servers.postgres.port, user: 'postgres', database: db.database },
+      flavour: 'postgres',
+      select: (ref) => ref.table === 'snap',
+      heartbeat: { enabled: false, intervalMs: 1000, schema: 'public' },
+      captureDdl: false,
+      chunkRows: 100_000,
+      logger: { debug() {}, info() {}, warn: (msg) => void warnings.push(msg), error() {} },
+    });
+    const name = uniqueName('snapshare');
+    const owner = new PostgresSource(options(name));
+    const helper = new PostgresSource(options(name));
+    try {
+      const plan = await owner.prepare({ full: true });
+      const token = owner.exportedSnapshot();
+      expect(token).not.toBeNull();
+      const chunk = plan.chunks[0];
+      if (!chunk) throw new Error('no chunk planned');
+      await withPg(db.database, (c) => c.query("INSERT INTO public.snap SELECT g, 'late' FROM generate_series(101, 150) g"));
+      const read = async () => (await lastValueFrom(helper.snapshot({ ...chunk, snapshot: token as string }).pipe(toArray()))).length;
+      // The rows inserted after the slot's snapshot are not in it: the helper reads what the owner reads.
+      expect(await read()).toBe(100);
+      expect(warnings).toEqual([]);
+      await owner.close(); // the exporting connection ends: its snapshot is gone
+      expect(owner.exportedSnapshot()).toBeNull();
+      expect(await read()).toBe(150);
+      expect(warnings).toEqual(['exported snapshot gone; chunk read without it (at least once)']);
+    } finally {
+      await helper.close().catch(() => undefined);
+      await owner.release().catch(() => undefined);
+    }
+  });
 });
