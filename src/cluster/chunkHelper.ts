@@ -39,6 +39,8 @@ export class ChunkHelper {
   private readonly tried = new Set<string>();
   private readonly copies = new Set<AbortController>();
   private stopBoard: (() => void) | null = null;
+  /** Offers are looked at on every record read, and every second (this worker may have become active since). */
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly ch: ChunkChannel,
@@ -48,11 +50,14 @@ export class ChunkHelper {
   start(): void {
     if (this.opts.capacity <= 0 || this.stopBoard) return;
     this.stopBoard = this.ch.board.onChange(() => this.look());
+    this.timer = setInterval(() => this.look(), 1000);
   }
 
   stop(): void {
     this.stopBoard?.();
     this.stopBoard = null;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
     for (const c of this.copies) c.abort();
   }
 
