@@ -1,3 +1,7 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PrecheckItem } from '../../src/core/contracts.js';
@@ -192,6 +196,35 @@ describe('PostgreSQL precheck: objects that cannot be synchronized, high availab
         console.log('[ha standby]', JSON.stringify(ha));
       } finally {
         await client.end();
+      }
+    });
+
+    it('counts physical walsenders (pg_receivewal) as standbys, never a logical replication client, with or without its slot', async () => {
+      const client = new pg.Client({ host: cluster.host, port: cluster.port, user: 'postgres', database: 'postgres' });
+      // A logical replication connection that has not started streaming (holds no slot): another
+      // task's, or a new cluster owner's between connecting and START_REPLICATION.
+      const logical = new pg.Client({ host: cluster.host, port: cluster.port, user: 'postgres', database: 'postgres', replication: 'database', application_name: 'logical-client' } as pg.ClientConfig);
+      const dir = mkdtempSync(join(tmpdir(), 'receivewal-'));
+      const receiver = spawn('pg_receivewal', ['-D', dir, '-h', cluster.host, '-p', String(cluster.port), '-U', 'postgres', '--no-password'], { stdio: 'ignore' });
+      await client.connect();
+      await logical.connect();
+      try {
+        await logical.query('IDENTIFY_SYSTEM');
+        const until = Date.now() + 20_000;
+        while ((await client.query(`SELECT 1 FROM pg_stat_replication WHERE application_name = 'pg_receivewal'`)).rowCount === 0) {
+          if (Date.now() > until) throw new Error('pg_receivewal did not connect');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect((await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'logical-client' AND backend_type = 'walsender'`)).rowCount).toBe(1);
+        const ha = item(await precheck(client, 'postgres', ['public.t']), 'source.high_availability');
+        expect(ha.status).toBe('warn');
+        expect(ha.detail).toMatch(/^physical standbys attached: pg_receivewal at 127\.0\.0\.1, but hot_standby_feedback is off/);
+        expect(ha.detail).not.toContain('logical-client');
+      } finally {
+        receiver.kill('SIGTERM');
+        await logical.end().catch(() => undefined);
+        await client.end();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });

@@ -378,6 +378,13 @@ export async function unsyncableObjects(client: pg.Client, selected: CatalogTabl
  * running when the standby has hot_standby_feedback on and, on PostgreSQL 17+, the slot is synced
  * to it (sync_replication_slots on, slot created with failover).
  */
+/**
+ * Walsenders of physical replication (standbys, pg_receivewal, pg_basebackup): connected to no
+ * database. A logical replication client (another task, Debezium) is connected to one, whether or
+ * not it holds its slot yet, and is not a standby.
+ */
+const PHYSICAL_WALSENDERS = `SELECT a.pid FROM pg_stat_activity a WHERE a.backend_type = 'walsender' AND a.datid IS NULL`;
+
 export async function highAvailability(client: pg.Client, settings: Map<string, string>, slot: string): Promise<PrecheckItem> {
   const title = 'Replication slot survives a switchover to a standby';
   const version = Number(settings.get('server_version_num') ?? 0);
@@ -385,12 +392,13 @@ export async function highAvailability(client: pg.Client, settings: Map<string, 
     `SELECT pg_is_in_recovery() AS in_recovery,
             ARRAY(SELECT coalesce(nullif(r.application_name, ''), 'pid ' || r.pid) || coalesce(' at ' || host(r.client_addr), '')
                     FROM pg_stat_replication r
-                   WHERE NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND s.slot_type = 'logical')
+                   WHERE r.pid IN (${PHYSICAL_WALSENDERS})
                    ORDER BY 1) AS standbys,
             ARRAY(SELECT coalesce(nullif(r.application_name, ''), 'pid ' || r.pid)
                     FROM pg_stat_replication r
                    WHERE r.backend_xmin IS NULL
-                     AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND (s.slot_type = 'logical' OR s.xmin IS NOT NULL))
+                     AND r.pid IN (${PHYSICAL_WALSENDERS})
+                     AND NOT EXISTS (SELECT 1 FROM pg_replication_slots s WHERE s.active_pid = r.pid AND s.xmin IS NOT NULL)
                   UNION ALL
                   SELECT 'slot ' || slot_name FROM pg_replication_slots WHERE slot_type = 'physical' AND NOT active AND xmin IS NULL
                    ORDER BY 1) AS without_feedback,
