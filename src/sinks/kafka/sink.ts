@@ -153,6 +153,8 @@ export class KafkaSink implements Sink {
   private connecting: Promise<Producer | WorkerProducer> | null = null;
   /** Exactly-once: closed since the last recover(); a write then refuses (see write()). */
   private closedSinceRecover = false;
+  /** Exactly-once: the last transaction queued (see write()). */
+  private txTail: Promise<void> = Promise.resolve();
   /** The producer thread (producerThread mode); replaced after it exited. */
   private worker: WorkerProducer | null = null;
   /** Orders the main-thread stage of concurrent writes (topics, encoding, posting) by call order. */
@@ -417,6 +419,19 @@ export class KafkaSink implements Sink {
 
   async write(batch: Batch<ChangeEvent>): Promise<void> {
     if (this.threaded) return this.writeThreaded(batch);
+    if (!this.opts.exactlyOnce) return this.writeInProcess(batch);
+    // One transaction at a time on the task's transactional producer, in call order: parallel
+    // full-sync chunks share it (kafkajs refuses a second transaction while one is open).
+    const run = this.txTail.then(() => this.writeInProcess(batch));
+    this.txTail = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  /** A batch written by the in-process producer (exactly-once: in one transaction with the checkpoint). */
+  private async writeInProcess(batch: Batch<ChangeEvent>): Promise<void> {
     if (this.opts.exactlyOnce && this.closedSinceRecover) {
       // Reconnecting here would take the transactional id over again (fencing whoever took it
       // since) and write from a checkpoint that may be stale: a restart goes through recover().
