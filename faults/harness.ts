@@ -59,6 +59,11 @@ export interface Scenario {
    * which only a task that did not fail must still deliver).
    */
   scope?: 'all' | 'afterFault' | 'beforeFault';
+  /**
+   * Exactly-once delivery (`destination.kafka.exactlyOnce`, checkpoints in a Kafka topic): the
+   * topic is read read_committed as always, and a streamed change delivered twice fails the run.
+   */
+  exactlyOnce?: boolean;
   /** Injects the fault; resolves when it is over. */
   inject(ctx: RunContext): Promise<void>;
   /** The operator's fix after the task failed, before the restart by hand; absent: there is none. */
@@ -345,9 +350,9 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
     const config = {
       name: taskName,
       source: { type: 'postgres', host: '127.0.0.1', port: proxies.pg.port, user: 'postgres', database: db.database, slotName: slot, publication: slot },
-      destination: { kafka: { brokers: [`127.0.0.1:${proxies.kafka.port}`], topic, format: 'canal-json', partitionPolicy: 'keyHash' } },
+      destination: { kafka: { brokers: [`127.0.0.1:${proxies.kafka.port}`], topic, format: 'canal-json', partitionPolicy: 'keyHash', ...(scenario.exactlyOnce ? { exactlyOnce: true } : {}) } },
       objects: [{ schema: 'public', table: 'items' }],
-      checkpoints: { store: 'file', dir },
+      checkpoints: scenario.exactlyOnce ? { store: 'kafka', topic: `${topic}_checkpoints` } : { store: 'file', dir },
       fullSync: { parallelism: 2, chunkRows: 2000 },
       ...(phase === 'full' ? { throttle: { full: { rps: 1500 } } } : {}),
     };
@@ -522,6 +527,10 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       await sleep(2000);
     }
     if (lost(accounting) > 0 || accounting.wrong > 0) met = false;
+    if (scenario.exactlyOnce && accounting.streamDuplicates > 0) {
+      notes.push(`exactly-once: ${accounting.streamDuplicates} streamed change(s) delivered twice (read_committed)`);
+      met = false;
+    }
     if (healthyAtEnd) {
       // Recovered, and it must have stayed so until the end.
       const later = firstLine([run.child], recoveredAt, (l) => FAILED.has(l.state));
@@ -536,7 +545,7 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       scenario: scenario.name,
       description: scenario.description,
       phase,
-      requirement: requirementText(req),
+      requirement: `${requirementText(req)}${scenario.exactlyOnce ? ', every streamed change once (read_committed)' : ''}`,
       outcome,
       pass: met,
       stateAtFault,
@@ -615,7 +624,8 @@ export async function runScenario(scenario: Scenario, phase: Phase, proxies: { p
       const topic = cleanup.topic;
       await withAdmin(async (a) => {
         // The topic's own config may have been changed by the scenario; it goes anyway.
-        if ((await a.listTopics()).includes(topic)) await deleteTopics(topic);
+        const topics = await a.listTopics();
+        for (const t of [topic, `${topic}_checkpoints`]) if (topics.includes(t)) await deleteTopics(t);
       }).catch(() => undefined);
     }
     if (cleanup.dir) await rm(cleanup.dir, { recursive: true, force: true }).catch(() => undefined);

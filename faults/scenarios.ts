@@ -234,8 +234,26 @@ export const scenarios: Scenario[] = [
 ];
 
 /** The short form for CI: three scenarios in incremental sync. */
+/**
+ * The same faults with exactly-once delivery (transactional writes, checkpoints committed with the
+ * data in a Kafka topic): besides nothing lost or wrong, no streamed change may be read twice.
+ */
+const EXACTLY_ONCE = ['runtime SIGKILL', 'runtime SIGSTOP 40 s', 'broker SIGKILL, back after 20 s', 'network cut to Kafka 15 s', 'PostgreSQL restart -m fast'];
+for (const name of EXACTLY_ONCE) {
+  const base = scenarios.find((x) => x.name === name);
+  if (!base) throw new Error(`faults/scenarios.ts: no scenario named "${name}" to run exactly-once`);
+  scenarios.push({
+    ...base,
+    name: `${name}, exactly-once`,
+    description: `${base.description.replace('from its file checkpoint', 'from its committed checkpoint')} Exactly-once: transactional writes, checkpoint committed with the data.`,
+    phases: ['incremental'],
+    exactlyOnce: true,
+  });
+}
+
 export const QUICK: Array<[string, 'full' | 'incremental']> = [
   ['runtime SIGKILL', 'incremental'],
   ['network cut to Kafka 15 s', 'incremental'],
   ['PostgreSQL restart -m fast', 'incremental'],
+  ['runtime SIGKILL, exactly-once', 'incremental'],
 ];

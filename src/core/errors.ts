@@ -144,8 +144,8 @@ const CONNECTION_CODES = new Set([
   '08004',
 ]);
 
-const CONNECTION_NAMES = /KafkaJSConnectionError|KafkaJSConnectionClosedError|KafkaJSRequestTimeoutError|KafkaJSNumberOfRetriesExceeded|KafkaJSBrokerNotFound|MongoNetworkError|MongoNetworkTimeoutError|MongoServerSelectionError/;
-const CONNECTION_MESSAGES = /Connection terminated|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|socket hang up|Closed connection|Connection error|Connection timeout|Request timed out|broker .*not connected|read ECONNRESET/i;
+const CONNECTION_NAMES = /KafkaJSConnectionError|KafkaJSConnectionClosedError|KafkaJSRequestTimeoutError|KafkaJSNumberOfRetriesExceeded|KafkaJSBrokerNotFound|KafkaJSGroupCoordinatorNotFound|MongoNetworkError|MongoNetworkTimeoutError|MongoServerSelectionError/;
+const CONNECTION_MESSAGES = /Connection terminated|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH|ENETUNREACH|socket hang up|Closed connection|Connection error|Connection timeout|Request timed out|broker .*not connected|read ECONNRESET|Failed to find group coordinator/i;
 
 /**
  * True when the error, or any error it wraps (`cause`, kafkajs' `originalError`), says the

@@ -178,7 +178,9 @@ export class TaskRunner {
     this.actor.subscribe({
       next: (snap) => {
         this.statusSubject.next(this.snapshotStatus(snap));
-        if (snap.hasTag('ended') || snap.matches('failed') || snap.matches('stopped') || snap.matches('paused')) void this.quiesce();
+        // Exactly-once also on a retry: the sink's producer may be left mid-transaction, and the
+        // next attempt must start from what Kafka committed (a new recover()), not from here.
+        if (snap.hasTag('ended') || snap.matches('failed') || snap.matches('stopped') || snap.matches('paused') || (snap.hasTag('retrying') && this.checkpoints?.exactlyOnce)) void this.quiesce();
       },
       error: (err) => deps.logger.error('task machine error', { task: this.id, error: (err as Error).message }),
     });

@@ -4,7 +4,7 @@ import type { Checkpoint } from '../../checkpoints/store.js';
 import type { Batch } from '../../core/batch.js';
 import type { Logger, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/contracts.js';
 import type { TributaryError} from '../../core/errors.js';
-import { ConnectionError, FatalError, OversizedRecordError, classifyError } from '../../core/errors.js';
+import { ConnectionError, FatalError, OversizedRecordError, TransientError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, TableRef } from '../../core/events.js';
 import { qualifiedName } from '../../core/events.js';
 import { compressionTypes, type CompressionName } from '../../codecs/index.js';
@@ -155,6 +155,10 @@ export class KafkaSink implements Sink {
   private closedSinceRecover = false;
   /** Exactly-once: the last transaction queued (see write()). */
   private txTail: Promise<void> = Promise.resolve();
+  /** Bumped by close(): an exactly-once write queued before it never runs after it. */
+  private session = 0;
+  /** Exactly-once: why a transaction failed since the last recover(); later writes refuse. */
+  private failedTransaction: string | null = null;
   /** The producer thread (producerThread mode); replaced after it exited. */
   private worker: WorkerProducer | null = null;
   /** Orders the main-thread stage of concurrent writes (topics, encoding, posting) by call order. */
@@ -222,6 +226,7 @@ export class KafkaSink implements Sink {
     const eo = this.opts.exactlyOnce;
     if (!eo) throw new FatalError('CONFIG_INVALID', 'KafkaSink.recover() needs the exactlyOnce option', { field: 'destination.kafka.exactlyOnce' });
     this.closedSinceRecover = false;
+    this.failedTransaction = null;
     await this.connect();
     try {
       const cp = await loadCommittedCheckpoint(this.clientConfig, eo.checkpointTopic, eo.taskId);
@@ -422,7 +427,8 @@ export class KafkaSink implements Sink {
     if (!this.opts.exactlyOnce) return this.writeInProcess(batch);
     // One transaction at a time on the task's transactional producer, in call order: parallel
     // full-sync chunks share it (kafkajs refuses a second transaction while one is open).
-    const run = this.txTail.then(() => this.writeInProcess(batch));
+    const session = this.session;
+    const run = this.txTail.then(() => this.writeInProcess(batch, session));
     this.txTail = run.then(
       () => undefined,
       () => undefined,
@@ -431,8 +437,13 @@ export class KafkaSink implements Sink {
   }
 
   /** A batch written by the in-process producer (exactly-once: in one transaction with the checkpoint). */
-  private async writeInProcess(batch: Batch<ChangeEvent>): Promise<void> {
-    if (this.opts.exactlyOnce && this.closedSinceRecover) {
+  private async writeInProcess(batch: Batch<ChangeEvent>, session = this.session): Promise<void> {
+    if (this.opts.exactlyOnce && this.failedTransaction) {
+      // Nothing may commit after a transaction that failed (its outcome may even be unknown): a
+      // later batch's checkpoint would skip it. The retry recovers from what Kafka committed.
+      throw new TransientError('TRANSACTION_FAILED', `Kafka sink of task ${this.opts.exactlyOnce.taskId}: an earlier transaction failed (${this.failedTransaction}); the task restarts from its committed checkpoint.`, { object: this.opts.exactlyOnce.transactionalId });
+    }
+    if (this.opts.exactlyOnce && (this.closedSinceRecover || session !== this.session)) {
       // Reconnecting here would take the transactional id over again (fencing whoever took it
       // since) and write from a checkpoint that may be stale: a restart goes through recover().
       throw new FatalError('SINK_CONTRACT', `Kafka sink of task ${this.opts.exactlyOnce.taskId}: an exactly-once write after close() needs recover() first.`, { object: this.opts.exactlyOnce.transactionalId });
@@ -470,6 +481,7 @@ export class KafkaSink implements Sink {
           await tx.send({ topic: eo.checkpointTopic, messages: [{ key: eo.taskId, value: JSON.stringify(checkpoint) }] });
           await tx.commit();
         } catch (err) {
+          this.failedTransaction = (err as Error).message ?? String(err);
           await tx.abort().catch(() => undefined);
           throw err;
         }
@@ -613,6 +625,7 @@ export class KafkaSink implements Sink {
 
   async close(): Promise<void> {
     this.closedSinceRecover = true;
+    this.session += 1;
     const p = this.producer;
     this.producer = null;
     const w = this.worker;

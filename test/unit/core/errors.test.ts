@@ -14,6 +14,8 @@ describe('classifyError', () => {
     ['kafkajs: originalError chain', kafkaError('KafkaJSError', 'produce failed', { retriable: false, originalError: kafkaError('KafkaJSConnectionClosedError', 'Closed connection') })],
     ['kafkajs: request timeout', kafkaError('KafkaJSRequestTimeoutError', 'Request Produce(key: 0, version: 7) timed out', { retriable: false })],
     ['an error passed from the producer thread (name lost, message kept)', new Error('KafkaJSNumberOfRetriesExceeded: Connection timeout')],
+    // Seen in the fault harness: an exactly-once task whose broker was cut off looks up its transaction coordinator.
+    ['kafkajs: no coordinator found (the broker unreachable)', kafkaError('KafkaJSGroupCoordinatorNotFound', 'Failed to find group coordinator', { retriable: false })],
   ])('%s is a connection failure (retried in the connection window)', (_what, err) => {
     expect(classifyError(err).kind).toBe('connection');
   });
