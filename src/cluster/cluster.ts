@@ -1,3 +1,4 @@
+import { fullSyncOptionsOf } from './fullSyncOptions.js';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import pg from 'pg';
@@ -212,12 +213,13 @@ export class Cluster {
     this.heartbeatInterval = opts.heartbeatIntervalMs ?? Math.max(500, Math.floor(this.sessionTimeout / 5));
     this.rebalanceTimeout = opts.rebalanceTimeoutMs ?? this.sessionTimeout;
     this.registry = this.guardedRegistry(opts.runtime?.registry ?? defaultRegistry());
-    const spread = opts.fullSync?.spread ?? true;
-    const silenceMs = opts.fullSync?.helperTimeoutMs ?? this.sessionTimeout;
+    const fullSync = fullSyncOptionsOf(opts.fullSync, this.sessionTimeout);
+    const spread = fullSync.spread;
+    const silenceMs = fullSync.helperTimeoutMs;
     const channel = this.chunkChannel();
     this.chunkCopiers = new ChunkCopiers({ configOf: (task) => this.helpableConfig(task), registry: this.registry, logger: this.logger });
     this.chunkHelper = new ChunkHelper(channel, {
-      capacity: opts.fullSync?.helpers ?? 2,
+      capacity: fullSync.helpers,
       silenceMs,
       aliveEveryMs: Math.max(200, Math.floor(silenceMs / 5)),
       ownerOf: (task) => this.ownerOf(task)?.workerId ?? null,
@@ -226,7 +228,7 @@ export class Cluster {
     });
     const chunkExecutor = spread
       ? (task: ChunkTask) => {
-          const executor = spreadingExecutor(task, channel, { maxInFlight: opts.fullSync?.maxInFlight ?? 64, silenceMs, maxRemoteFailures: 3 });
+          const executor = spreadingExecutor(task, channel, { maxInFlight: fullSync.maxInFlight, silenceMs, maxRemoteFailures: 3 });
           this.spreads.set(task.id, executor);
           return executor;
         }
