@@ -170,7 +170,22 @@ export interface Sink {
   diagnostics?(): Record<string, number>;
   /** Resolves when every item of the batch is durable at the destination (as configured). */
   write(batch: Batch<ChangeEvent>): Promise<void>;
+  /**
+   * Optional: a batch that the sink encodes while the pipeline fills it, so each event is garbage
+   * as soon as it was added instead of waiting in memory until its batch is full (on a busy
+   * pipeline that wait outlives young-generation collections and every event gets copied into
+   * the old generation). Null when the sink cannot now; the pipeline then uses `write`.
+   */
+  openBatch?(): OpenBatch | null;
   close(): Promise<void>;
+}
+
+/** A batch being filled: see `Sink.openBatch`. */
+export interface OpenBatch {
+  /** Takes one event (encodes it now). An event the sink cannot write fails `write`, never `add`. */
+  add(event: ChangeEvent): void;
+  /** Writes every event added; resolves when they are durable at the destination, as `Sink.write`. */
+  write(): Promise<void>;
 }
 
 /** Where one table's changes go at a destination that routes them: its own topic, its partition key columns. */

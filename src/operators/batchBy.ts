@@ -1,4 +1,5 @@
-import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+import { map, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { batchInto } from './batchInto.js';
 
 export interface BatchLimits {
   /** Flush when the batch holds this many items. */
@@ -23,55 +24,6 @@ export interface ItemGroup<T> {
  * (it was never acked, so it is read again after the restart).
  */
 export function batchBy<T extends { bytes: number }>(limits: BatchLimits): OperatorFunction<T, ItemGroup<T>> {
-  const maxEvents = limits.maxEvents !== undefined && limits.maxEvents > 0 ? limits.maxEvents : Infinity;
-  const maxBytes = limits.maxBytes !== undefined && limits.maxBytes > 0 ? limits.maxBytes : Infinity;
-  const maxWaitMs = limits.maxWaitMs;
-  const scheduler = limits.scheduler ?? asyncScheduler;
-  if (maxEvents === Infinity && maxBytes === Infinity && maxWaitMs === undefined) {
-    throw new RangeError('batchBy needs at least one of maxEvents, maxBytes or maxWaitMs');
-  }
-
-  return (source) =>
-    new Observable<ItemGroup<T>>((subscriber) => {
-      let items: T[] = [];
-      let bytes = 0;
-      let timer: Subscription | null = null;
-
-      const flush = (): void => {
-        if (timer !== null) {
-          timer.unsubscribe();
-          timer = null;
-        }
-        if (items.length === 0) return;
-        const group: ItemGroup<T> = { items, bytes };
-        items = [];
-        bytes = 0;
-        subscriber.next(group);
-      };
-
-      const sub = source.subscribe({
-        next(item) {
-          if (items.length > 0 && bytes + item.bytes > maxBytes) flush();
-          items.push(item);
-          bytes += item.bytes;
-          if (items.length >= maxEvents || bytes >= maxBytes) flush();
-          else if (items.length === 1 && maxWaitMs !== undefined) {
-            timer = scheduler.schedule(() => {
-              timer = null;
-              flush();
-            }, maxWaitMs);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete() {
-          flush();
-          subscriber.complete();
-        },
-      });
-
-      return () => {
-        timer?.unsubscribe();
-        sub.unsubscribe();
-      };
-    });
+  const fill = batchInto<T, T[]>({ open: () => [], add: (items, item) => void items.push(item) }, limits);
+  return (source) => fill(source).pipe(map(({ batch, bytes }) => ({ items: batch, bytes })));
 }

@@ -7,6 +7,7 @@ export * from './mapNames.js';
 export * from './applyEtl.js';
 export * from './throttleRate.js';
 export * from './batchBy.js';
+export * from './batchInto.js';
 export * from './AckTracker.js';
 export * from './ackWatermark.js';
 export * from './inflightWindow.js';

@@ -1,10 +1,10 @@
 import { defer, filter, finalize, firstValueFrom, identity, mergeMap, tap, type Observable, type OperatorFunction } from 'rxjs';
 import { createBatch } from '../core/batch.js';
-import type { FlowControl, Sink } from '../core/contracts.js';
+import type { FlowControl, OpenBatch, Sink } from '../core/contracts.js';
 import type { ChangeEvent } from '../core/events.js';
 import { qualifiedName } from '../core/events.js';
 import type { AckTracker, InflightWindow, ThrottleController } from '../operators/index.js';
-import { batchBy, throttleRate } from '../operators/index.js';
+import { batchInto, throttleRate } from '../operators/index.js';
 import type { DestinationLag } from './destinationLag.js';
 
 export interface BatchLimits {
@@ -30,20 +30,6 @@ function tableName(e: ChangeEvent): string {
   let n = tableNames.get(e.shape);
   if (n === undefined) tableNames.set(e.shape, (n = qualifiedName(e.shape.ref)));
   return n;
-}
-
-function countByTable(items: readonly ChangeEvent[]): Map<string, { events: number; bytes: number }> {
-  const out = new Map<string, { events: number; bytes: number }>();
-  for (const e of items) {
-    if (e.op === 'heartbeat') continue;
-    const name = tableName(e);
-    const c = out.get(name);
-    if (c) {
-      c.events += 1;
-      c.bytes += e.bytes;
-    } else out.set(name, { events: 1, bytes: e.bytes });
-  }
-  return out;
 }
 
 /** Flow control for readers: wait while the in-flight window is full. */
@@ -110,7 +96,48 @@ interface WindowShare {
   release(events: number, bytes: number): void;
 }
 
+/**
+ * One batch as the pipeline fills it: what the acknowledgement needs (counts per table, bytes, the
+ * first commit time, the last event) and the events themselves, either handed to the sink as they
+ * arrive (`Sink.openBatch`: the sink encodes them at once) or kept until the batch is written.
+ */
+class Filling {
+  count = 0;
+  events = 0;
+  bytes = 0;
+  firstCommitTime = 0;
+  last: ChangeEvent | undefined;
+  readonly byTable = new Map<string, { events: number; bytes: number }>();
+  readonly items: ChangeEvent[] | null;
+
+  constructor(readonly open: OpenBatch | null) {
+    this.items = open === null ? [] : null;
+  }
+
+  add(e: ChangeEvent): void {
+    if (this.count === 0) this.firstCommitTime = e.commitTime;
+    this.count += 1;
+    this.bytes += e.bytes;
+    this.last = e;
+    if (e.op !== 'heartbeat') {
+      this.events += 1;
+      const name = tableName(e);
+      const c = this.byTable.get(name);
+      if (c) {
+        c.events += 1;
+        c.bytes += e.bytes;
+      } else this.byTable.set(name, { events: 1, bytes: e.bytes });
+    }
+    if (this.open !== null) this.open.add(e);
+    else this.items?.push(e);
+  }
+}
+
 function writeRun(events$: Observable<ChangeEvent>, p: WritePipeline, window: WindowShare): Observable<AckedBatch> {
+  const filler = {
+    open: () => new Filling(p.sink.openBatch?.() ?? null),
+    add: (f: Filling, e: ChangeEvent) => f.add(e),
+  };
   return events$.pipe(
     p.transform,
     tap((e) => {
@@ -118,23 +145,22 @@ function writeRun(events$: Observable<ChangeEvent>, p: WritePipeline, window: Wi
       p.lag?.admitted(e.commitTime);
     }),
     throttleRate(p.throttle),
-    batchBy<ChangeEvent>({ maxEvents: p.batch.maxEvents, maxBytes: p.batch.maxBytes, maxWaitMs: p.batch.maxWaitMs }),
-    mergeMap((group) => {
-      // Everything the acknowledgement needs is taken now, so the pipeline does not hold the
-      // events while the write is in flight (the sink releases the batch once it encoded them).
-      const last = group.items[group.items.length - 1] as ChangeEvent;
-      const count = group.items.length;
-      const bytes = group.bytes;
-      const byTable = countByTable(group.items);
-      let events = 0;
-      for (const c of byTable.values()) events += c.events;
+    batchInto(filler, { maxEvents: p.batch.maxEvents, maxBytes: p.batch.maxBytes, maxWaitMs: p.batch.maxWaitMs }),
+    mergeMap(({ batch: f }) => {
+      // Everything the acknowledgement needs was taken while the batch filled, so the pipeline
+      // does not hold the events while the write is in flight (the sink releases them once encoded).
+      const last = f.last as ChangeEvent;
+      const { count, bytes, events, byTable } = f;
       const ticket = p.tracker?.track(last.position);
-      const lagTicket = p.lag?.sent(group.items[0]?.commitTime ?? last.commitTime, last.commitTime, count);
+      const lagTicket = p.lag?.sent(f.firstCommitTime, last.commitTime, count);
       let failure: Error | undefined;
-      const batch = createBatch(group.items, bytes, (err) => (failure = err));
+      const write = (): Promise<void> => {
+        if (f.open !== null) return f.open.write();
+        const batch = createBatch(f.items ?? [], bytes, (err) => (failure = err));
+        return p.sink.write(batch).then(() => batch.ack());
+      };
       return defer(async () => {
-        await p.sink.write(batch);
-        batch.ack();
+        await write();
         if (failure) throw failure;
         window.release(count, bytes);
         if (ticket !== undefined) p.tracker?.ack(ticket);

@@ -2,21 +2,22 @@ import type { Admin, Kafka, KafkaConfig, Message, Producer, TopicMessages } from
 import { newKafkaClient } from '../../kafka/kafkajs.js';
 import type { Checkpoint } from '../../checkpoints/store.js';
 import type { Batch } from '../../core/batch.js';
-import type { Logger, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/contracts.js';
+import type { Logger, OpenBatch, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/contracts.js';
 import type { TributaryError} from '../../core/errors.js';
-import { ConnectionError, FatalError, OversizedRecordError, TransientError, classifyError } from '../../core/errors.js';
+import { ConnectionError, FatalError, TransientError, classifyError } from '../../core/errors.js';
 import type { ChangeEvent, TableRef } from '../../core/events.js';
-import { qualifiedName } from '../../core/events.js';
 import { compressionTypes, type CompressionName } from '../../codecs/index.js';
-import type { EncodeContext, Format } from '../../formats/index.js';
+import type { Format } from '../../formats/index.js';
 import { loadCommittedCheckpoint } from './exactlyOnce.js';
 import { kafkaClientConfig } from './clientConfig.js';
 import { fastPathStatus } from '../../kafka/patches.js';
 import { precheckKafka } from './precheck.js';
 import { Router, type PartitionPolicy, type TableRoute } from './routing.js';
-import { keyChangeHeaders, splitKeyChanges } from './keyChanges.js';
-import { ByteSink } from '../../formats/byteSink.js';
-import { RECORD_OVERHEAD, WorkerProducer, packBatch, packEncoded, type EncodedBatch, type PackedBatch } from './workerProducer.js';
+import { BatchEncoder } from './batchEncoder.js';
+import { messageSize } from './messageSize.js';
+import { WorkerProducer, packBatch, packEncoded, type EncodedBatch, type PackedBatch } from './workerProducer.js';
+
+export { messageSize } from './messageSize.js';
 
 /**
  * Message acknowledgement mechanism (the seeds' "Message acknowledgement mechanism"):
@@ -337,74 +338,35 @@ export class KafkaSink implements Sink {
     }
   }
 
+  /** A new batch encoder over this sink's format, routes and known partition counts. */
+  private encoder(): BatchEncoder {
+    return new BatchEncoder({
+      format: this.opts.format,
+      documents: this.opts.documents,
+      sourceName: this.opts.sourceName,
+      maxMessageBytes: this.opts.maxMessageBytes,
+      router: this.router,
+      partitions: this.partitions,
+      nextSequence: () => ++this.sequence,
+      capacity: this.arenaHint,
+    });
+  }
+
   /**
-   * Encodes a batch into one ByteSink (keys and values back to back, through the format's
-   * `encodeInto` when it has one), routed and grouped by topic; fails before sending anything
-   * when a record is too large.
+   * Encodes a batch into one ByteSink (see BatchEncoder), routed and grouped by topic; fails
+   * before sending anything when a record is too large.
    */
   private encode(input: readonly ChangeEvent[]): { enc: EncodedBatch; bytes: number; topics: Set<string> } {
-    // An update that changed its key goes out as a delete under the old key and an insert under
-    // the new one, each routed by its own key (keyChanges.ts).
-    const events = splitKeyChanges(input, this.opts.documents);
-    const split = events !== input;
-    const byTopic = new Map<string, number[]>();
-    const now = Date.now();
-    let bytes = 0;
-    const ctx: EncodeContext = { now, documents: this.opts.documents, sourceName: this.opts.sourceName };
-    const format = this.opts.format;
-    const out = new ByteSink(this.arenaHint);
-    const meta = new Int32Array(events.length * 6);
-    let headers: Map<number, Record<string, string>> | null = null;
-    let count = 0;
-    let lastTopic = '';
-    let lastList: number[] | undefined;
-    for (const e of events) {
-      if (e.op === 'heartbeat') continue;
-      ctx.sequence = ++this.sequence;
-      let h: Record<string, string> | undefined;
-      if (format.encodeInto) format.encodeInto(e, ctx, out);
-      else {
-        const rec = format.encode(e, ctx);
-        out.writeKeyBytes(rec.key);
-        out.writeValueBytes(rec.value);
-        h = rec.headers;
-      }
-      if (split) {
-        const kh = keyChangeHeaders(e);
-        if (kh) h = h ? { ...h, ...kh } : kh;
-      }
-      const keyLen = out.keyLength;
-      const size = out.valueLength + (keyLen > 0 ? keyLen : 0);
-      if (size > this.opts.maxMessageBytes) {
-        const key = keyLen < 0 ? null : out.buf.toString('utf8', out.keyOffset, out.keyOffset + keyLen);
-        throw new OversizedRecordError(
-          `A ${e.op} of table ${qualifiedName(e.shape.ref)} with key ${key ?? '(none)'} encodes to ${size} bytes, over the ${this.opts.maxMessageBytes}-byte message limit; nothing of its batch was written.`,
-          { object: qualifiedName(e.shape.ref), field: 'destination.kafka.maxMessageBytes', fix: 'Leave large columns out with the object\'s `columns` list, or raise message.max.bytes on the brokers and destination.kafka.maxMessageBytes together.' },
-        );
-      }
-      bytes += size;
-      const topic = this.router.topicOf(e);
-      const partitionCount = this.partitions.get(topic) ?? 1;
-      const o = count * 6;
-      meta[o] = this.router.partitionOf(e, partitionCount);
-      meta[o + 1] = out.keyOffset;
-      meta[o + 2] = keyLen;
-      meta[o + 3] = out.valueOffset;
-      meta[o + 4] = out.valueLength;
-      if (h) {
-        (headers ??= new Map()).set(count, h);
-        meta[o + 5] = messageSize({ value: null, headers: h }) - RECORD_OVERHEAD;
-      }
-      let list = topic === lastTopic ? lastList : byTopic.get(topic);
-      if (!list) byTopic.set(topic, (list = []));
-      list.push(count);
-      lastTopic = topic;
-      lastList = list;
-      count++;
-    }
+    const encoder = this.encoder();
+    for (const e of input) encoder.add(e);
+    return this.finish(encoder);
+  }
+
+  private finish(encoder: BatchEncoder): { enc: EncodedBatch; bytes: number; topics: Set<string> } {
+    const enc = encoder.resolve();
     // Size the next batch's buffer from this one (it is transferred, not reused).
-    if (count > 0) this.arenaHint = Math.max(64 * 1024, Math.ceil(out.pos * 1.25));
-    return { enc: { data: out, meta, count, byTopic, headers }, bytes, topics: new Set(byTopic.keys()) };
+    if (enc.count > 0) this.arenaHint = Math.max(64 * 1024, Math.ceil(enc.data.pos * 1.25));
+    return { enc, bytes: encoder.bytes, topics: encoder.topics() };
   }
 
   /**
@@ -506,7 +468,51 @@ export class KafkaSink implements Sink {
    * rejects what was already posted (fail-stop). Once nothing is outstanding, the next write starts
    * clean (the pipeline retries from its acknowledged position).
    */
-  private async writeThreaded(batch: Batch<ChangeEvent>): Promise<void> {
+  private writeThreaded(batch: Batch<ChangeEvent>): Promise<void> {
+    return this.produceThreaded(
+      () => {
+        const encoder = this.encoder();
+        for (const e of batch.items) encoder.add(e);
+        return encoder;
+      },
+      () => batch.release(),
+    );
+  }
+
+  /**
+   * A batch encoded while the pipeline fills it (producer thread only: the in-process and
+   * exactly-once writes take whole batches). A failure to encode an event (an oversized record)
+   * fails the batch's write, before anything of it is sent, as with `write`.
+   */
+  openBatch(): OpenBatch | null {
+    if (!this.threaded) return null;
+    const encoder = this.encoder();
+    let failure: unknown = null;
+    return {
+      add(e) {
+        if (failure !== null) return;
+        try {
+          encoder.add(e);
+        } catch (err) {
+          failure = err;
+        }
+      },
+      write: () =>
+        this.produceThreaded(
+          () => {
+            if (failure !== null) throw failure;
+            return encoder;
+          },
+          () => undefined,
+        ),
+    };
+  }
+
+  /**
+   * The producer-thread write of one batch, `encoded` by the time `fill` returns: routing of
+   * topics first seen, framing and packing on this thread, the produce on the worker.
+   */
+  private async produceThreaded(fill: () => BatchEncoder, release: () => void): Promise<void> {
     if (this.outstanding === 0 && this.poisoned) {
       this.poisoned = null;
       this.worker?.reset();
@@ -523,29 +529,22 @@ export class KafkaSink implements Sink {
         // Every pipeline writing through this sink (full sync runs several) shares one window of
         // batches posted to the worker: it bounds the memory held in flight.
         await worker.room(this.maxInFlightWrites);
-        const unknown = new Set<string>();
-        for (const e of batch.items) if (e.op !== 'heartbeat') { const t = this.router.topicOf(e); if (!this.partitions.has(t)) unknown.add(t); }
-        if (unknown.size > 0) await this.ensureTopics([...unknown]);
+        const encoder = fill();
+        const unknown = encoder.unknownTopics();
+        if (unknown.length > 0) await this.ensureTopics(unknown);
         if (this.poisoned) throw this.poisoned;
+        const { enc, ...rest } = this.finish(encoder);
+        topics = rest.topics;
+        bytes = rest.bytes;
+        if (enc.count === 0) {
+          // Heartbeats only: acknowledged only when the destination answers (they measure it).
+          if (encoder.added > 0) await this.probe();
+          return;
+        }
         let packed: PackedBatch;
-        if (!this.opts.valueFramer) {
-          const r = this.packForWorker(batch.items);
-          if (!r) {
-            if (batch.items.length > 0) await this.probe();
-            return;
-          }
-          packed = r.packed;
-          topics = r.topics;
-          bytes = r.bytes;
-        } else {
+        if (!this.opts.valueFramer) packed = packEncoded(enc, this.requestLimit);
+        else {
           const framer = this.opts.valueFramer;
-          const { enc, ...rest } = this.encode(batch.items);
-          topics = rest.topics;
-          bytes = rest.bytes;
-          if (enc.count === 0) {
-            if (batch.items.length > 0) await this.probe();
-            return;
-          }
           const topicMessages = toTopicMessages(enc);
           try {
             await framer.prepare([...topics]);
@@ -558,7 +557,7 @@ export class KafkaSink implements Sink {
         }
         messages = packed.count;
         // Encoded and packed: the events are not needed any more while the batch is in flight.
-        batch.release();
+        release();
         sent = worker.send(packed);
         sent.catch(() => undefined);
       });
@@ -657,17 +656,6 @@ function toTopicMessages(enc: EncodedBatch): TopicMessages[] {
     out.push({ topic, messages });
   }
   return out;
-}
-
-function bufLen(v: unknown): number {
-  return v === null || v === undefined ? 0 : typeof v === 'string' ? Buffer.byteLength(v) : (v as Buffer).length;
-}
-
-/** Bytes a message takes in a record batch, roughly: key, value, headers and a per-record overhead. */
-export function messageSize(m: Message): number {
-  let n = RECORD_OVERHEAD + bufLen(m.key) + bufLen(m.value);
-  if (m.headers) for (const [k, v] of Object.entries(m.headers)) n += Buffer.byteLength(k) + (Array.isArray(v) ? v.reduce((a: number, x) => a + bufLen(x), 0) : bufLen(v));
-  return n;
 }
 
 /**
