@@ -142,7 +142,7 @@ export function taskFileSchema<S extends z.ZodType, D extends z.ZodType>(source:
     .strictObject({
       full: z
         .strictObject({
-          sourceQps: rate('Queries per second to the source during full synchronization, shared by the parallel chunk readers (PostgreSQL: each cursor FETCH; Db2: each page query). Not available for MongoDB sources.'),
+          sourceQps: rate('Queries per second to the source during full synchronization, shared by the parallel chunk readers (PostgreSQL: the COPY of each chunk; Db2: each page query). Not available for MongoDB sources.'),
           rps: rate('Rows per second.'),
           mbps: rate('MB per second.'),
         })

@@ -1,5 +1,12 @@
 import { quote } from './json.js';
 
+/** Characters `writeJsonString` cannot copy as they are: JSON escapes, and anything beyond ASCII. */
+// eslint-disable-next-line no-control-regex -- the control characters are what JSON must escape
+const NEEDS_ESCAPE_OR_UTF8 = /[\u0000-\u001f"\\\u007f-\uffff]/;
+
+/** Buffer's own Latin-1 writer (no encoding lookup); for ASCII text it writes the bytes as they are. */
+type Latin1Writer = Buffer & { latin1Write(s: string, offset: number, length: number): number };
+
 /**
  * A growing byte buffer that encoders write messages into back to back (`Format.encodeInto`), so
  * a batch's keys and values end up laid out contiguously in one ArrayBuffer: the Kafka sink
@@ -44,6 +51,15 @@ export class ByteSink {
    */
   writeJsonString(s: string): void {
     const n = s.length;
+    if (n > 24 && n <= 4096 && !NEEDS_ESCAPE_OR_UTF8.test(s)) {
+      // Longer printable ASCII (hashes, notes, timestamps): one native copy beats the loop below.
+      if (this.pos + n + 2 > this.buf.length) this.grow(this.pos + n + 2);
+      const buf = this.buf as Latin1Writer;
+      buf[this.pos++] = 34;
+      this.pos += buf.latin1Write(s, this.pos, n);
+      buf[this.pos++] = 34;
+      return;
+    }
     if (n <= 512) {
       if (this.pos + n + 2 > this.buf.length) this.grow(this.pos + n + 2);
       const buf = this.buf;

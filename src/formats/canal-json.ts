@@ -190,7 +190,7 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
   /** The Canal message text of an event. */
   function build(e: ChangeEvent, ctx: EncodeContext, documents: boolean): string {
     const p = cache.get(e.shape) ?? prepare(e.shape, documents);
-    const start = `{"id":${ids.next(e, ctx.now)}`;
+    const start = `{"id":${ids.text(e, ctx.now)}`;
     if (ctx.now !== lastNow) {
       lastNow = ctx.now;
       tsText = `,"ts":${ctx.now}`;
@@ -286,7 +286,7 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
 
     out.beginValue();
     out.writeBytes(ID_BYTES);
-    out.writeAscii(ids.next(e, ctx.now).toString());
+    out.writeAscii(ids.text(e, ctx.now));
     if (e.op === 'insert') {
       const row = requireRow(e, e.after, 'after');
       writeHead(out, p, 'INSERT', e, ctx);

@@ -23,17 +23,25 @@ export const POSITION_IDS = 1n << 53n;
 /** Unix ms of 2024-01-01T00:00:00Z: write-time ids count from it (and last until 2093). */
 const WRITE_TIME_EPOCH = 1_704_067_200_000;
 
-let lastWriteTimeId = -1n;
+let lastWriteTimeId = -1;
 
-/** The next write-time id (process-wide): at least `(now − 2024) × 4096`, above every earlier one. */
-export function writeTimeId(now: number): bigint {
-  const floor = BigInt(Math.max(0, Math.trunc(now) - WRITE_TIME_EPOCH)) << 12n;
-  const id = floor > lastWriteTimeId ? floor : lastWriteTimeId + 1n;
-  if (id >= POSITION_IDS) {
+/**
+ * The next write-time id as a number (exact: every id is below 2^53), so that a row of a full
+ * sync costs no BigInt arithmetic.
+ */
+function nextWriteTimeId(now: number): number {
+  const floor = Math.max(0, Math.trunc(now) - WRITE_TIME_EPOCH) * 4096;
+  const id = floor > lastWriteTimeId ? floor : lastWriteTimeId + 1;
+  if (id >= 2 ** 53) {
     throw new FatalError('MESSAGE_ID_RANGE', `No message id left below 2^53 for write time ${now}.`, { field: 'id' });
   }
   lastWriteTimeId = id;
   return id;
+}
+
+/** The next write-time id (process-wide): at least `(now − 2024) × 4096`, above every earlier one. */
+export function writeTimeId(now: number): bigint {
+  return BigInt(nextWriteTimeId(now));
 }
 
 /**
@@ -47,11 +55,22 @@ export class MessageIds {
   private prevOp: Op | null = null;
 
   next(e: ChangeEvent, now: number): bigint {
+    return this.fromPosition(e) ?? writeTimeId(now);
+  }
+
+  /** `next(e, now)` as decimal text (what JSON formats write). */
+  text(e: ChangeEvent, now: number): string {
+    const id = this.fromPosition(e);
+    return id === null ? String(nextWriteTimeId(now)) : id.toString();
+  }
+
+  /** The id the event's position gives it, null when it needs a write-time id. */
+  private fromPosition(e: ChangeEvent): bigint | null {
     const secondHalf = e.op === 'insert' && this.prevOp === 'delete' && e.position === this.prevPosition;
     this.prevPosition = e.position;
     this.prevOp = e.op;
     const change = e.snapshot ? null : (e.position.eventId?.() ?? null);
-    if (change === null || change < 0n || change >= CHANGE_ID_LIMIT) return writeTimeId(now);
+    if (change === null || change < 0n || change >= CHANGE_ID_LIMIT) return null;
     return POSITION_IDS + change * 2n + (secondHalf ? 1n : 0n);
   }
 }

@@ -75,7 +75,7 @@ describe('issue 15 options, PostgreSQL → Kafka', () => {
     return { ms, chunks: s.progress.chunksTotal };
   };
 
-  it('throttle.full.sourceQps: the full-sync queries (one FETCH per small chunk here) run no faster than the limit, across the parallel chunk readers', async () => {
+  it('throttle.full.sourceQps: the full-sync queries (one COPY per small chunk here) run no faster than the limit, across the parallel chunk readers', async () => {
     const free = await fullSyncRun(uniqueName('qps-free').replace(/_/g, '-'), {});
     const limited = await fullSyncRun(uniqueName('qps-two').replace(/_/g, '-'), { throttle: { full: { sourceQps: 2 } } });
     // Every chunk is at least one FETCH: N queries at 2 per second take at least (N - 1) / 2 s.
