@@ -114,8 +114,8 @@ export class ByteSink {
     this.valueLength = this.pos - this.valueOffset;
   }
 
-  writeBytes(b: Uint8Array): number {
-    const n = b.length;
+  /** Appends `b`, or its first `n` bytes. */
+  writeBytes(b: Uint8Array, n = b.length): number {
     if (this.pos + n > this.buf.length) this.grow(this.pos + n);
     if (n <= 48) {
       // Short prepared pieces (column prefixes, separators): a loop costs less than the builtin
@@ -125,7 +125,7 @@ export class ByteSink {
       for (let i = 0; i < n; i++) buf[p++] = b[i] as number;
       this.pos = p;
     } else {
-      this.buf.set(b, this.pos);
+      this.buf.set(n === b.length ? b : b.subarray(0, n), this.pos);
       this.pos += n;
     }
     return n;
@@ -156,3 +156,4 @@ export class ByteSink {
     return this.buf.subarray(offset, offset + length);
   }
 }
+

@@ -286,7 +286,7 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
 
     out.beginValue();
     out.writeBytes(ID_BYTES);
-    out.writeAscii(ids.text(e, ctx.now));
+    ids.writeInto(e, ctx.now, out);
     if (e.op === 'insert') {
       const row = requireRow(e, e.after, 'after');
       writeHead(out, p, 'INSERT', e, ctx);

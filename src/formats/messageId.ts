@@ -17,6 +17,7 @@
 import { FatalError } from '../core/errors.js';
 import type { ChangeEvent, Op } from '../core/events.js';
 import { CHANGE_ID_LIMIT, type Position } from '../core/position.js';
+import type { ByteSink } from './byteSink.js';
 
 /** Ids from here on come from source positions; ids below are assigned at write time. */
 export const POSITION_IDS = 1n << 53n;
@@ -64,6 +65,19 @@ export class MessageIds {
     return id === null ? String(nextWriteTimeId(now)) : id.toString();
   }
 
+  /** `text(e, now)` written straight into `out`. */
+  writeInto(e: ChangeEvent, now: number, out: ByteSink): void {
+    const id = this.fromPosition(e);
+    if (id !== null) out.writeAscii(id.toString());
+    else {
+      const d = this.writeTime;
+      d.set(nextWriteTimeId(now));
+      out.writeBytes(d.bytes, d.length);
+    }
+  }
+
+  private readonly writeTime = new DecimalText();
+
   /** The id the event's position gives it, null when it needs a write-time id. */
   private fromPosition(e: ChangeEvent): bigint | null {
     const secondHalf = e.op === 'insert' && this.prevOp === 'delete' && e.position === this.prevPosition;
@@ -72,5 +86,33 @@ export class MessageIds {
     const change = e.snapshot ? null : (e.position.eventId?.() ?? null);
     if (change === null || change < 0n || change >= CHANGE_ID_LIMIT) return null;
     return POSITION_IDS + change * 2n + (secondHalf ? 1n : 0n);
+  }
+}
+
+/**
+ * The decimal text of a number, as bytes, kept for the next one: write-time ids mostly follow one
+ * another, and adding one to the digits in place costs far less than converting a double to a string.
+ */
+class DecimalText {
+  readonly bytes = Buffer.alloc(24);
+  length = 0;
+  private last = -2;
+
+  set(n: number): void {
+    if (n !== this.last + 1 || !this.increment()) this.length = this.bytes.write(String(n), 0, 'latin1');
+    this.last = n;
+  }
+
+  /** Adds one to the digits; false when they were all nines (the text needs one more digit). */
+  private increment(): boolean {
+    const b = this.bytes;
+    for (let i = this.length - 1; i >= 0; i--) {
+      if (b[i] !== 57) {
+        b[i] = (b[i] as number) + 1;
+        return true;
+      }
+      b[i] = 48;
+    }
+    return false;
   }
 }

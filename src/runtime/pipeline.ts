@@ -109,6 +109,8 @@ class Filling {
   last: ChangeEvent | undefined;
   readonly byTable = new Map<string, { events: number; bytes: number }>();
   readonly items: ChangeEvent[] | null;
+  private lastShape: object | null = null;
+  private lastCounter: { events: number; bytes: number } | undefined;
 
   constructor(readonly open: OpenBatch | null) {
     this.items = open === null ? [] : null;
@@ -121,12 +123,17 @@ class Filling {
     this.last = e;
     if (e.op !== 'heartbeat') {
       this.events += 1;
-      const name = tableName(e);
-      const c = this.byTable.get(name);
-      if (c) {
-        c.events += 1;
-        c.bytes += e.bytes;
-      } else this.byTable.set(name, { events: 1, bytes: e.bytes });
+      // Runs of one table (a full-sync chunk, most transactions) reuse the last table's counter.
+      let c = e.shape === this.lastShape ? this.lastCounter : undefined;
+      if (c === undefined) {
+        const name = tableName(e);
+        c = this.byTable.get(name);
+        if (c === undefined) this.byTable.set(name, (c = { events: 0, bytes: 0 }));
+        this.lastShape = e.shape;
+        this.lastCounter = c;
+      }
+      c.events += 1;
+      c.bytes += e.bytes;
     }
     if (this.open !== null) this.open.add(e);
     else this.items?.push(e);

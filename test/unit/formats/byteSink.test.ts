@@ -30,3 +30,4 @@ describe('ByteSink.writeJsonString', () => {
     }
   });
 });
+

@@ -30,6 +30,23 @@ describe('canal-json encodeInto', () => {
   });
 });
 
+describe('canal-json encodeInto, full-sync rows', () => {
+  it('writes the same message as encode() but for the write-time id, which is the next one', () => {
+    const out = new ByteSink(64);
+    const ctx = pgCtx();
+    for (let i = 0; i < 50; i++) {
+      const e: ChangeEvent = { ...(pgCases.insert as ChangeEvent), snapshot: true, after: { id: String(i), status: 'new', amount: '1.00', note: null } };
+      const viaString = JSON.parse(fmt.encode(e, ctx).value.toString()) as { id: number };
+      fmt.encodeInto!(e, ctx, out);
+      const viaBytes = JSON.parse(out.view(out.valueOffset, out.valueLength).toString()) as { id: number };
+      // Write-time ids: process-wide increasing, below 2^53, (ms since 2024) × 4096 + a count.
+      expect(viaBytes.id).toBe(viaString.id + 1);
+      expect(Number.isSafeInteger(viaBytes.id)).toBe(true);
+      expect({ ...viaBytes, id: 0 }).toEqual({ ...viaString, id: 0 });
+    }
+  });
+});
+
 describe('canal-json encodeInto, relational rows written as bytes', () => {
   // A deterministic generator (no Math.random: a failure must reproduce).
   let seed = 12345;

@@ -12,7 +12,7 @@ import { ByteSink } from '../../../src/formats/byteSink.js';
 import { createCanalJson } from '../../../src/formats/canal-json.js';
 import { FULL_LONG, createDtsAvro } from '../../../src/formats/dts-avro.js';
 import type { EncodeContext, Format } from '../../../src/formats/format.js';
-import { POSITION_IDS } from '../../../src/formats/messageId.js';
+import { MessageIds, POSITION_IDS } from '../../../src/formats/messageId.js';
 import { ResumeTokenPosition } from '../../../src/sources/mongodb/position.js';
 import { PgPosition } from '../../../src/sources/postgres/position.js';
 import { FIXTURES } from './golden.js';
@@ -183,5 +183,26 @@ describe('messages whose position names no single change', () => {
     const a = w(ins(new ResumeTokenPosition('8266000000000000012B022C0100296E5A1004AA', 0x66000000, 1), 1, coll));
     const b = w(ins(new ResumeTokenPosition('8266000000000000012B022C0100296E5A1004BB', 0x66000000, 1), 2, coll));
     expect(a >= 0n && b > a && b < POSITION_IDS).toBe(true);
+  });
+});
+
+describe('MessageIds.writeInto', () => {
+  it('writes the decimal text of each write-time id, across carries and a gap', () => {
+    const ids = new MessageIds();
+    const out = new ByteSink(16);
+    const e = { op: 'insert', snapshot: true, shape: { ref: { database: 'd', table: 't' }, columns: [], key: [] }, before: null, after: {}, commitTime: 0, position: { encode: () => 'x' }, bytes: 1 } as unknown as ChangeEvent;
+    let prev = -1;
+    // Many ids in the same millisecond (consecutive, crossing ...9 → ...0 carries), then a later millisecond (a gap).
+    for (const now of [Date.UTC(2026, 0, 1), Date.UTC(2026, 0, 1, 0, 0, 1)]) {
+      for (let i = 0; i < 5000; i++) {
+        const from = out.pos;
+        ids.writeInto(e, now, out);
+        const id = Number(out.buf.toString('latin1', from, out.pos));
+        expect(out.buf.toString('latin1', from, out.pos)).toBe(String(id));
+        expect(id).toBeGreaterThan(prev);
+        if (prev >= 0 && i > 0) expect(id).toBe(prev + 1);
+        prev = id;
+      }
+    }
   });
 });
