@@ -156,4 +156,3 @@ export class ByteSink {
     return this.buf.subarray(offset, offset + length);
   }
 }
-

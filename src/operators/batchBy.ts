@@ -1,16 +1,7 @@
-import { map, type OperatorFunction, type SchedulerLike } from 'rxjs';
-import { batchInto } from './batchInto.js';
+import { map, type OperatorFunction } from 'rxjs';
+import { batchInto, type BatchLimits } from './batchInto.js';
 
-export interface BatchLimits {
-  /** Flush when the batch holds this many items. */
-  maxEvents?: number;
-  /** Flush before an item would take the batch above this many bytes (an item larger than this travels alone). */
-  maxBytes?: number;
-  /** Flush this long after the first item of the batch arrived. */
-  maxWaitMs?: number;
-  /** Defaults to asyncScheduler. */
-  scheduler?: SchedulerLike;
-}
+export type { BatchLimits } from './batchInto.js';
 
 /** A group of items and their total bytes; the caller turns it into a Batch with its ack (see `createBatch`). */
 export interface ItemGroup<T> {

@@ -1,5 +1,15 @@
-import { asyncScheduler, Observable, type OperatorFunction, type Subscription } from 'rxjs';
-import type { BatchLimits } from './batchBy.js';
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike, type Subscription } from 'rxjs';
+
+export interface BatchLimits {
+  /** Flush when the batch holds this many items. */
+  maxEvents?: number;
+  /** Flush before an item would take the batch above this many bytes (an item larger than this travels alone). */
+  maxBytes?: number;
+  /** Flush this long after the first item of the batch arrived. */
+  maxWaitMs?: number;
+  /** Defaults to asyncScheduler. */
+  scheduler?: SchedulerLike;
+}
 
 /** How `batchInto` fills a batch: a new one at a batch's first item, each item added to it. */
 export interface BatchFiller<T, B> {
@@ -26,7 +36,7 @@ export function batchInto<T extends { bytes: number }, B>(filler: BatchFiller<T,
   const maxWaitMs = limits.maxWaitMs;
   const scheduler = limits.scheduler ?? asyncScheduler;
   if (maxEvents === Infinity && maxBytes === Infinity && maxWaitMs === undefined) {
-    throw new RangeError('batchBy needs at least one of maxEvents, maxBytes or maxWaitMs');
+    throw new RangeError('batching needs at least one of maxEvents, maxBytes or maxWaitMs');
   }
 
   return (source) =>

@@ -3,4 +3,4 @@ export { Router, hash32, type PartitionPolicy, type TableRoute } from './routing
 export { precheckKafka } from './precheck.js';
 export { skipThrough, loadCommittedCheckpoint } from './exactlyOnce.js';
 export { SchemaRegistryFramer, type SchemaRegistryOptions } from './schemaRegistry.js';
-export { splitKeyChange, splitKeyChanges, OLD_KEY_HEADER, NEW_KEY_HEADER } from './keyChanges.js';
+export { splitKeyChange, OLD_KEY_HEADER, NEW_KEY_HEADER } from './keyChanges.js';

@@ -28,27 +28,6 @@ export function splitKeyChange(e: ChangeEvent): [ChangeEvent, ChangeEvent] | nul
   return [del, ins];
 }
 
-/**
- * A batch with every key-changing update replaced by its delete and insert (`splitKeyChange`);
- * the same array when nothing changed a key. Documents (MongoDB) are returned as they are: `_id`
- * cannot change.
- */
-export function splitKeyChanges(events: readonly ChangeEvent[], documents: boolean): readonly ChangeEvent[] {
-  if (documents) return events;
-  let out: ChangeEvent[] | null = null;
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i] as ChangeEvent;
-    const halves = e.op === 'update' ? splitKeyChange(e) : null;
-    if (halves === null) {
-      out?.push(e);
-      continue;
-    }
-    out ??= events.slice(0, i);
-    out.push(halves[0], halves[1]);
-  }
-  return out ?? events;
-}
-
 /** The Kafka headers of a half made by `splitKeyChange` (the other key), else undefined. */
 export function keyChangeHeaders(e: ChangeEvent): Record<string, string> | undefined {
   return headersOf.get(e);

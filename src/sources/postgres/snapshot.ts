@@ -35,7 +35,7 @@ export interface ChunkReadOptions {
   /** The snapshot exported with the slot; absent when resuming after the exporter is gone. */
   snapshotName?: string;
   consistentPoint: bigint;
-  /** Rows fetched per round trip (the cursor reader). */
+  /** Rows handed on at once: per FETCH (cursor reader), per burst (COPY reader). */
   fetchRows: number;
   /** How the chunk is read (default `snapshotReader.method`). */
   method?: SnapshotReadMethod;

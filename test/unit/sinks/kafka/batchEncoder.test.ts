@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeEvent, Row } from '../../../../src/core/events.js';
-import { orders } from '../../formats/cases.js';
+import { lines, orders } from '../../formats/cases.js';
 import { OversizedRecordError } from '../../../../src/core/errors.js';
 import { SequencePosition } from '../../../../src/core/position.js';
 import { createCanalJson } from '../../../../src/formats/index.js';
@@ -9,16 +9,16 @@ import { NEW_KEY_HEADER, OLD_KEY_HEADER } from '../../../../src/sinks/kafka/inde
 import { Router } from '../../../../src/sinks/kafka/routing.js';
 
 let pos = 1n;
-function ev(op: ChangeEvent['op'], before: Row | null, after: Row | null): ChangeEvent {
+function ev(op: ChangeEvent['op'], before: Row | null, after: Row | null, shape = orders): ChangeEvent {
   pos += 1n;
-  return { op, shape: orders, snapshot: false, before, after, commitTime: 1_700_000_000_000, position: new SequencePosition(pos), bytes: 40 };
+  return { op, shape, snapshot: false, before, after, commitTime: 1_700_000_000_000, position: new SequencePosition(pos), bytes: 40 };
 }
 
-function encoder(partitions: Map<string, number>, maxMessageBytes = 1_000_000): BatchEncoder {
+function encoder(partitions: Map<string, number>, maxMessageBytes = 1_000_000, documents = false): BatchEncoder {
   let seq = 0;
   return new BatchEncoder({
     format: createCanalJson(),
-    documents: false,
+    documents,
     sourceName: 'postgresql',
     maxMessageBytes,
     router: new Router({ topic: 't', policy: 'keyHash', routeFor: (ref) => (ref.table === 'orders' ? { topic: 'orders' } : undefined) }),
@@ -78,6 +78,31 @@ describe('BatchEncoder', () => {
     expect(JSON.parse(valueOf(enc, 1)).type).toBe('INSERT');
     expect(enc.headers?.get(0)).toEqual({ [NEW_KEY_HEADER]: '["2"]' });
     expect(enc.headers?.get(1)).toEqual({ [OLD_KEY_HEADER]: '["1"]' });
+  });
+
+  it('keeps order around key changes, splitting only relational updates that changed their key', () => {
+    const e = encoder(new Map([['orders', 1], ['t', 1]]));
+    e.add(ev('insert', null, { id: '1', status: 'a' }));
+    e.add(ev('update', { id: '1', status: 'a' }, { id: '2', status: 'a' }));
+    e.add(ev('update', { id: '2', status: 'a' }, { id: '2', status: 'b' }));
+    e.add(ev('update', { order_id: '1', line_no: 1 }, { order_id: '2', line_no: 1 }, lines));
+    const enc = e.resolve();
+    const got = Array.from({ length: enc.count }, (_, n) => {
+      const m = JSON.parse(valueOf(enc, n)) as { type: string; data: Array<Record<string, unknown>> };
+      return `${m.type}:${JSON.stringify(m.data[0])}`;
+    });
+    expect(got).toEqual([
+      'INSERT:{"id":"1","status":"a"}',
+      'DELETE:{"id":"1","status":"a"}',
+      'INSERT:{"id":"2","status":"a"}',
+      'UPDATE:{"id":"2","status":"b"}',
+      'DELETE:{"order_id":"1","line_no":"1"}',
+      'INSERT:{"order_id":"2","line_no":"1"}',
+    ]);
+    // Documents (MongoDB) are never split: `_id` cannot change.
+    const docs = encoder(new Map([['t', 1]]), 1_000_000, true);
+    docs.add(ev('update', { _id: 1, v: 'a' }, { _id: 2, v: 'a' }, { ref: { database: 'db', table: 'c' }, columns: [], key: ['_id'] }));
+    expect(docs.count).toBe(1);
   });
 
   it('refuses a message over maxMessageBytes naming the table, the key and the size', () => {

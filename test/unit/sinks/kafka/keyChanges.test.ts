@@ -4,7 +4,7 @@ import { SequencePosition } from '../../../../src/core/position.js';
 import { createCanalJson, createDtsAvro, createShareplexJson, type Format } from '../../../../src/formats/index.js';
 import { dtsRecordType } from '../../../../src/formats/dts-avro.js';
 import { relationalKeyChanged } from '../../../../src/formats/key.js';
-import { KafkaSink, NEW_KEY_HEADER, OLD_KEY_HEADER, splitKeyChange, splitKeyChanges, type PartitionPolicy } from '../../../../src/sinks/kafka/index.js';
+import { KafkaSink, NEW_KEY_HEADER, OLD_KEY_HEADER, splitKeyChange, type PartitionPolicy } from '../../../../src/sinks/kafka/index.js';
 import { Router } from '../../../../src/sinks/kafka/routing.js';
 import type { PackedBatch } from '../../../../src/sinks/kafka/workerProducer.js';
 
@@ -73,26 +73,6 @@ describe('splitKeyChange', () => {
     expect(splitKeyChange(ev('update', orders, { id: '1', status: 'a' }, { id: '1', status: 'b' }))).toBeNull();
     expect(splitKeyChange(ev('insert', orders, null, { id: '1' }))).toBeNull();
     expect(splitKeyChange(ev('delete', orders, { id: '1' }, null))).toBeNull();
-  });
-
-  it('splitKeyChanges keeps order, and returns the batch itself when no key changed (and for MongoDB)', () => {
-    const a = ev('insert', orders, null, { id: '1', status: 'a' });
-    const b = ev('update', orders, { id: '1', status: 'a' }, { id: '2', status: 'a' });
-    const c = ev('update', orders, { id: '2', status: 'a' }, { id: '2', status: 'b' });
-    const d = ev('update', lines, { order_id: '1', line: '1' }, { order_id: '2', line: '1' });
-    const out = splitKeyChanges([a, b, c, d], false);
-    expect(out.map((e) => `${e.op}:${JSON.stringify(e.after ?? e.before)}`)).toEqual([
-      'insert:{"id":"1","status":"a"}',
-      'delete:{"id":"1","status":"a"}',
-      'insert:{"id":"2","status":"a"}',
-      'update:{"id":"2","status":"b"}',
-      'delete:{"order_id":"1","line":"1"}',
-      'insert:{"order_id":"2","line":"1"}',
-    ]);
-    const same = [a, c];
-    expect(splitKeyChanges(same, false)).toBe(same);
-    const mongo = [b];
-    expect(splitKeyChanges(mongo, true)).toBe(mongo);
   });
 });
 
