@@ -57,4 +57,41 @@ describe('Kafka read_committed through kafkajs: transactions aborted out of orde
     }
     expect(seen).toEqual(['0/100']);
   });
+
+  it("returns a task's newest committed checkpoint while another task's transaction on the topic is still open", async () => {
+    const shared = uniqueName('read_committed_shared');
+    await createTopic(shared, 1);
+    const producer = async (name: string) => {
+      const p = kafka.producer({ transactionalId: `${shared}-${name}`, idempotent: true, maxInFlightRequests: 1 });
+      await p.connect();
+      return p;
+    };
+    const [orders, customers] = [await producer('orders'), await producer('customers')];
+    const checkpoint = (taskId: string, position: string) => JSON.stringify({ taskId, position, chunksDone: {}, updatedAt: Date.now() });
+    const commit = async (taskId: string, position: string) => {
+      const t = await orders.transaction();
+      await t.send({ topic: shared, messages: [{ key: taskId, value: checkpoint(taskId, position) }] });
+      await t.commit();
+    };
+    try {
+      await commit('orders', '0/100');
+      // The other task's transaction begins (its checkpoint written) before the newest checkpoint of orders is committed.
+      const open = await customers.transaction();
+      await open.send({ topic: shared, messages: [{ key: 'customers', value: checkpoint('customers', '0/150') }] });
+      await commit('orders', '0/200');
+      let endedAt = 0;
+      const loading = loadCommittedCheckpoint({ brokers: [...servers.kafka.brokers] }, shared, 'orders', 20_000).then((cp) => ({ cp, at: Date.now() }));
+      await new Promise((r) => setTimeout(r, 1500));
+      endedAt = Date.now();
+      await open.commit();
+      const { cp, at } = await loading;
+      // Read to the last stable offset, the loader would have returned 0/100 at once.
+      expect(cp?.position).toBe('0/200');
+      expect(at).toBeGreaterThanOrEqual(endedAt);
+      expect(await loadCommittedCheckpoint({ brokers: [...servers.kafka.brokers] }, shared, 'customers', 20_000).then((c) => c?.position)).toBe('0/150');
+    } finally {
+      await Promise.all([orders, customers].map((p) => p.disconnect()));
+      await deleteTopics(shared).catch(() => undefined);
+    }
+  });
 });

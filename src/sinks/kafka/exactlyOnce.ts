@@ -1,6 +1,7 @@
 import type { KafkaConfig } from 'kafkajs';
 import { newKafkaClient } from '../../kafka/kafkajs.js';
 import { readCommittedFixed } from '../../kafka/patches.js';
+import { fetchHighWatermarks } from '../../kafka/highWatermarks.js';
 import { FatalError } from '../../core/errors.js';
 import type { Checkpoint } from '../../checkpoints/store.js';
 
@@ -9,12 +10,17 @@ export { skipThrough } from '../../operators/skipThrough.js';
 
 /**
  * Reads the latest committed checkpoint of `taskId` from the compacted checkpoint topic with a
- * read_committed consumer, to the topic's end (transaction markers included, which a plain
- * end-offset comparison on delivered messages would wait for forever). Call it after the sink's
- * transactional producer connected: its InitProducerId aborts the dead writer's open transaction,
- * which otherwise holds the last stable offset back until the transaction times out.
+ * read_committed consumer, to the topic's high watermark (transaction markers included, which a
+ * plain end-offset comparison on delivered messages would wait for forever). Not to the last
+ * stable offset: tasks share the topic, and while another task's transaction on it is open, this
+ * task's newer committed checkpoints lie past that offset; a read that stopped there would resume
+ * from an older checkpoint and write again what Kafka already committed. The read waits instead
+ * until every transaction open when it began has ended (committed, aborted by its writer's new
+ * owner, or by the broker at its transaction timeout): `timeoutMs` should outlast that timeout.
+ * Call it after the sink's transactional producer connected: its InitProducerId aborts this
+ * task's dead writer's open transaction.
  */
-export async function loadCommittedCheckpoint(config: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>, topic: string, taskId: string, timeoutMs = 30_000): Promise<Checkpoint | null> {
+export async function loadCommittedCheckpoint(config: Pick<KafkaConfig, 'brokers' | 'sasl' | 'ssl'>, topic: string, taskId: string, timeoutMs = 75_000): Promise<Checkpoint | null> {
   const kafka = newKafkaClient({ ...config, clientId: 'tributary-checkpoints' });
   if (!readCommittedFixed()) {
     // kafkajs' own filter can hand back an aborted checkpoint as committed: resuming from it loses changes.
@@ -28,8 +34,7 @@ export async function loadCommittedCheckpoint(config: Pick<KafkaConfig, 'brokers
   let ends: Array<{ partition: number; high: bigint }>;
   try {
     if (!(await admin.listTopics()).includes(topic)) return null;
-    const offsets = await admin.fetchTopicOffsets(topic);
-    ends = offsets.map((o) => ({ partition: o.partition, high: BigInt(o.high), low: BigInt(o.low) })).filter((o) => o.high > o.low);
+    ends = (await fetchHighWatermarks(kafka, topic)).filter((o) => o.high > o.low);
   } finally {
     await admin.disconnect();
   }
@@ -41,7 +46,7 @@ export async function loadCommittedCheckpoint(config: Pick<KafkaConfig, 'brokers
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`checkpoint topic ${topic}: could not read its committed records to the end within ${timeoutMs} ms (an open transaction of another writer holds it back)`)), timeoutMs);
+      const timer = setTimeout(() => reject(new Error(`checkpoint topic ${topic}: could not read its committed records to the end within ${timeoutMs} ms (a transaction of another writer stayed open)`)), timeoutMs);
       const reached = (partition: number, lastOffset: string) => {
         const high = remaining.get(partition);
         if (high !== undefined && BigInt(lastOffset) + 1n >= high) remaining.delete(partition);
