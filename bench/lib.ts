@@ -2,6 +2,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import pg from 'pg';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import type { TaskConfigInput } from '../src/config/schema.js';
@@ -103,8 +105,19 @@ export async function deleteTopics(...topics: string[]): Promise<void> {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Samples process RSS every `everyMs`; `stop()` returns the peak in bytes. */
+setFlagsFromString('--expose-gc');
+const fullCollection = runInNewContext('gc') as () => void;
+
+/**
+ * Samples process RSS every `everyMs`; `stop()` returns the peak in bytes. It starts with a full
+ * collection: V8 sizes its next old-generation limit from what was live at the last one, so a
+ * phase that ran before in the same process (a baseline holding a whole cursor batch, an earlier
+ * task) would otherwise let this phase's garbage pile up to a limit it did not set (seen: 158 MB
+ * live after the raw oplog read, then 552 MB of heap before the next replay's first full
+ * collection, 39 MB of it live).
+ */
 export function rssSampler(everyMs = 100): { stop: () => number } {
+  fullCollection();
   let peak = process.memoryUsage.rss();
   // BENCH_MEMLOG=1: one line per second with the main thread's heap and the process's buffers.
   let ticks = 0;

@@ -17,7 +17,7 @@ import { MongoClient, Timestamp, type AnyBulkWriteOperation } from 'mongodb';
 import { createRuntime, type TaskRunner } from '../../src/index.js';
 import { mongoReplayTuning, type MongoSink } from '../../src/sinks/mongodb/index.js';
 import { cpuSeconds, drainRate, failIfTaskFailed, perCpu, MB, createTopic, deleteTopics, kafka, round, rssSampler, uniqueName, until, type ScenarioContext } from '../lib.js';
-import { rawProduce } from './pgIncremental.js';
+import { rawProduce, startProfile } from './pgIncremental.js';
 
 const SRC_URI = process.env.TRIBUTARY_MONGO_RS_URI ?? 'mongodb://127.0.0.1:27117/?replicaSet=rs0';
 const DST_URI = process.env.TRIBUTARY_MONGO_OPLOG_URI ?? 'mongodb://127.0.0.1:27118';
@@ -109,12 +109,14 @@ function check(task: TaskRunner): void {
 }
 
 /** Pauses the task (pipeline ends, position checkpointed), runs `write`, resumes; returns first ack → `n`-th ack events/s. */
-async function drainBacklog(task: TaskRunner, n: number, write: () => Promise<void>): Promise<{ rate: number; wall: number; perCpuSecond: number; usPerEvent: number }> {
+async function drainBacklog(task: TaskRunner, n: number, write: () => Promise<void>, label: string, log: (line: string) => void): Promise<{ rate: number; wall: number; perCpuSecond: number; usPerEvent: number }> {
   task.pause();
   await until(() => (check(task), task.status.state === 'paused'), 60_000, 'task paused');
   await write();
   const base = task.status.counters.events - task.status.counters.snapshotRows;
   const t0 = performance.now();
+  // BENCH_PROFILE=<dir>: main-thread CPU profile of the drain.
+  const profiler = process.env.BENCH_PROFILE ? await startProfile(`mongo-${label}`) : null;
   task.resume();
   const { rate, doneAt, cpu, events } = await drainRate(
     () => task.status.counters.events - task.status.counters.snapshotRows - base,
@@ -122,6 +124,7 @@ async function drainBacklog(task: TaskRunner, n: number, write: () => Promise<vo
     `${n} incremental events acked`,
     () => check(task),
   );
+  if (profiler) log(`CPU profile (${label}): ${await profiler.stop(process.env.BENCH_PROFILE as string)}`);
   return { rate, wall: n / ((doneAt - t0) / 1000), ...perCpu(events, cpu) };
 }
 
@@ -195,7 +198,7 @@ async function mongoToKafka(ctx: ScenarioContext, src: MongoClient, method: Meth
       after = await lastOplogTs(src);
       insert2 = await insertItems(src, database, 'items', n, n);
       ctx.log(`[${method}] backlog: ${n} docs inserted while paused, ${round(insert2, 0)} docs/s`);
-    });
+    }, `kafka-${method}`, ctx.log);
     const peak = rss.stop();
     const c = task.status.counters;
     ctx.log(`[${method}] incremental: ${round(inc.rate, 0)} events/s (first ack → N-th), ${round(inc.wall, 0)} events/s from resume(); peak RSS ${round(peak / MB, 0)} MB`);
@@ -232,7 +235,7 @@ async function mongoToMongo(ctx: ScenarioContext, src: MongoClient, dst: MongoCl
       bulk0 = sink.counters.bulkWrites;
       insertRate = await insertItems(src, database, 'items', 0, n);
       ctx.log(`[mongo → mongo] backlog: ${n} docs inserted while paused, ${round(insertRate, 0)} docs/s`);
-    });
+    }, `mongo-${method}`, ctx.log);
     const peak = rss.stop();
     const opsPerBulk = n / Math.max(1, sink.counters.bulkWrites - bulk0);
     const dstCount = await dst.db(database).collection('items').countDocuments();
