@@ -14,7 +14,7 @@ import type { ByteSink } from './byteSink.js';
 import { quote } from './json.js';
 import { documentId, recordKey, recordKeyText, relationalKeyRow } from './key.js';
 import { MessageIds } from './messageId.js';
-import { bsonToJson, documentToJson, patchToJson } from './types/document.js';
+import { bsonInto, bsonToJson, documentInto, documentToJson, patchToJson } from './types/document.js';
 import { columnTypeInfo } from './types/columns.js';
 import { sameValue, valueText } from './types/values.js';
 
@@ -256,6 +256,10 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
       relationalInto(e, ctx, out);
       return;
     }
+    if (documents && (e.op === 'insert' || e.op === 'delete' || (e.op === 'update' && e.after !== null && e.after !== undefined))) {
+      documentDmlInto(e, ctx, out);
+      return;
+    }
     const s = build(e, ctx, documents);
     out.writeKey(recordKeyText(e, documents));
     out.writeValue(s);
@@ -305,6 +309,36 @@ export function createCanalJson(options: CanalJsonOptions = {}): Format {
       if (e.before === null || e.before === undefined) out.writeAscii('[{}]');
       else oldInto(out, p.cols, e.before, after);
       out.writeBytes(TAIL_BYTES);
+    }
+    out.endValue();
+  }
+
+  /**
+   * Document DML with a full image (inserts, deletes, replacements and updates with their full
+   * document) straight into bytes: the same message as `build`, tested byte for byte.
+   */
+  function documentDmlInto(e: ChangeEvent, ctx: EncodeContext, out: ByteSink): void {
+    const p = cache.get(e.shape) ?? prepare(e.shape, true);
+    out.writeKey(recordKeyText(e, true));
+    out.beginValue();
+    out.writeBytes(ID_BYTES);
+    ids.writeInto(e, ctx.now, out);
+    if (e.op === 'update') {
+      writeHead(out, p, 'UPDATE', e, ctx);
+      documentInto(out, requireRow(e, e.after, 'after'));
+      out.writeBytes(OLD_OPEN_BYTES);
+      const id = documentId(e);
+      if (id === undefined) out.writeAscii('null');
+      else {
+        out.writeAscii('[{"_id":');
+        bsonInto(out, id);
+        out.writeAscii('}]');
+      }
+      out.writeBytes(TAIL_BYTES);
+    } else {
+      writeHead(out, p, e.op === 'insert' ? 'INSERT' : 'DELETE', e, ctx);
+      documentInto(out, requireRow(e, e.op === 'insert' ? e.after : e.before, e.op === 'insert' ? 'after' : 'before'));
+      out.writeBytes(OLD_NULL_TAIL_BYTES);
     }
     out.endValue();
   }

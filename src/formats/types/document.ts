@@ -21,6 +21,8 @@
  *   other BSON types through their own `toExtendedJSON` when they have one.
  */
 
+import type { ByteSink } from '../byteSink.js';
+
 interface BsonLike {
   _bsontype?: string;
 }
@@ -33,7 +35,8 @@ function dateJson(d: Date): string {
   const t = d.getTime();
   if (Number.isNaN(t)) return '{"$date":{"$numberLong":"0"}}';
   const y = d.getUTCFullYear();
-  if (y >= 1970 && y <= 9999) return `{"$date":${str(d.toISOString())}}`;
+  // An ISO-8601 date of these years is plain ASCII: nothing to escape.
+  if (y >= 1970 && y <= 9999) return `{"$date":"${d.toISOString()}"}`;
   return `{"$date":{"$numberLong":"${t}"}}`;
 }
 
@@ -45,7 +48,8 @@ function doubleJson(n: number): string {
   if (!Number.isFinite(n)) return `{"$numberDouble":"${Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity'}"}`;
   if (Object.is(n, -0)) return '-0.0';
   const s = String(n);
-  return /[.eE]/.test(s) ? s : `${s}.0`;
+  // Whole values print without a fraction or exponent (below 1e21, where the exponent begins).
+  return Number.isInteger(n) && n > -1e21 && n < 1e21 ? `${s}.0` : s;
 }
 
 /** A plain JS number, typed as the BSON serializer stores it: int32 when whole and in range, else double. */
@@ -158,3 +162,71 @@ export function patchToJson(patch: { set?: Record<string, unknown>; unset?: read
   }
   return `{${parts.join(',')}}`;
 }
+
+const OID_OPEN = Buffer.from('{"$oid":"');
+const OID_CLOSE = Buffer.from('"}');
+
+/**
+ * `documentToJson` written straight into `out` (the same bytes, tested against it): keys and
+ * string values are escaped as they are copied, the common scalar types (Int32, Double, numbers,
+ * booleans, null, dates, ObjectIds) are written without building the document's text first; the
+ * rarer types go through `bsonToJson`.
+ */
+export function documentInto(out: ByteSink, doc: Record<string, unknown>): void {
+  out.writeByte(0x7b);
+  let first = true;
+  for (const k in doc) {
+    if (!Object.prototype.hasOwnProperty.call(doc, k)) continue;
+    const val = doc[k];
+    if (val === undefined) continue;
+    if (first) first = false;
+    else out.writeByte(0x2c);
+    out.writeJsonString(k);
+    out.writeByte(0x3a);
+    bsonInto(out, val);
+  }
+  out.writeByte(0x7d);
+}
+
+/** `bsonToJson` written into `out`. */
+export function bsonInto(out: ByteSink, v: unknown): void {
+  switch (typeof v) {
+    case 'string':
+      out.writeJsonString(v);
+      return;
+    case 'number':
+      out.writeAscii(numberJson(v));
+      return;
+    case 'boolean':
+      out.writeAscii(v ? 'true' : 'false');
+      return;
+    case 'object':
+      break;
+    default:
+      out.writeString(bsonToJson(v));
+      return;
+  }
+  if (v === null) {
+    out.writeAscii('null');
+    return;
+  }
+  const bt = (v as BsonLike)._bsontype;
+  if (bt === 'Int32') out.writeAscii(String((v as { valueOf(): number }).valueOf()));
+  else if (bt === 'Double') out.writeAscii(doubleJson((v as { valueOf(): number }).valueOf()));
+  else if (bt === 'ObjectId' || bt === 'ObjectID') {
+    out.writeBytes(OID_OPEN);
+    out.writeAscii((v as { toHexString(): string }).toHexString());
+    out.writeBytes(OID_CLOSE);
+  } else if (bt !== undefined) out.writeString(bsonTypeJson(bt, v as Record<string, unknown>));
+  else if (Array.isArray(v)) {
+    out.writeByte(0x5b);
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out.writeByte(0x2c);
+      bsonInto(out, v[i]);
+    }
+    out.writeByte(0x5d);
+  } else if (v instanceof Date) out.writeString(dateJson(v));
+  else if (v instanceof RegExp || v instanceof Uint8Array) out.writeString(bsonToJson(v));
+  else documentInto(out, v as Record<string, unknown>);
+}
+
