@@ -25,8 +25,9 @@ export class ByteSink {
   valueOffset = 0;
   valueLength = 0;
 
-  constructor(capacity = 64 * 1024) {
-    this.buf = Buffer.allocUnsafeSlow(Math.max(1024, capacity));
+  /** `reuse`: a backing store to write into again (a spare of at least `capacity` bytes), instead of a new allocation. */
+  constructor(capacity = 64 * 1024, reuse?: ArrayBuffer) {
+    this.buf = reuse !== undefined && reuse.byteLength >= capacity ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(Math.max(1024, capacity));
   }
 
   private grow(need: number): void {

@@ -20,6 +20,8 @@ export interface BatchEncoderOptions {
   nextSequence(): number;
   /** Initial size of the byte buffer (the previous batch's size). */
   capacity: number;
+  /** A spare backing store of at least `capacity` bytes to write into (one the producer thread handed back). */
+  reuse?: ArrayBuffer;
 }
 
 /**
@@ -51,7 +53,7 @@ export class BatchEncoder {
   private lastList: number[] | undefined;
 
   constructor(private readonly opts: BatchEncoderOptions) {
-    this.data = new ByteSink(opts.capacity);
+    this.data = new ByteSink(opts.capacity, opts.reuse);
     this.meta = new Int32Array(6 * 256);
     this.ctx = { now: Date.now(), documents: opts.documents, sourceName: opts.sourceName };
   }

@@ -36,8 +36,8 @@ function serialize(err: unknown): SerializedError {
   };
 }
 
-function reply(msg: FromWorker): void {
-  port!.postMessage(msg);
+function reply(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
 }
 
 /** Rebuilds kafkajs topic messages from the packed buffer: Buffer views, no copies. */
@@ -113,7 +113,8 @@ async function handle(item: Item): Promise<void> {
       try {
         if (!producer) throw Object.assign(new Error('the producer worker is not connected'), { name: 'KafkaJSConnectionError' });
         for (const part of unpack(item)) await producer.sendBatch({ topicMessages: part, acks: init.acks, compression: init.compression });
-        reply({ id: item.id, ok: true });
+        // kafkajs encoded the records into its requests: the batch's buffer goes back to be written into again.
+        reply({ id: item.id, ok: true, data: item.data }, [item.data]);
       } catch (err) {
         failure = serialize(err);
         reply({ id: item.id, error: failure });

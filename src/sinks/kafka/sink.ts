@@ -350,6 +350,7 @@ export class KafkaSink implements Sink {
       partitions: this.partitions,
       nextSequence: () => ++this.sequence,
       capacity: this.arenaHint,
+      ...(this.threaded ? { reuse: this.worker?.takeSpare(this.arenaHint) } : {}),
     });
   }
 
@@ -365,7 +366,7 @@ export class KafkaSink implements Sink {
 
   private finish(encoder: BatchEncoder): { enc: EncodedBatch; bytes: number; topics: Set<string> } {
     const enc = encoder.resolve();
-    // Size the next batch's buffer from this one (it is transferred, not reused).
+    // Size the next batch's buffer from this one (the producer thread hands sent buffers back for reuse).
     if (enc.count > 0) this.arenaHint = Math.max(64 * 1024, Math.ceil(enc.data.pos * 1.25));
     return { enc, bytes: encoder.bytes, topics: encoder.topics() };
   }
