@@ -37,7 +37,7 @@ describe('KafkaSink producer thread', () => {
     const perBatch = 200;
     const keys = 50;
     let maxInFlight = 0;
-    let reused = 0;
+    let reused: number | undefined;
     const sampler = setInterval(() => (maxInFlight = Math.max(maxInFlight, sink.producerWorker?.inFlight ?? 0)), 1);
     try {
       const writes: Array<Promise<void>> = [];
@@ -49,7 +49,7 @@ describe('KafkaSink producer thread', () => {
         writes.push(sink.write(batchOf(events)));
       }
       await Promise.all(writes);
-      reused = sink.producerWorker?.buffersReused ?? 0;
+      reused = sink.producerWorker?.buffersReused;
     } finally {
       clearInterval(sampler);
       await sink.close();
