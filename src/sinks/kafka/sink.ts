@@ -230,8 +230,7 @@ export class KafkaSink implements Sink {
     this.failedTransaction = null;
     await this.connect();
     try {
-      // Another writer's transaction open on the checkpoint topic ends by its transaction timeout at the latest.
-      const cp = await loadCommittedCheckpoint(this.clientConfig, eo.checkpointTopic, eo.taskId, (eo.transactionTimeoutMs ?? 60_000) + 15_000);
+      const cp = await loadCommittedCheckpoint(this.clientConfig, eo.checkpointTopic, eo.taskId);
       this.opts.logger?.debug('recovered the committed checkpoint', { task: eo.taskId, position: cp?.position });
       return cp;
     } catch (err) {
