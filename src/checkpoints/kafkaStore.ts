@@ -1,4 +1,5 @@
 import type { Kafka, Producer } from 'kafkajs';
+import { createTopicsAndWait } from '../kafka/createTopics.js';
 import { newKafkaClient } from '../kafka/kafkajs.js';
 import type { Checkpoint, CheckpointStore } from './store.js';
 import { loadCommittedCheckpoint } from '../sinks/kafka/exactlyOnce.js';
@@ -34,10 +35,7 @@ export class KafkaCheckpointStore implements CheckpointStore {
     try {
       const topics = await admin.listTopics();
       if (!topics.includes(this.topic)) {
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: [{ topic: this.topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
-        });
+        await createTopicsAndWait(admin, [{ topic: this.topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
       }
     } finally {
       await admin.disconnect();

@@ -5,6 +5,7 @@ import pg from 'pg';
 import { first, firstValueFrom, timeout } from 'rxjs';
 import type { Admin, Assigner, Consumer, Kafka, KafkaConfig, PartitionAssigner, Producer } from 'kafkajs';
 import { loadKafkajs, newKafkaClient } from '../kafka/kafkajs.js';
+import { createTopicsAndWait } from '../kafka/createTopics.js';
 import { checkpointStoreFor } from '../checkpoints/storeFor.js';
 import type { Checkpoint, CheckpointStore } from '../checkpoints/store.js';
 import { validateTaskConfig } from '../config/load.js';
@@ -393,11 +394,8 @@ export class Cluster {
     const existing = new Set(await admin.listTopics());
     const missing = want.filter((t) => !existing.has(t.topic));
     if (missing.length > 0) {
-      await admin
-        .createTopics({ waitForLeaders: true, topics: missing.map((t) => ({ ...t, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })) })
-        .catch((err: unknown) => {
-          if (!/already exists/i.test((err as Error).message)) throw err;
-        });
+      // Another worker starting at the same time may create them first.
+      await createTopicsAndWait(admin, missing.map((t) => ({ ...t, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })));
     }
     // Existing topics are checked: compacted, and the configs topic has one partition (its order is the config history).
     const meta = await admin.fetchTopicMetadata({ topics: want.map((t) => t.topic) });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { registerCodecs } from '../../src/codecs/index.js';
+import { createTopicsAndWait } from '../../src/kafka/createTopics.js';
 import { servers } from './servers.js';
 
 /** A name no other test uses: lower case, safe for databases, slots and topics. */
@@ -57,29 +58,9 @@ export async function withAdmin<T>(fn: (admin: Admin) => Promise<T>): Promise<T>
   }
 }
 
-/**
- * Creates a topic and waits until every partition has a leader. kafkajs' own wait gives up when the
- * broker answers before its metadata cache knows the new topic (UNKNOWN_TOPIC_OR_PARTITION, seen
- * under CI load): that answer is waited out here.
- */
+/** Creates a topic and waits until every partition has a leader (src/kafka/createTopics.ts). */
 export async function createTopic(topic: string, numPartitions = 1): Promise<void> {
-  await withAdmin(async (a) => {
-    try {
-      await a.createTopics({ topics: [{ topic, numPartitions, replicationFactor: 1 }], waitForLeaders: true });
-    } catch (err) {
-      if ((err as { type?: string }).type !== 'UNKNOWN_TOPIC_OR_PARTITION') throw err;
-    }
-    const end = Date.now() + 30_000;
-    for (;;) {
-      const ready = await a
-        .fetchTopicMetadata({ topics: [topic] })
-        .then((m) => m.topics[0]?.partitions.length === numPartitions && m.topics[0].partitions.every((p) => p.leader >= 0))
-        .catch(() => false);
-      if (ready) return;
-      if (Date.now() > end) throw new Error(`topic ${topic}: no leader for each of its ${numPartitions} partitions within 30 s of its creation`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  });
+  await withAdmin((a) => createTopicsAndWait(a, [{ topic, numPartitions, replicationFactor: 1 }]));
 }
 
 export async function deleteTopics(...topics: string[]): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Admin, Kafka, KafkaConfig, Message, Producer, TopicMessages } from 'kafkajs';
 import { newKafkaClient } from '../../kafka/kafkajs.js';
+import { createTopicsAndWait } from '../../kafka/createTopics.js';
 import type { Checkpoint } from '../../checkpoints/store.js';
 import type { Batch } from '../../core/batch.js';
 import type { Logger, OpenBatch, PrecheckContext, PrecheckItem, Sink, SinkCapabilities } from '../../core/contracts.js';
@@ -326,10 +327,10 @@ export class KafkaSink implements Sink {
             fix: 'Create the topics first (managed Kafka), or set destination.kafka.createTopics: true for a self-managed cluster.',
           });
         }
-        await admin.createTopics({
-          waitForLeaders: true,
-          topics: absent.map((topic) => ({ topic, numPartitions: this.opts.partitionsFor?.(topic) ?? 1, replicationFactor: -1 })),
-        });
+        await createTopicsAndWait(
+          admin,
+          absent.map((topic) => ({ topic, numPartitions: this.opts.partitionsFor?.(topic) ?? 1, replicationFactor: -1 })),
+        );
       }
       const meta = await admin.fetchTopicMetadata({ topics: missing });
       for (const t of meta.topics) this.partitions.set(t.name, Math.max(1, t.partitions.length));
@@ -745,7 +746,7 @@ async function ensureCheckpointTopic(kafka: Kafka, topic: string): Promise<void>
   try {
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) {
-      await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }] });
+      await createTopicsAndWait(admin, [{ topic, numPartitions: 1, replicationFactor: -1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
     }
   } finally {
     await admin.disconnect();
