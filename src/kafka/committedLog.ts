@@ -120,7 +120,7 @@ export async function readNewestCommitted(kafka: Kafka, topic: string, key: stri
     const partitions = cluster.findTopicPartitionMetadata(topic).map((p) => ({ partition: p.partitionId }));
     const list = async (fromBeginning: boolean) => new Map(((await cluster.fetchTopicsOffset([{ topic, fromBeginning, partitions }]))[0]?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));
     const [highs, lows] = [await list(false), await list(true)];
-    let newest: { offset: bigint; value: Buffer | null; partition: number } | undefined;
+    let newest: { value: Buffer | null } | undefined;
     for (const { partition } of partitions) {
       const high = highs.get(partition) ?? 0n;
       let offset = lows.get(partition) ?? 0n;
@@ -158,7 +158,7 @@ export async function readNewestCommitted(kafka: Kafka, topic: string, key: stri
       }
       const found = tracker.result();
       // One key lives in one partition (keyed records); if several held it, the one read last wins.
-      if (found !== undefined) newest = { ...found, partition };
+      if (found !== undefined) newest = found;
     }
     return newest === undefined ? { found: false } : { found: true, value: newest.value };
   } finally {
