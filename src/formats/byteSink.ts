@@ -91,6 +91,17 @@ export class ByteSink {
     this.pos = p;
   }
 
+  /** Appends the decimal digits of the non-negative integer `n`, zero-padded to `width` (n < 10^width). */
+  writePaddedDigits(n: number, width: number): void {
+    if (this.pos + width > this.buf.length) this.grow(this.pos + width);
+    const buf = this.buf;
+    for (let i = this.pos + width - 1; i >= this.pos; i--) {
+      buf[i] = 48 + (n % 10);
+      n = Math.floor(n / 10);
+    }
+    this.pos += width;
+  }
+
   /** Appends one byte. */
   writeByte(b: number): void {
     if (this.pos + 1 > this.buf.length) this.grow(this.pos + 1);

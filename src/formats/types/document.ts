@@ -40,6 +40,58 @@ function dateJson(d: Date): string {
   return `{"$date":{"$numberLong":"${t}"}}`;
 }
 
+const DATE_OPEN = Buffer.from('{"$date":"');
+const DATE_CLOSE = Buffer.from('Z"}');
+/** 9999-12-31T23:59:59.999Z: the last instant `dateJson` writes as an ISO-8601 string. */
+const LAST_ISO_MS = 253402300799999;
+const DAY_MS = 86400000;
+
+/** Writes `a` and `b` as two-digit fields, each preceded by `separator` (`-01-02`, `:04:05`). */
+function twoDigitFields(out: ByteSink, separator: number, a: number, b: number): void {
+  out.writeByte(separator);
+  out.writePaddedDigits(a, 2);
+  out.writeByte(separator);
+  out.writePaddedDigits(b, 2);
+}
+
+/**
+ * `dateJson` written into `out`: for the ISO-8601 years, the calendar fields are computed from the
+ * epoch milliseconds (days → civil date by the era arithmetic of H. Hinnant's `civil_from_days`) and
+ * written as digits, without `toISOString` and its string.
+ */
+function dateInto(out: ByteSink, d: Date): void {
+  const t = d.getTime();
+  if (!(t >= 0 && t <= LAST_ISO_MS)) {
+    out.writeString(dateJson(d));
+    return;
+  }
+  const days = Math.floor(t / DAY_MS);
+  let ms = t - days * DAY_MS;
+  const z = days + 719468;
+  const era = Math.floor(z / 146097);
+  const doe = z - era * 146097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36524) - Math.floor(doe / 146096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const hours = Math.floor(ms / 3600000);
+  ms -= hours * 3600000;
+  const minutes = Math.floor(ms / 60000);
+  ms -= minutes * 60000;
+  const seconds = Math.floor(ms / 1000);
+  out.writeBytes(DATE_OPEN);
+  out.writePaddedDigits(year, 4);
+  twoDigitFields(out, 0x2d, month, day);
+  out.writeByte(0x54);
+  out.writePaddedDigits(hours, 2);
+  twoDigitFields(out, 0x3a, minutes, seconds);
+  out.writeByte(0x2e);
+  out.writePaddedDigits(ms - seconds * 1000, 3);
+  out.writeBytes(DATE_CLOSE);
+}
+
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
@@ -225,7 +277,7 @@ export function bsonInto(out: ByteSink, v: unknown): void {
       bsonInto(out, v[i]);
     }
     out.writeByte(0x5d);
-  } else if (v instanceof Date) out.writeString(dateJson(v));
+  } else if (v instanceof Date) dateInto(out, v);
   else if (v instanceof RegExp || v instanceof Uint8Array) out.writeString(bsonToJson(v));
   else documentInto(out, v as Record<string, unknown>);
 }

@@ -24,9 +24,28 @@ export function hash32(text: string): number {
   return h >>> 0;
 }
 
-function valueText(v: unknown): string {
+function jsonText(v: object): string {
+  return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
+}
+
+/**
+ * A key value as the text it is hashed by: strings as they are, other scalars by `String`, objects
+ * as JSON. A document's `_id` is most often an ObjectId or an Int32 wrapper: their JSON (through
+ * their `toJSON`) is written directly, the same text without JSON.stringify's walk.
+ */
+export function valueText(v: unknown): string {
   if (typeof v === 'string') return v;
-  return typeof v === 'object' && v !== null ? JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) : String(v);
+  if (typeof v !== 'object' || v === null) return String(v);
+  const bsonType = (v as { _bsontype?: unknown })._bsontype;
+  if (bsonType === 'ObjectId') return `"${(v as { toHexString(): string }).toHexString()}"`;
+  if (bsonType === 'Int32') return String((v as { value: number }).value);
+  return jsonText(v);
+}
+
+/** `valueText` without its BSON shortcuts (what the shortcuts are tested against). */
+export function valueTextByJson(v: unknown): string {
+  if (typeof v === 'string') return v;
+  return typeof v === 'object' && v !== null ? jsonText(v) : String(v);
 }
 
 /** The text the key hash is taken over: each key column's value as text, each followed by U+0001. */

@@ -144,11 +144,11 @@ function txIdOf(e: OplogEntry): string {
 }
 
 /** Converts one CRUD entry (`i`, `u`, `d`) to an event, or null when its collection is not selected. */
-function convertCrud(e: OplogEntry, ctx: OplogContext, position: OplogPosition, commitTime: number): OplogChange | null {
+function convertCrud(e: OplogEntry, ctx: OplogContext, position: OplogPosition, commitTime: number, docBytes: number | undefined): OplogChange | null {
   const ref = splitNs(e.ns);
   const shape = ctx.shapeFor(ref);
   if (!shape) return null;
-  const bytes = bsonSize(e.o) + bsonSize(e.o2);
+  const bytes = docBytes ?? bsonSize(e.o) + bsonSize(e.o2);
   switch (e.op) {
     case 'i':
       return { event: { op: 'insert', shape, snapshot: false, before: null, after: e.o as Row, commitTime, position, bytes } };
@@ -197,8 +197,10 @@ function ddlTarget(e: OplogEntry, ctx: OplogContext): TableShape | null {
  * carry `patch` (`$set`/`$unset`, from either the classic form or a `$v: 2` diff) or `after` for a
  * replacement; deletes carry the key as `before`. DDL commands keep the command document.
  * Entries flagged `fromMigrate` (chunk migrations on a shard's oplog) give nothing.
+ * `docBytes` is the BSON size of the entry's `o` plus `o2` when the reader read it off the entry's
+ * bytes (`oplogDocumentBytes`); otherwise it is measured on the decoded documents.
  */
-export function convertOplogEntry(e: OplogEntry, ctx: OplogContext, skipThroughSeq = -1): OplogChange[] {
+export function convertOplogEntry(e: OplogEntry, ctx: OplogContext, skipThroughSeq = -1, docBytes?: number): OplogChange[] {
   // Migration traffic (a shard's copy of a moved chunk, or the donor's cleanup) changes no data.
   if (e.fromMigrate === true && e.op !== 'n') return [];
   const commitTime = commitTimeOf(e);
@@ -206,7 +208,7 @@ export function convertOplogEntry(e: OplogEntry, ctx: OplogContext, skipThroughS
     case 'i':
     case 'u':
     case 'd': {
-      const c = convertCrud(e, ctx, OplogPosition.of(e.ts), commitTime);
+      const c = convertCrud(e, ctx, OplogPosition.of(e.ts), commitTime, docBytes);
       return c ? [c] : [];
     }
     case 'n':

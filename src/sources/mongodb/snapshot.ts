@@ -6,7 +6,7 @@ import type { FlowControl, SnapshotChunk } from '../../core/contracts.js';
 import type { ChangeEvent, Row, TableShape } from '../../core/events.js';
 import type { Position } from '../../core/position.js';
 import { classifyError } from '../../core/errors.js';
-import { RAW_BSON, bsonSize } from './shapes.js';
+import { RAW_BYTES, decodeDocument } from './rawBson.js';
 
 /** An `_id` range of one collection; bounds in canonical extended JSON so the chunk stays JSON. */
 export interface IdRangeBounds {
@@ -71,7 +71,7 @@ export function readIdRange(client: MongoClient, chunk: SnapshotChunk, shape: Ta
   return new Observable<ChangeEvent>((sub) => {
     let stopped = false;
     // Majority read concern: the copy never holds a write a failover could roll back (servers without it ignore the option).
-    const cursor = client.db(b.database).collection(b.collection).find(rangeFilter(b), { sort: { _id: 1 }, batchSize, readConcern: { level: 'majority' }, ...RAW_BSON });
+    const cursor = client.db(b.database).collection(b.collection).find(rangeFilter(b), { sort: { _id: 1 }, batchSize, readConcern: { level: 'majority' }, ...RAW_BYTES });
     const run = async () => {
       const now = Date.now();
       for (;;) {
@@ -80,9 +80,10 @@ export function readIdRange(client: MongoClient, chunk: SnapshotChunk, shape: Ta
           if (w) await w;
         }
         if (stopped) return;
-        const doc = await cursor.tryNext();
-        if (!doc) return;
-        sub.next({ op: 'insert', shape, snapshot: true, before: null, after: doc as Row, commitTime: now, position, bytes: bsonSize(doc) });
+        // Documents as BSON bytes, decoded here: each one's size is its byte length.
+        const raw = (await cursor.tryNext()) as Uint8Array | null;
+        if (!raw) return;
+        sub.next({ op: 'insert', shape, snapshot: true, before: null, after: decodeDocument<Row>(raw), commitTime: now, position, bytes: raw.length });
       }
     };
     run()

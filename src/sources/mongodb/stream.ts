@@ -7,6 +7,7 @@ import { classifyMongoError, lostHistory, rolledBack, switchedOver } from './err
 import { convertOplogEntry, termOf, type OplogContext, type OplogEntry } from './oplog.js';
 import { OplogPosition, ResumeTokenPosition, StreamSetPosition, tokenClusterTime, type MongoPosition } from './position.js';
 import { HEARTBEAT_SHAPE, RAW_BSON } from './shapes.js';
+import { RAW_BYTES, decodeDocument, oplogDocumentBytes } from './rawBson.js';
 import { FatalError } from '../../core/errors.js';
 
 export interface StreamOptions {
@@ -101,13 +102,14 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
           ts: inclusive ? { $gte: last } : { $gt: last },
           $or: [{ ns: { $regex: nsRegex } }, { op: 'n' }, { op: 'c', ns: 'admin.$cmd' }],
         };
-        const c = oplog.find(filter, { tailable: true, awaitData: true, maxAwaitTimeMS: opts.maxAwaitTimeMS, batchSize: opts.batchSize, ...RAW_BSON });
+        // Entries as BSON bytes, decoded here: the size of each change is read off its bytes.
+        const c = oplog.find(filter, { tailable: true, awaitData: true, maxAwaitTimeMS: opts.maxAwaitTimeMS, batchSize: opts.batchSize, ...RAW_BYTES });
         cursor = c;
         let stayedOpen = false;
         for (;;) {
           await room(opts.flow);
           if (stopped) break;
-          const e = await c.tryNext();
+          const raw = (await c.tryNext()) as Uint8Array | null;
           const dead = c.id === undefined || c.id.isZero();
           if (!dead) stayedOpen = true;
           else if (!stayedOpen && !polling) {
@@ -116,17 +118,18 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
               intervalMs: opts.pollIntervalMs,
             });
           }
-          if (e === null) {
+          if (raw === null) {
             if (dead) break;
             continue;
           }
+          const e = decodeDocument<OplogEntry>(raw);
           const entryTerm = termOf(e);
           if (term !== undefined && entryTerm !== undefined && entryTerm > term) throw switchedOver('oplog reader', term, entryTerm, `${t(last)}:${i(last)}`);
           const skip = inclusive && cmpTs(e.ts, last) === 0 ? skipSeq : -1;
           if (inclusive && cmpTs(e.ts, last) === 0 && skipSeq < 0 && from instanceof OplogPosition) {
             // An entry delivered in full before; nothing to emit.
           } else {
-            for (const change of convertOplogEntry(e, opts.ctx, skip)) {
+            for (const change of convertOplogEntry(e, opts.ctx, skip, oplogDocumentBytes(raw))) {
               if (stopped) return;
               if (change.lookup) {
                 const { ref, id, operators } = change.lookup;

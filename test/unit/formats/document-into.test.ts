@@ -80,4 +80,16 @@ describe('documentInto', () => {
       expect(out.view(out.valueOffset, out.valueLength).toString('utf8')).toBe(viaString.value.toString('utf8'));
     }
   });
+
+  it('writes dates as toISOString does, from 1970 to the end of 9999 (leap days, century years, boundaries)', () => {
+    const out = new ByteSink(64);
+    const last = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+    const instants = [0, 1, 999, 86_399_999, 86_400_000, last, last - 1, Date.UTC(1972, 1, 29), Date.UTC(2000, 1, 29, 23, 59, 59, 999), Date.UTC(2000, 2, 1), Date.UTC(2100, 1, 28, 12), Date.UTC(2100, 2, 1), Date.UTC(2400, 1, 29)];
+    for (let i = 0; i < 20_000; i++) instants.push(Math.floor((rnd(1 << 30) / (1 << 30)) * last) + rnd(1000));
+    for (const t of instants) {
+      out.pos = 0;
+      documentInto(out, { d: new Date(t) });
+      expect(out.view(0, out.pos).toString('utf8')).toBe(`{"d":{"$date":"${new Date(t).toISOString()}"}}`);
+    }
+  });
 });

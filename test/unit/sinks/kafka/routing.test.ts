@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ChangeEvent, TableShape } from '../../../../src/core/events.js';
-import { Router, hash32, keyHash, keyText } from '../../../../src/sinks/kafka/routing.js';
+import { Double, Int32, Long, ObjectId } from 'mongodb';
+import { Router, hash32, keyHash, keyText, valueText, valueTextByJson } from '../../../../src/sinks/kafka/routing.js';
 
 const shape: TableShape = { ref: { database: 'shop', schema: 'public', table: 'orders' }, columns: [{ name: 'id', type: 'int8' }, { name: 'region', type: 'text' }], key: ['id', 'region'] };
 const event = (after: Record<string, unknown> | null, before: Record<string, unknown> | null = null): ChangeEvent =>
@@ -21,6 +22,24 @@ describe('keyHash routing', () => {
     }
     // The delete's old image is used when there is no new one.
     expect(keyHash(event(null, { id: '7', region: 'us' }), shape.key)).toBe(hash32('7\u0001us\u0001'));
+  });
+
+  it('hashes BSON key values (ObjectId, Int32) by the same text as their JSON, so a key keeps its partition', () => {
+    const values: unknown[] = [
+      new ObjectId('65f1a2b3c4d5e6f708192a3b'),
+      new ObjectId(),
+      new Int32(0),
+      new Int32(-2147483648),
+      new Int32(2147483647),
+      new Int32(-0),
+      new Double(1402),
+      new Double(0.5),
+      Long.fromString('9007199254740993'),
+      { _id: new ObjectId('65f1a2b3c4d5e6f708192a3b'), n: new Int32(7) },
+    ];
+    for (const v of values) expect(valueText(v)).toBe(valueTextByJson(v));
+    expect(valueText(new ObjectId('65f1a2b3c4d5e6f708192a3b'))).toBe('"65f1a2b3c4d5e6f708192a3b"');
+    expect(valueText(new Int32(18))).toBe('18');
   });
 
   it('keeps every key on one partition and spreads keys over the partitions', () => {
