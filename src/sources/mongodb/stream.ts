@@ -7,7 +7,7 @@ import { classifyMongoError, lostHistory, rolledBack, switchedOver } from './err
 import { convertOplogEntry, termOf, type OplogContext, type OplogEntry } from './oplog.js';
 import { OplogPosition, ResumeTokenPosition, StreamSetPosition, tokenClusterTime, type MongoPosition } from './position.js';
 import { HEARTBEAT_SHAPE, RAW_BSON } from './shapes.js';
-import { RAW_BYTES, decodeDocument, oplogDocumentBytes } from './rawBson.js';
+import { RAW_BYTES, decodeOplogEntry } from './rawBson.js';
 import { FatalError } from '../../core/errors.js';
 
 export interface StreamOptions {
@@ -122,14 +122,14 @@ export function streamOplog(opts: StreamOptions, from: MongoPosition): Observabl
             if (dead) break;
             continue;
           }
-          const e = decodeDocument<OplogEntry>(raw);
+          const { entry: e, docBytes } = decodeOplogEntry(raw);
           const entryTerm = termOf(e);
           if (term !== undefined && entryTerm !== undefined && entryTerm > term) throw switchedOver('oplog reader', term, entryTerm, `${t(last)}:${i(last)}`);
           const skip = inclusive && cmpTs(e.ts, last) === 0 ? skipSeq : -1;
           if (inclusive && cmpTs(e.ts, last) === 0 && skipSeq < 0 && from instanceof OplogPosition) {
             // An entry delivered in full before; nothing to emit.
           } else {
-            for (const change of convertOplogEntry(e, opts.ctx, skip, oplogDocumentBytes(raw))) {
+            for (const change of convertOplogEntry(e, opts.ctx, skip, docBytes)) {
               if (stopped) return;
               if (change.lookup) {
                 const { ref, id, operators } = change.lookup;
