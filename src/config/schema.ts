@@ -144,14 +144,14 @@ export function taskFileSchema<S extends z.ZodType, D extends z.ZodType>(source:
         .strictObject({
           sourceQps: rate('Queries per second to the source during full synchronization, shared by the parallel chunk readers (PostgreSQL: the COPY of each chunk; Db2: each page query). Not available for MongoDB sources.'),
           rps: rate('Rows per second.'),
-          mbps: rate('MB per second.'),
+          mbps: rate("MB (2^20 bytes) per second of row data as read from the source: each change's size as the source sent it (PostgreSQL COPY rows and logical replication messages, MongoDB documents: their bytes as sent) or, where the source gives none, estimated from its values."),
         })
         .optional()
         .describe('Full synchronization throttling (unset = unlimited).'),
       incremental: z
         .strictObject({
           rps: rate('Rows per second.'),
-          mbps: rate('MB per second.'),
+          mbps: rate("MB (2^20 bytes) per second of row data as read from the source: each change's size as the source sent it (PostgreSQL COPY rows and logical replication messages, MongoDB documents: their bytes as sent) or, where the source gives none, estimated from its values."),
         })
         .optional()
         .describe('Incremental synchronization throttling (unset = unlimited).'),

@@ -115,7 +115,12 @@ function oldJson(cols: readonly PreparedColumn[], before: Row, after: Row): stri
 
 function valueInto(out: ByteSink, v: unknown): void {
   if (typeof v === 'string') out.writeJsonString(v);
-  else out.writeString(valueJson(v));
+  else if (typeof v === 'number' && Number.isFinite(v)) {
+    // `valueJson`'s `"${v}"` without the template string and the UTF-8 writer: digits are ASCII.
+    out.writeByte(0x22);
+    out.writeAscii(String(v));
+    out.writeByte(0x22);
+  } else out.writeString(valueJson(v));
 }
 
 /** `rowJson` into bytes. */

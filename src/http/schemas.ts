@@ -10,9 +10,9 @@ export const THROTTLE_FIELDS = ['fullQps', 'fullRps', 'fullMBps', 'incrementalRp
 const THROTTLE_HELP: Record<(typeof THROTTLE_FIELDS)[number], string> = {
   fullQps: 'Queries per second against the source during full synchronization.',
   fullRps: 'Rows per second written during full synchronization.',
-  fullMBps: 'MB per second written during full synchronization.',
+  fullMBps: 'MB per second of row data read during full synchronization (as `throttle.full.mbps`).',
   incrementalRps: 'Changes per second written during incremental synchronization.',
-  incrementalMBps: 'MB per second written during incremental synchronization.',
+  incrementalMBps: 'MB per second of row data read during incremental synchronization (as `throttle.incremental.mbps`).',
 };
 
 /** Body of `PUT /tasks/:id/throttle`: a finite number >= 0 sets a limit, `0` or `null` lifts it, a field left out keeps its value. */

@@ -66,7 +66,7 @@ describe('canal-json encodeInto, relational rows written as bytes', () => {
       case 0:
         return null;
       case 1:
-        return rnd(1000) - 500;
+        return [rnd(1000) - 500, rnd(1000) / 7, -0, 1e21, 2 ** 53 + 2, NaN, Infinity, -Infinity][rnd(8)];
       case 2:
         return rnd(2) === 0;
       case 3:
