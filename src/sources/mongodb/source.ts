@@ -46,6 +46,9 @@ export interface MongoSourceOptions {
   logger?: Logger;
 }
 
+/** Change events per change stream getMore, unless `batchSize` is set. */
+const CHANGE_STREAM_BATCH = 5_000;
+
 /** MongoDB source: oplog or change stream incremental sync, `_id`-range full sync. */
 export class MongoSource implements Source {
   readonly kind = 'mongodb';
@@ -260,7 +263,16 @@ export class MongoSource implements Source {
         if (shards.length > 0) return streamShardedOplog({ ...base, shards }, start);
         return this.opts.method === 'oplog'
           ? streamOplog(base, start)
-          : streamChangeStreams({ ...base, fullDocument: this.opts.fullDocument, scope: this.opts.watchScope ?? 'auto' }, start, hasClusterTime);
+          : streamChangeStreams(
+              // Change streams: 5,000 events per getMore unless set, not 1,000 as for the oplog.
+              // Measured in the bench (100,000-event backlog, substitute server) at 1,000 / 5,000 /
+              // 10,000 per getMore: to Kafka 11.2k / 23.9k / 26.5k events/s, peak RSS 271 / 269 /
+              // 296 MB; MongoDB to MongoDB 5.4k / 13.2k / 16.0k ops/s, peak RSS 226 / 274 / 390 MB.
+              // The server's unbounded default sent the whole backlog in one reply (peak 392 MB).
+              { ...base, batchSize: this.opts.batchSize ?? CHANGE_STREAM_BATCH, fullDocument: this.opts.fullDocument, scope: this.opts.watchScope ?? 'auto' },
+              start,
+              hasClusterTime,
+            );
       }),
     );
   }
