@@ -55,17 +55,25 @@ export function convertChangeEvent(ev: ChangeStreamEvent, ctx: ChangeStreamConte
   const position = ResumeTokenPosition.of(tokenData(ev._id), ct, ctx.defaultNs ? `${ref.database}.${ref.table}` : undefined);
   const commitTime = ev.wallTime instanceof Date ? ev.wallTime.getTime() : (ct.high >>> 0) * 1000;
   const tx = ev.txnNumber !== undefined ? { id: `${String((ev.lsid?.id as { toHexString?: (d?: boolean) => string } | undefined)?.toHexString?.(true) ?? '')}:${String(ev.txnNumber as number | bigint)}`, seq: 0 } : undefined;
-  const base = { snapshot: false, commitTime, position, ...(tx ? { tx } : {}) };
+  // Row changes built field by field, in the oplog reader's order (one object shape downstream).
+  const event = (op: 'insert' | 'update' | 'delete', shape: TableShape, before: Row | null, after: Row | null, bytes: number, patch?: MongoPatch): ChangeEvent => {
+    const e: ChangeEvent = { op, shape, snapshot: false, before, after, commitTime, position, bytes };
+    if (patch) e.patch = patch;
+    if (tx) e.tx = tx;
+    return e;
+  };
+
+  const base = () => ({ snapshot: false, commitTime, position, ...(tx ? { tx } : {}) });
 
   const crud = (shape: TableShape): ChangeEvent | null => {
     const key = ev.documentKey as Row | undefined;
     switch (ev.operationType) {
       case 'insert':
-        return { ...base, op: 'insert', shape, before: null, after: (ev.fullDocument ?? key ?? null) as Row | null, bytes: bsonSize(ev.fullDocument) };
+        return event('insert', shape, null, (ev.fullDocument ?? key ?? null) as Row | null, bsonSize(ev.fullDocument));
       case 'delete':
-        return { ...base, op: 'delete', shape, before: key ?? null, after: null, bytes: bsonSize(key) };
+        return event('delete', shape, key ?? null, null, bsonSize(key));
       case 'replace':
-        return { ...base, op: 'update', shape, before: keyOf(key, ev.fullDocument), after: (ev.fullDocument ?? null) as Row | null, bytes: bsonSize(ev.fullDocument) };
+        return event('update', shape, keyOf(key, ev.fullDocument), (ev.fullDocument ?? null) as Row | null, bsonSize(ev.fullDocument));
       case 'update': {
         const full = ev.fullDocument ?? null;
         const ud = ev.updateDescription;
@@ -78,23 +86,23 @@ export function convertChangeEvent(ev: ChangeStreamEvent, ctx: ChangeStreamConte
         if (ud === undefined) {
           // Real MongoDB always sends updateDescription. Some wire-compatible servers do not, and put
           // the update spec in documentKey: the whole document when the lookup found it, else the spec.
-          if (wholeDoc) return { ...base, op: 'update', shape, before, after: wholeDoc as Row, bytes: bsonSize(wholeDoc) };
+          if (wholeDoc) return event('update', shape, before, wholeDoc as Row, bsonSize(wholeDoc));
           const spec = key && Object.keys(key).some((k) => k.startsWith('$')) ? parseUpdate(key) : null;
-          if (spec?.kind === 'patch') return { ...base, op: 'update', shape, before, after: null, patch: spec.patch, bytes: bsonSize(key) };
+          if (spec?.kind === 'patch') return event('update', shape, before, null, bsonSize(key), spec.patch);
           // A replacement reported as an update, documentKey = the replacement (without `_id`).
-          if (key && !spec && !('_id' in key)) return { ...base, op: 'update', shape, before, after: key as Row, bytes: bsonSize(key) };
+          if (key && !spec && !('_id' in key)) return event('update', shape, before, key as Row, bsonSize(key));
           throw new UnreadableChangeError(
             `update event ${tokenData(ev._id)} on ${ref.database}.${ref.table} has neither updateDescription nor a looked-up document`,
           );
         }
         if (ctx.fullDocument && wholeDoc) {
-          return { ...base, op: 'update', shape, before, after: wholeDoc as Row, bytes: bsonSize(wholeDoc) };
+          return event('update', shape, before, wholeDoc as Row, bsonSize(wholeDoc));
         }
         const patch: MongoPatch = {};
         if (ud.updatedFields && Object.keys(ud.updatedFields).length > 0) patch.set = ud.updatedFields as Row;
         if (ud.removedFields && ud.removedFields.length > 0) patch.unset = ud.removedFields;
         if (ud.truncatedArrays && ud.truncatedArrays.length > 0) patch.truncatedArrays = ud.truncatedArrays.map((t) => ({ field: t.field, newSize: bsonNumber(t.newSize) ?? 0 }));
-        return { ...base, op: 'update', shape, before, after: null, patch, bytes: bsonSize(ud as Document) + bsonSize(key) };
+        return event('update', shape, before, null, bsonSize(ud as Document) + bsonSize(key), patch);
       }
       default:
         return null;
@@ -111,18 +119,18 @@ export function convertChangeEvent(ev: ChangeStreamEvent, ctx: ChangeStreamConte
     }
     case 'drop': {
       const shape = ctx.shapeFor(ref);
-      return shape ? { ...base, op: 'ddl', shape, ddl: { command: { drop: ref.table } }, bytes: 0 } : null;
+      return shape ? { ...base(), op: 'ddl', shape, ddl: { command: { drop: ref.table } }, bytes: 0 } : null;
     }
     case 'rename': {
       const to = ev.to ? { database: ev.to.db, table: ev.to.coll } : null;
       const shape = ctx.shapeFor(ref) ?? (to ? ctx.shapeFor(to) : null);
       if (!shape) return null;
       const command = { renameCollection: `${ref.database}.${ref.table}`, to: to ? `${to.database}.${to.table}` : null };
-      return { ...base, op: 'ddl', shape, ddl: { command }, bytes: 0 };
+      return { ...base(), op: 'ddl', shape, ddl: { command }, bytes: 0 };
     }
     case 'dropDatabase': {
       if (!ctx.databaseSelected(ref.database)) return null;
-      return { ...base, op: 'ddl', shape: { ref: { database: ref.database, table: '' }, columns: [], key: [] }, ddl: { command: { dropDatabase: 1 } }, bytes: 0 };
+      return { ...base(), op: 'ddl', shape: { ref: { database: ref.database, table: '' }, columns: [], key: [] }, ddl: { command: { dropDatabase: 1 } }, bytes: 0 };
     }
     default:
       return null;

@@ -263,6 +263,7 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
       };
       const consume = async (target: WatchTarget, cs: ChangeStream<Document, ChangeStreamEvent>, first: ChangeStreamEvent | null) => {
         const ctx = { ...opts.ctx, fullDocument: opts.fullDocument, ...(target.ns ? { defaultNs: target.ns } : {}) };
+        const resumedFrom = fromFor(target);
         let pending = first;
         let lastToken: string | null = null;
         let warnedPoll = false;
@@ -296,7 +297,7 @@ export function streamChangeStreams(opts: ChangeStreamOptions, from: MongoPositi
             opts.logger?.warn('change stream invalidated (collection or database dropped or renamed); this stream ends', { stream: target.label });
             return;
           }
-          if (alreadyDelivered(ev, fromFor(target), target.ns)) continue;
+          if (alreadyDelivered(ev, resumedFrom, target.ns)) continue;
           let out: ChangeEvent | null;
           try {
             out = convertChangeEvent(ev, ctx);
