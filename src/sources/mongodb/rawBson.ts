@@ -228,8 +228,9 @@ function decodeCrudEntry(raw: Uint8Array): DecodedOplogEntry | null {
       ns = namespaces.text(raw, at + 4, r.length - 5);
     } else if (r.type === 0x11 && r.nameIs('ts')) {
       ts = new Timestamp({ i: int32(raw, at) >>> 0, t: int32(raw, at + 4) >>> 0 });
-    } else if (r.type === 0x12 && r.nameIs('t')) {
-      term = int64Number(raw, at);
+    } else if (r.nameIs('t') && (r.type === 0x12 || r.type === 0x10 || r.type === 0x01)) {
+      // The election term: int64 as MongoDB writes it; int32 or double as other writers may.
+      term = r.type === 0x12 ? int64Number(raw, at) : r.type === 0x10 ? int32(raw, at) : Buffer.from(raw.buffer, raw.byteOffset + at, 8).readDoubleLE(0);
     } else if (r.type === 0x09 && r.nameIs('wall')) {
       wall = new Date(int64Number(raw, at));
     } else if (r.type === 0x08 && r.nameIs('fromMigrate')) {

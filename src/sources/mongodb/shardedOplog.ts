@@ -11,6 +11,7 @@ import { classifyMongoError, switchedOver } from './errors.js';
 import { convertOplogEntry, shardingCommandOf, termOf, type OplogEntry } from './oplog.js';
 import { OplogPosition, ShardOplogPosition, type MongoPosition } from './position.js';
 import { RAW_BSON, splitNs } from './shapes.js';
+import { RAW_BYTES, decodeOplogEntry } from './rawBson.js';
 import { assertOplogCovers, currentTerm, type StreamOptions } from './stream.js';
 import type { ShardConnection } from './shards.js';
 
@@ -108,13 +109,21 @@ export function streamShardedOplog(opts: ShardedStreamOptions, from: MongoPositi
       let vector = start;
       const nsRegex = `^(?:${opts.databases.map(escapeRegex).join('|')})\\.`;
       const selectedDb = new Set(opts.databases);
+      /** The size of each buffered entry's documents, read off its bytes (see `oplogDocumentBytes`). */
+      const sizes = new WeakMap<OplogEntry, number>();
 
       const fill = async (s: ShardState) => {
         const cap = s.majority ? await majorityPoint(s.conn.client) : undefined;
         const ts: Document = s.inclusive ? { $gte: s.last.timestamp() } : { $gt: s.last.timestamp() };
         if (cap) ts.$lte = cap;
         const filter: Document = { ts, $or: [{ ns: { $regex: nsRegex } }, { op: 'n' }, { op: 'c', ns: 'admin.$cmd' }] };
-        s.buffer = await s.conn.client.db('local').collection<OplogEntry>('oplog.rs').find(filter, { sort: { $natural: 1 }, limit: opts.batchSize, ...RAW_BSON }).toArray();
+        // Entries as BSON bytes, decoded here as the replica-set reader decodes them (rawBson.ts).
+        const raws = (await s.conn.client.db('local').collection('oplog.rs').find(filter, { sort: { $natural: 1 }, limit: opts.batchSize, ...RAW_BYTES }).toArray()) as unknown as Uint8Array[];
+        s.buffer = raws.map((raw) => {
+          const { entry, docBytes } = decodeOplogEntry(raw);
+          if (docBytes !== undefined) sizes.set(entry, docBytes);
+          return entry;
+        });
         s.caughtUp = s.buffer.length < opts.batchSize;
         if (s.inclusive) {
           // The resume entry itself (checked to exist): delivered before unless inside a transaction.
@@ -134,7 +143,7 @@ export function streamShardedOplog(opts: ShardedStreamOptions, from: MongoPositi
           });
         }
         const skip = s.inclusive && cmpTs(e.ts, s.last.timestamp()) === 0 ? s.last.seq : -1;
-        for (const change of convertOplogEntry(e, opts.ctx, skip)) {
+        for (const change of convertOplogEntry(e, opts.ctx, skip, sizes.get(e))) {
           if (stopped) return;
           if (change.lookup) {
             const { ref, id } = change.lookup;

@@ -9,7 +9,7 @@ import type { TableRef } from '../../../../src/core/events.js';
 let seed = 777;
 const rnd = (n: number) => {
   seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-  return seed % n;
+  return (seed >>> 8) % n; // the high bits: an LCG's low bits repeat with a short period
 };
 const scalars: Array<() => unknown> = [
   () => 'é中😀"\\'.slice(0, rnd(6)),
@@ -100,7 +100,8 @@ function generatedEntry(n: number): Record<string, unknown> {
     ['ts', new Timestamp({ t: 1714979289 + n, i: rnd(50) })],
     ['v', Long.fromNumber(2)],
   ];
-  if (rnd(4) !== 0) fields.push(['t', Long.fromNumber(rnd(5))]);
+  // The term as MongoDB writes it (int64) and as other writers may (int32, double, a JS number).
+  if (rnd(4) !== 0) fields.push(['t', [Long.fromNumber(n % 5), new Int32(n % 5), new Double(n % 5), n % 5][rnd(4)]]);
   if (rnd(4) !== 0) fields.push(['wall', new Date(Date.UTC(2026, 0, 1) + rnd(1e9))]);
   if (op === 'u') fields.push(['o2', { _id: value(3) }]);
   if (rnd(10) === 0) fields.push(['fromMigrate', rnd(2) === 0]);
@@ -112,16 +113,21 @@ function generatedEntry(n: number): Record<string, unknown> {
 describe('decodeOplogEntry', () => {
   it('gives the same change events as the entry decoded whole, for 2,000 generated entries of every kind', () => {
     let crud = 0;
+    const kinds = new Set<string>();
     for (let n = 0; n < 2000; n++) {
       const raw = BSON.serialize(generatedEntry(n));
       const whole = decodeDocument<OplogEntry>(raw);
       const { entry, docBytes } = decodeOplogEntry(raw);
       if (['i', 'u', 'd'].includes(whole.op)) crud++;
+      kinds.add(`${whole.op}:${typeof whole.t === 'object' ? (whole.t as { _bsontype: string })._bsontype : typeof whole.t}:${whole.o2 === undefined ? '' : 'o2'}:${whole.fromMigrate ?? ''}`);
       expect(entry.ts.equals(whole.ts)).toBe(true);
       expect([entry.op, entry.ns, termOf(entry), entry.wall?.getTime(), entry.fromMigrate]).toEqual([whole.op, whole.ns, termOf(whole), whole.wall?.getTime(), whole.fromMigrate]);
       expect(convertOplogEntry(entry, ctx, -1, docBytes)).toEqual(convertOplogEntry(whole, ctx));
     }
     expect(crud).toBeGreaterThan(1000);
+    // Every kind of entry with every form of the term was generated (not one fixed by the generator).
+    for (const op of ['i', 'u', 'd', 'n', 'c']) for (const t of ['Long', 'Int32', 'Double', 'undefined']) expect(kinds).toContain(`${op}:${t}:${op === 'u' ? 'o2' : ''}:`);
+    expect([...kinds].some((k) => k.endsWith(':true'))).toBe(true);
   });
 
   it('reads a namespace again when the bytes it was cached from change in place', () => {
